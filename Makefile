@@ -1,0 +1,43 @@
+# Each target installs what it needs: only Python 3.11+ and git are assumed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+SYNCED := $(VENV)/.synced
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test check lint types bench fmt clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
+
+# --inexact keeps uv itself inside the virtualenv it manages.
+$(SYNCED): $(UV) pyproject.toml uv.lock
+	VIRTUAL_ENV=$(abspath $(VENV)) $(UV) sync --quiet --frozen --inexact --all-extras --active
+	@touch $@
+
+run: $(SYNCED)
+	$(BIN)/sealtrail demo
+
+test: $(SYNCED)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+lint: $(SYNCED)
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+types: $(SYNCED)
+	$(BIN)/mypy
+
+check: lint types test
+
+fmt: $(SYNCED)
+	$(BIN)/ruff format src tests bench examples
+	$(BIN)/ruff check --fix src tests bench examples
+
+bench: $(SYNCED)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""The ``sealtrail`` command line."""
+
+
+def main() -> None:
+    raise SystemExit("not built yet")

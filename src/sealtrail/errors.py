@@ -1,0 +1,124 @@
+"""Every error Sealtrail raises on purpose.
+
+Domain code raises these; each edge translates them once (the HTTP API in
+``sealtrail.api.errors``, the CLI in ``sealtrail.cli``). Nothing here knows
+about HTTP status codes.
+
+    SealtrailError
+    ├── InvalidInput                 the caller sent something we cannot take
+    │   ├── MalformedBody            not strict JSON / not NDJSON
+    │   ├── BodyTooLarge             over the configured size limit
+    │   ├── InvalidEvent             per-field validation failures (``details``)
+    │   ├── InvalidQuery             a bad search parameter, time or cursor
+    │   └── PhraseSyntaxError        a search phrase that does not parse
+    ├── AuthenticationFailed         no credential, or one we do not know
+    ├── PermissionDenied             a known credential without the right
+    ├── NotFound                     no such event / tenant / key / proof
+    ├── Conflict                     the thing already exists
+    ├── LedgerError                  tamper-evidence failures
+    │   ├── ProofError               a proof does not verify, or cannot be made
+    │   ├── InconsistentTree         a tree that is not an extension of a signed one
+    │   └── NoteError                a signed note that is malformed or unverifiable
+    └── ConfigurationError           settings that cannot work, named
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One bad field of one event (``index`` is its place in the batch)."""
+
+    field: str
+    message: str
+    index: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class SealtrailError(Exception):
+    """Base of every deliberate Sealtrail error. ``code`` is stable for clients."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(SealtrailError):
+    code = "invalid_input"
+
+
+class MalformedBody(InvalidInput):
+    code = "malformed_json"
+
+
+class BodyTooLarge(InvalidInput):
+    code = "payload_too_large"
+
+
+class InvalidEvent(InvalidInput):
+    code = "invalid_event"
+
+    def __init__(self, message: str, details: list[FieldError]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class InvalidQuery(InvalidInput):
+    code = "invalid_query"
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class PhraseSyntaxError(InvalidInput):
+    """A search phrase that does not parse; ``token`` and ``position`` point at it."""
+
+    code = "invalid_phrase"
+
+    def __init__(self, message: str, token: str, position: int) -> None:
+        super().__init__(message)
+        self.token = token
+        self.position = position
+
+
+class AuthenticationFailed(SealtrailError):
+    code = "unauthenticated"
+
+
+class PermissionDenied(SealtrailError):
+    code = "forbidden"
+
+
+class NotFound(SealtrailError):
+    code = "not_found"
+
+
+class Conflict(SealtrailError):
+    code = "conflict"
+
+
+class LedgerError(SealtrailError):
+    code = "ledger_error"
+
+
+class ProofError(LedgerError):
+    code = "invalid_proof"
+
+
+class InconsistentTree(LedgerError):
+    code = "inconsistent_tree"
+
+
+class NoteError(LedgerError):
+    code = "invalid_note"
+
+
+class ConfigurationError(SealtrailError):
+    code = "configuration_error"
