@@ -1,0 +1,111 @@
+"""One validated ``Settings`` object, built at the edges and passed inward.
+
+Sources, strongest first: explicit values (CLI flags), the environment
+(``SEALTRAIL_*``), a TOML file (``--config``, ``SEALTRAIL_CONFIG`` or
+``./sealtrail.toml`` when present), then the defaults below. A bad value fails
+loudly, naming the setting and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Final
+
+from sealtrail.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL: Final = "sqlite:///./sealtrail.db"
+DEFAULT_CONFIG_FILE: Final = "sealtrail.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob Sealtrail has. Each is documented in docs/configuration.md."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    signing_key_file: str = "./sealtrail-signing.key"
+    admin_token: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_body_bytes: int = 5 * 1024 * 1024
+    public_url: str | None = None
+    viewer_session_ttl: int = 900
+    sqlite_cache_mib: int = 256
+    runtime_database_url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def env_name(cls, name: str) -> str:
+        return f"SEALTRAIL_{name.upper()}"
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        config_file: str | None = None,
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, tuple[Any, str]] = {}
+        path = config_file or env.get("SEALTRAIL_CONFIG")
+        if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+            path = DEFAULT_CONFIG_FILE
+        known = {f.name: f for f in fields(cls)}
+        if path is not None:
+            try:
+                with open(path, "rb") as handle:
+                    data = tomllib.load(handle)
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
+            table = data.get("sealtrail", data)
+            for key, value in table.items():
+                if key not in known:
+                    raise ConfigurationError(f"{path}: unknown setting {key!r}")
+                values[key] = (value, f"config file {path}")
+        for name in known:
+            raw = env.get(cls.env_name(name))
+            if raw is not None and raw != "":
+                values[name] = (raw, f"environment variable {cls.env_name(name)}")
+        for name, value in (overrides or {}).items():
+            if name not in known:
+                raise ConfigurationError(f"unknown setting {name!r}")
+            if value is not None:
+                values[name] = (value, "command line")
+        converted: dict[str, Any] = {}
+        for name, (value, source) in values.items():
+            converted[name] = _convert(name, known[name].type, value, source)
+        settings = cls(**converted)
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        if not (0 < self.port < 65536):
+            raise ConfigurationError(f"port must be 1..65535, not {self.port}")
+        if self.workers < 1:
+            raise ConfigurationError(f"workers must be at least 1, not {self.workers}")
+        if self.max_body_bytes < 1024:
+            raise ConfigurationError("max_body_bytes must be at least 1024")
+        if self.viewer_session_ttl < 10:
+            raise ConfigurationError("viewer_session_ttl must be at least 10 seconds")
+
+
+def _convert(name: str, declared: Any, value: Any, source: str) -> Any:
+    wants_int = declared in (int, "int")
+    if wants_int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"setting {name} from {source} must be an integer, not {value!r}"
+            ) from None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"setting {name} from {source} must be a string")
+    return value

@@ -1,0 +1,27 @@
+"""Where events live: one contract (``base.EventStore``), two engines."""
+
+from __future__ import annotations
+
+from sealtrail.errors import ConfigurationError
+from sealtrail.store.base import EventStore
+
+
+def open_store(url: str, *, sqlite_cache_mib: int = 256) -> EventStore:
+    """The engine a database URL names (``sqlite:///…`` or ``postgresql://…``)."""
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite" or scheme.startswith("sqlite+"):
+        from sealtrail.store.sqlite import SQLiteStore
+
+        return SQLiteStore(url, cache_mib=sqlite_cache_mib)
+    if scheme in ("postgres", "postgresql") or scheme.startswith("postgresql+"):
+        try:
+            from sealtrail.store.postgres import PostgresStore
+        except ImportError as exc:  # psycopg comes with the ``postgres`` extra
+            raise ConfigurationError(
+                "PostgreSQL needs the postgres extra: pip install 'sealtrail[postgres]'"
+            ) from exc
+        return PostgresStore(url)
+    raise ConfigurationError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+__all__ = ["EventStore", "open_store"]

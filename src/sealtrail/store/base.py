@@ -1,0 +1,218 @@
+"""The store contract: everything Sealtrail keeps, behind one small interface.
+
+``EventStore`` is implemented by the SQLite engine (the embedded default) and
+the PostgreSQL engine; one contract suite in ``tests/store`` runs against both.
+Filters arrive as data (``sealtrail.query``) and each engine turns them into its
+own SQL. The store never decides who may see what: callers pass the tenant and
+any account scope explicitly, and the store applies them to every statement.
+
+Appends are the only writes to events. The caller hands ``append`` a ``Sealer``
+that, given the tenant's current tree head and the events that are really new,
+assigns their ``seq`` and computes leaf hashes and new tree nodes. The store
+runs it inside the same transaction as the inserts, under the tenant's write
+serialisation, so events and tree state can never disagree after a crash.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sealtrail.catalog import EventType
+from sealtrail.events import Event
+from sealtrail.query import EventQuery, Page
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    created_at: int
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """An API key as stored: only the SHA-256 of its secret is kept."""
+
+    id: str
+    tenant_id: str
+    secret_hash: bytes
+    scopes: frozenset[str]
+    created_at: int
+    name: str | None = None
+    revoked_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TreeHead:
+    """A tenant's Merkle tree: its size and the right-edge subtree roots."""
+
+    size: int = 0
+    frontier: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SealedBatch:
+    """What a ``Sealer`` returns: the rows to insert and the new tree state."""
+
+    events: Sequence[Event]
+    leaf_hashes: Sequence[bytes]
+    nodes: Sequence[tuple[int, int, bytes]]  # (level ≥ 1, index, hash)
+    head: TreeHead
+
+
+class Sealer(Protocol):
+    def __call__(self, head: TreeHead, fresh: Sequence[Event]) -> SealedBatch: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The answer to an append, per event in input order."""
+
+    id: str
+    seq: int
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    events: list[Event]
+    total: int | None
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    tenant_id: str
+    tree_size: int
+    root_hash: bytes
+    note: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    tenants: int = 0
+    events: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+# Counting past this many matches costs more than it tells; totals above it are None.
+COUNT_CAP = 100_000
+
+
+class EventStore(abc.ABC):
+    """One contract, two engines. Every method is safe to call from any thread."""
+
+    url: str
+
+    # -- lifecycle ---------------------------------------------------------
+    @abc.abstractmethod
+    def migrate(self) -> list[str]:
+        """Bring the schema to the newest version; return the revisions applied."""
+
+    @abc.abstractmethod
+    def schema_revision(self) -> str | None:
+        """The applied schema revision, or None before ``migrate``."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+
+    # -- tenants, keys, event types ---------------------------------------
+    @abc.abstractmethod
+    def create_tenant(self, tenant: Tenant) -> None:
+        """Raise ``Conflict`` if the id is taken."""
+
+    @abc.abstractmethod
+    def get_tenant(self, tenant_id: str) -> Tenant | None: ...
+
+    @abc.abstractmethod
+    def list_tenants(self) -> list[Tenant]: ...
+
+    @abc.abstractmethod
+    def add_api_key(self, key: ApiKeyRecord) -> None: ...
+
+    @abc.abstractmethod
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None: ...
+
+    @abc.abstractmethod
+    def list_api_keys(self, tenant_id: str | None = None) -> list[ApiKeyRecord]: ...
+
+    @abc.abstractmethod
+    def revoke_api_key(self, key_id: str, at: int) -> bool:
+        """Mark the key revoked; False if there is no such (unrevoked) key."""
+
+    @abc.abstractmethod
+    def put_event_type(self, tenant_id: str, event_type: EventType) -> None:
+        """Register or replace a tenant's own event type."""
+
+    @abc.abstractmethod
+    def tenant_event_types(self, tenant_id: str) -> list[EventType]: ...
+
+    # -- events ------------------------------------------------------------
+    @abc.abstractmethod
+    def append(self, tenant_id: str, events: Sequence[Event], seal: Sealer) -> list[Receipt]:
+        """Store the events whose ids are new to the tenant, all or nothing.
+
+        Events whose ``id`` the tenant already has (or that repeat an earlier id
+        of the same batch) are not stored again; their receipt carries the
+        original ``seq`` and ``created=False``. Returns one receipt per input.
+        """
+
+    @abc.abstractmethod
+    def search(
+        self,
+        tenant_id: str,
+        query: EventQuery,
+        page: Page,
+        *,
+        with_total: bool = True,
+    ) -> SearchResult: ...
+
+    @abc.abstractmethod
+    def count(self, tenant_id: str, query: EventQuery, cap: int | None = COUNT_CAP) -> int | None:
+        """Matching events, or None when there are more than ``cap``."""
+
+    @abc.abstractmethod
+    def stream(
+        self, tenant_id: str, query: EventQuery, *, chunk_size: int = 1000
+    ) -> Iterator[list[Event]]:
+        """Every matching event in query order, in chunks, from one snapshot."""
+
+    @abc.abstractmethod
+    def get_event(self, tenant_id: str, event_id: str) -> Event | None: ...
+
+    @abc.abstractmethod
+    def get_events_by_seq(self, tenant_id: str, seqs: Sequence[int]) -> list[Event]: ...
+
+    # -- tree state and checkpoints ----------------------------------------
+    @abc.abstractmethod
+    def tree_head(self, tenant_id: str) -> TreeHead: ...
+
+    @abc.abstractmethod
+    def tree_nodes(self, tenant_id: str, keys: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Complete-subtree hashes by (level, index); level 0 is the leaf hashes.
+
+        Raise ``NotFound`` if any is missing.
+        """
+
+    @abc.abstractmethod
+    def leaf_hashes(self, tenant_id: str, start: int, stop: int) -> list[bytes]:
+        """Stored leaf hashes for seq in [start, stop)."""
+
+    @abc.abstractmethod
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """Keep a signed checkpoint; one per (tenant, size)."""
+
+    @abc.abstractmethod
+    def latest_checkpoint(self, tenant_id: str) -> StoredCheckpoint | None: ...
+
+    @abc.abstractmethod
+    def checkpoints(self, tenant_id: str) -> list[StoredCheckpoint]: ...

@@ -1,0 +1,203 @@
+"""Row ↔ Event translation shared by the SQL engines.
+
+Both engines store an event as the same flat row (``COLUMNS``); only
+placeholders and types differ, so the mapping lives here once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import orjson
+
+from sealtrail.events import Actor, Event, Resource, Target
+
+COLUMNS: Final = (
+    "tenant_id",
+    "seq",
+    "id",
+    "action",
+    "category",
+    "kind",
+    "occurred_at",
+    "received_at",
+    "outcome",
+    "actor_type",
+    "actor_id",
+    "actor_role",
+    "actor_name",
+    "actor_email",
+    "target_type",
+    "target_id",
+    "target_name",
+    "target_email",
+    "resource_type",
+    "resource_id",
+    "resource_name",
+    "account_id",
+    "description",
+    "context",
+    "ip",
+    "ip_key",
+    "user_agent",
+    "request_id",
+    "salts",
+    "leaf_hash",
+)
+SELECT_LIST: Final = ", ".join(COLUMNS)
+
+# The order salts are packed in: a presence bitmask byte, then 16 bytes each.
+SALTED_FIELDS: Final = (
+    "actor.name",
+    "actor.email",
+    "target.name",
+    "target.email",
+    "description",
+    "context",
+    "ip",
+    "user_agent",
+)
+SALT_BYTES: Final = 16
+
+
+def ip_key(address: str) -> bytes:
+    """16 bytes that sort like the address; IPv4 maps into ::ffff:0:0/96."""
+    parsed = ipaddress.ip_address(address)
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return b"\x00" * 10 + b"\xff\xff" + parsed.packed
+    return parsed.packed
+
+
+def network_range(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[bytes, bytes]:
+    """Inclusive (low, high) ip_key bounds of a network."""
+    return ip_key(str(network.network_address)), ip_key(str(network.broadcast_address))
+
+
+def pack_salts(salts: Mapping[str, bytes]) -> bytes:
+    mask = 0
+    parts = []
+    for bit, name in enumerate(SALTED_FIELDS):
+        salt = salts.get(name)
+        if salt is not None:
+            mask |= 1 << bit
+            parts.append(salt)
+    return bytes([mask]) + b"".join(parts)
+
+
+def unpack_salts(blob: bytes) -> dict[str, bytes]:
+    if not blob:
+        return {}
+    mask = blob[0]
+    out: dict[str, bytes] = {}
+    offset = 1
+    for bit, name in enumerate(SALTED_FIELDS):
+        if mask & (1 << bit):
+            out[name] = bytes(blob[offset : offset + SALT_BYTES])
+            offset += SALT_BYTES
+    return out
+
+
+def search_text(event: Event) -> str:
+    """What free-text search (``q``) looks through, one field per line."""
+    parts = [event.description, event.actor.name, event.actor.email]
+    if event.target is not None:
+        parts += [event.target.name, event.target.email]
+    if event.resource is not None:
+        parts += [event.resource.id, event.resource.name]
+    return "\n".join(p for p in parts if p)
+
+
+def to_row(event: Event, leaf_hash: bytes) -> tuple[Any, ...]:
+    actor, target, resource = event.actor, event.target, event.resource
+    return (
+        event.tenant_id,
+        event.seq,
+        event.id,
+        event.action,
+        event.category,
+        event.kind,
+        event.occurred_at,
+        event.received_at,
+        event.outcome,
+        actor.type,
+        actor.id,
+        actor.role,
+        actor.name,
+        actor.email,
+        target.type if target else None,
+        target.id if target else None,
+        target.name if target else None,
+        target.email if target else None,
+        resource.type if resource else None,
+        resource.id if resource else None,
+        resource.name if resource else None,
+        event.account_id,
+        event.description,
+        None if event.context is None else orjson.dumps(event.context).decode("utf-8"),
+        event.ip,
+        None if event.ip is None else ip_key(event.ip),
+        event.user_agent,
+        event.request_id,
+        pack_salts(event.salts),
+        leaf_hash,
+    )
+
+
+def from_row(row: Sequence[Any]) -> Event:
+    (
+        tenant_id,
+        seq,
+        ident,
+        action,
+        category,
+        kind,
+        occurred_at,
+        received_at,
+        outcome,
+        actor_type,
+        actor_id,
+        actor_role,
+        actor_name,
+        actor_email,
+        target_type,
+        target_id,
+        target_name,
+        target_email,
+        resource_type,
+        resource_id,
+        resource_name,
+        account_id,
+        description,
+        context,
+        ip,
+        _ip_key,
+        user_agent,
+        request_id,
+        salts,
+        _leaf_hash,
+    ) = row
+    return Event(
+        tenant_id=tenant_id,
+        seq=seq,
+        id=ident,
+        action=action,
+        category=category,
+        kind=kind,
+        occurred_at=occurred_at,
+        received_at=received_at,
+        outcome=outcome,
+        actor=Actor(actor_type, actor_id, actor_role, actor_name, actor_email),
+        target=None
+        if target_type is None
+        else Target(target_type, target_id, target_name, target_email),
+        resource=None if resource_type is None else Resource(resource_type, resource_id, resource_name),
+        account_id=account_id,
+        description=description,
+        context=None if context is None else orjson.loads(context),
+        ip=ip,
+        user_agent=user_agent,
+        request_id=request_id,
+        salts=unpack_salts(bytes(salts)),
+    )

@@ -1,0 +1,67 @@
+"""Fixtures every test package shares: databases, paths to shared vectors."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SEALTRAIL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _postgres_reason() -> str | None:
+    """Why the PostgreSQL suite cannot run here, or None when it can."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (the postgres extra)"
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"no PostgreSQL at {POSTGRES_ADMIN_URL}: {str(exc).strip().splitlines()[0]}"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    reason = _postgres_reason()
+    if reason is None:
+        return f"PostgreSQL suite: running against {POSTGRES_ADMIN_URL}"
+    return f"PostgreSQL suite: SKIPPED — {reason}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The admin URL of a reachable PostgreSQL; skip (fail under CI) without one."""
+    reason = _postgres_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the PostgreSQL suite, but {reason}")
+        pytest.skip(f"PostgreSQL suite skipped: {reason}")
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"sealtrail_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = postgres_server.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'sealtrail.db'}"

@@ -1,0 +1,120 @@
+"""Contract: every filter, negation, free text, order, pages and counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from sealtrail.query import EventQuery, Field, Page, Term, TimeRange, parse_phrase, query_from_params
+from sealtrail.store.base import EventStore
+
+from .factory import HOUR, T0, add_tenant, append, make_event, sample_history
+
+
+def ids(store: EventStore, query: EventQuery, tenant: str = "acme") -> list[str]:
+    return [e.id for e in store.search(tenant, query, Page(limit=200)).events]
+
+
+def params(**values: str | list[str]) -> EventQuery:
+    raw = {k: v if isinstance(v, list) else [v] for k, v in values.items()}
+    return query_from_params(raw)[0]
+
+
+@pytest.fixture
+def history(store: EventStore) -> EventStore:
+    add_tenant(store, "acme")
+    add_tenant(store, "globex")
+    sample_history(store, "acme")
+    sample_history(store, "globex")
+    return store
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({}, ["e5", "e4", "e3", "e2", "e1", "e0"]),
+        ({"action": "auth.login"}, ["e5", "e0"]),
+        ({"action": ["auth.login", "app.published"]}, ["e5", "e3", "e0"]),
+        ({"action": "member.*"}, ["e2", "e1"]),
+        ({"category": "apps"}, ["e3"]),
+        ({"kind": "delete"}, ["e4"]),
+        ({"actor_id": "u_carol"}, ["e5"]),
+        ({"actor_email": "ADA@example.com"}, ["e3", "e2", "e1", "e0"]),
+        ({"target_id": "u_bob"}, ["e2", "e1"]),
+        ({"resource_type": "workspace"}, ["e4"]),
+        ({"resource_id": "app_42"}, ["e3"]),
+        ({"account_id": "acc_1"}, ["e3", "e1"]),
+        ({"outcome": "failure"}, ["e0"]),
+        ({"ip": "10.0.0.0/8"}, ["e0"]),
+        ({"ip": "192.168.0.9"}, ["e5"]),
+        ({"ip": "2001:db8::/32"}, ["e3"]),
+        ({"q": "Sales"}, ["e4"]),
+        ({"q": "bob@example.com"}, ["e2", "e1"]),
+        ({"q": "support bot"}, ["e3"]),
+        ({"q": "nothing-like-this"}, []),
+        ({"since": "2026-03-01T02:00:00Z"}, ["e5", "e4", "e3", "e2"]),
+        ({"until": "2026-03-01T02:00:00Z"}, ["e1", "e0"]),
+        ({"until": "2026-03-01"}, ["e5", "e4", "e3", "e2", "e1", "e0"]),
+        ({"order": "asc", "action": "auth.login"}, ["e0", "e5"]),
+        ({"phrase": "-action:auth.login -actor:system"}, ["e3", "e2", "e1"]),
+        ({"phrase": "target:bob@example.com account:acc_2"}, ["e2"]),
+        ({"phrase": "resource:app/app_42"}, ["e3"]),
+        ({"phrase": "resource:workspace"}, ["e4"]),
+        ({"phrase": "-ip:10.0.0.0/8 kind:access"}, ["e5"]),
+        ({"phrase": '"invited Bob"'}, ["e1"]),
+    ],
+)
+def test_filters(history: EventStore, filters: dict[str, str | list[str]], expected: list[str]) -> None:
+    assert ids(history, params(**filters)) == expected
+
+
+def test_nothing_crosses_tenants(history: EventStore) -> None:
+    append(history, "globex", make_event("globex", "only-globex", description="secret globex plan"))
+    assert ids(history, parse_phrase("secret")) == []
+    assert ids(history, parse_phrase("secret"), tenant="globex") == ["only-globex"]
+    assert history.get_event("acme", "only-globex") is None
+
+
+def test_account_scope_term_limits_results(history: EventStore) -> None:
+    scoped = EventQuery(terms=(Term(Field.ACCOUNT_ID, ("acc_1", "acc_2")),))
+    assert ids(history, scoped) == ["e3", "e2", "e1"]
+
+
+def test_cursor_pages_cover_everything_once(history: EventStore) -> None:
+    from sealtrail.query import Cursor
+
+    add_tenant(history, "big")
+    append(history, "big", *(make_event("big", f"b{i}", occurred_at=T0 + (i // 3) * HOUR) for i in range(25)))
+    for order in ("desc", "asc"):
+        query = EventQuery(order=order)  # type: ignore[arg-type]
+        seen: list[int] = []
+        cursor = None
+        while True:
+            result = history.search("big", query, Page(limit=4, cursor=cursor))
+            seen += [e.seq for e in result.events]
+            if not result.has_more:
+                break
+            last = result.events[-1]
+            cursor = Cursor(last.occurred_at, last.seq, order)  # type: ignore[arg-type]
+        expected = sorted(range(25), key=lambda s: (s // 3, s), reverse=order == "desc")
+        assert seen == expected
+
+
+def test_offset_and_total(history: EventStore) -> None:
+    result = history.search("acme", EventQuery(), Page(limit=2, offset=2))
+    assert [e.id for e in result.events] == ["e3", "e2"]
+    assert result.total == 6 and result.has_more
+    assert history.count("acme", params(action="auth.login")) == 2
+    assert history.count("acme", EventQuery(), cap=3) is None
+
+
+def test_empty_time_range_matches_nothing(history: EventStore) -> None:
+    from datetime import UTC, datetime
+
+    moment = datetime(2026, 3, 1, 3, tzinfo=UTC)
+    assert ids(history, EventQuery(time=TimeRange(moment, moment))) == []
+
+
+def test_stream_yields_every_match_in_order(history: EventStore) -> None:
+    chunks = list(history.stream("acme", params(order="asc"), chunk_size=4))
+    assert [len(c) for c in chunks] == [4, 2]
+    assert [e.id for c in chunks for e in c] == ["e0", "e1", "e2", "e3", "e4", "e5"]
