@@ -28,11 +28,10 @@ from sealtrail.query.model import (
 from sealtrail.query.params import query_from_params, seed_query_from_params
 from sealtrail.query.phrase import MAX_PHRASE_LENGTH, format_phrase, parse_phrase
 from sealtrail.query.times import parse_time
-from sealtrail.query.values import KINDS, Field, IPNetwork, ResourceRef, TermValue, normalise_value
+from sealtrail.query.values import Field, IPNetwork, ResourceRef, TermValue, normalise_value
 
 __all__ = [
     "DEFAULT_LIMIT",
-    "KINDS",
     "MAX_LIMIT",
     "MAX_PHRASE_LENGTH",
     "Cursor",

@@ -191,4 +191,4 @@ class Page:
         if isinstance(self.offset, bool) or not 0 <= self.offset <= MAX_OFFSET:
             raise InvalidQuery("offset must be a whole number, 0 or more", "offset")
         if self.cursor is not None and self.offset:
-            raise InvalidQuery("give either offset or cursor, not both", "cursor")
+            raise InvalidQuery("give either offset or cursor, not both", "offset")

@@ -14,11 +14,10 @@ from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network
 from typing import Final, TypeAlias
 
+from sealtrail.catalog import KINDS
 from sealtrail.errors import InvalidQuery
 from sealtrail.events import ACTION_PATTERN, OUTCOMES
 
-# The catalog's kinds (SPEC §4).
-KINDS: Final = ("create", "update", "delete", "access", "other")
 MAX_VALUE_LENGTH: Final = 1024
 
 
