@@ -153,3 +153,10 @@ def test_page_checks_itself(kwargs: dict[str, object], parameter: str) -> None:
 def test_page_defaults() -> None:
     assert Page() == Page(limit=50, offset=0, cursor=None)
     assert Page(200).limit == 200
+
+
+def test_term_of_names_a_given_parameter() -> None:
+    with pytest.raises(InvalidQuery) as caught:
+        Term.of(Field.TARGET_ID, " ", parameter="targetUserId")
+    assert caught.value.parameter == "targetUserId"
+    assert caught.value.message == "targetUserId: is empty"

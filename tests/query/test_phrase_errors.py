@@ -87,3 +87,10 @@ def test_phrase_at_the_limit_is_accepted() -> None:
 def test_errors_are_invalid_input_with_a_stable_code() -> None:
     error = error_of("colour:red")
     assert error.code == "invalid_phrase"
+
+
+def test_a_long_token_is_shortened_in_the_message_but_kept_whole_in_token() -> None:
+    token = "colour:" + "r" * 100
+    error = error_of(token)
+    assert error.token == token
+    assert repr(token[:57] + "...") in error.message

@@ -87,15 +87,19 @@ class Term:
         object.__setattr__(self, "values", tuple(dict.fromkeys(self.values)))
 
     @classmethod
-    def of(cls, field: Field, *raw: str, negate: bool = False) -> Term:
+    def of(
+        cls, field: Field, *raw: str, negate: bool = False, parameter: str | None = None
+    ) -> Term:
         """A term from raw text values, validated and normalised like a parameter.
 
-        Raises ``InvalidQuery`` naming ``field`` when a value is not acceptable.
+        Raises ``InvalidQuery`` naming ``parameter`` (by default the field's
+        name) when a value is not acceptable.
         """
+        name = parameter or field.value
         try:
             values = tuple(normalise_value(field, value) for value in raw)
         except InvalidQuery as exc:
-            raise InvalidQuery(f"{field}: {exc.message}", field.value) from None
+            raise InvalidQuery(f"{name}: {exc.message}", name) from None
         return cls(field, values, negate)
 
 
@@ -189,6 +193,6 @@ class Page:
         if isinstance(self.limit, bool) or not 1 <= self.limit <= MAX_LIMIT:
             raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}", "limit")
         if isinstance(self.offset, bool) or not 0 <= self.offset <= MAX_OFFSET:
-            raise InvalidQuery("offset must be a whole number, 0 or more", "offset")
+            raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}", "offset")
         if self.cursor is not None and self.offset:
             raise InvalidQuery("give either offset or cursor, not both", "offset")

@@ -22,7 +22,7 @@ from sealtrail.query.cursor import Cursor, Order
 from sealtrail.query.model import DEFAULT_LIMIT, MAX_LIMIT, EventQuery, Page, Term, TimeRange
 from sealtrail.query.phrase import parse_phrase, text_terms
 from sealtrail.query.times import parse_time
-from sealtrail.query.values import Field, check_text, normalise_value
+from sealtrail.query.values import Field, check_text
 
 MAX_ACTIONS: Final = 100
 
@@ -122,10 +122,7 @@ def seed_query_from_params(
 
 
 def _term(name: str, field: Field, *raw: str) -> Term:
-    try:
-        return Term(field, tuple(normalise_value(field, value) for value in raw))
-    except InvalidQuery as exc:
-        raise InvalidQuery(f"{name}: {exc.message}", name) from None
+    return Term.of(field, *raw, parameter=name)
 
 
 def _actions(raw: list[str]) -> Term:
