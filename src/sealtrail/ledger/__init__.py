@@ -1,9 +1,19 @@
-"""The tamper-evidence core: RFC 6962 Merkle trees and their proofs.
+"""The tamper-evidence core: leaf bytes, RFC 6962 trees, proofs, signed checkpoints.
 
 Pure code: no SQL, no HTTP, no CLI. Stores persist what ``tree.append``
-returns and answer ``NodeReader`` lookups; everything else is arithmetic.
+returns and answer ``NodeReader`` lookups; the only file this package touches
+is the signing key (``load_or_create_signer_key``).
 """
 
+from sealtrail.ledger.checkpoint import (
+    DEFAULT_KEY_NAME,
+    Checkpoint,
+    CheckpointSigner,
+    ProofSource,
+    load_or_create_signer_key,
+    open_checkpoint,
+    origin_for_tenant,
+)
 from sealtrail.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -17,6 +27,18 @@ from sealtrail.ledger.merkle import (
     root_from_leaf_hashes,
     verify_consistency,
     verify_inclusion,
+)
+from sealtrail.ledger.note import (
+    Note,
+    Signature,
+    Signer,
+    Verifier,
+    key_id,
+    open_note,
+    parse_note,
+    parse_skey,
+    parse_vkey,
+    sign_note,
 )
 from sealtrail.ledger.tree import (
     AppendResult,
@@ -32,12 +54,20 @@ from sealtrail.ledger.tree import (
 )
 
 __all__ = [
+    "DEFAULT_KEY_NAME",
     "EMPTY_ROOT",
     "HASH_SIZE",
     "AppendResult",
+    "Checkpoint",
+    "CheckpointSigner",
     "Node",
     "NodeKey",
     "NodeReader",
+    "Note",
+    "ProofSource",
+    "Signature",
+    "Signer",
+    "Verifier",
     "append",
     "consistency_ok",
     "consistency_proof",
@@ -48,10 +78,19 @@ __all__ = [
     "inclusion_ok",
     "inclusion_proof",
     "inclusion_proof_from_nodes",
+    "key_id",
+    "load_or_create_signer_key",
+    "open_checkpoint",
+    "open_note",
+    "origin_for_tenant",
+    "parse_note",
+    "parse_skey",
+    "parse_vkey",
     "root_from_frontier",
     "root_from_inclusion_proof",
     "root_from_leaf_hashes",
     "root_from_nodes",
+    "sign_note",
     "verify_consistency",
     "verify_inclusion",
 ]
