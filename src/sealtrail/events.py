@@ -416,7 +416,7 @@ def validate_event(body: object, index: int = 0) -> tuple[EventInput | None, lis
     if ident == "":
         check.fail("id", "must not be empty")
     action = body.get("action")
-    if not isinstance(action, str) or len(action) > 128 or not ACTION_PATTERN.match(action):
+    if not isinstance(action, str) or len(action) > 128 or not ACTION_PATTERN.fullmatch(action):
         check.fail("action", "must look like resource.verb, e.g. member.role_changed")
         action = None
     occurred_at = _occurred_at(check, body)

@@ -6,11 +6,12 @@ while the events are still being read.
 
 CSV (RFC 4180, CRLF line ends, a header row, every cell quoted) is neutralised against
 CSV injection (OWASP; ASVS 5.0 V1.2.10): a cell whose first character is ``=`` ``+``
-``-`` ``@`` TAB CR LF or NUL gets a single quote ``'`` put in front of it, and so does a
-cell that already starts with ``'``. That prefix is the only change: every other byte
-round-trips exactly, so a reader recovers each value by removing one leading ``'`` from
-any cell that starts with one. Unlike OWASP's scheme, a safe cell gets no quote, so ids,
-times and addresses read as they are. Every cell is quoted, as in OWASP's scheme, so its two
+``-`` ``@`` TAB CR LF or NUL gets a single quote ``'`` put in front of it. That prefix is
+the only change: every other byte round-trips exactly, so a reader recovers each value by
+removing the leading ``'`` from any cell whose second character is one of those. A value
+that itself starts with ``'`` is left alone: it is harmless, and a reader that compares
+values byte for byte must see it unchanged. Unlike OWASP's scheme, a safe cell gets no
+quote, so ids, times and addresses read as they are. Every cell is quoted, as in OWASP's scheme, so its two
 examples come out byte for byte as OWASP writes them. The guarantee is for RFC 4180
 parsing with ``,``: a program that splits the file on ``;`` or TAB instead can find a
 cell start inside a value, which no leading-quote scheme can prevent.
@@ -82,9 +83,9 @@ CSV_COLUMNS: Final[tuple[str, ...]] = (
     "tenant_id",
 )
 
-# OWASP's dangerous leading characters, ASVS's NUL, and the escape character itself
+# OWASP's dangerous leading characters and ASVS's NUL.
 # (so that removing one leading "'" is always the exact inverse).
-_PREFIXED: Final = frozenset("=+-@\t\r\n\x00'")
+_PREFIXED: Final = frozenset("=+-@\t\r\n\x00")
 _EMPTY: Final[Mapping[str, Any]] = {}
 _RISKY_CELL_START: Final = re.compile("\x00[" + re.escape("".join(sorted(_PREFIXED))) + "]")
 

@@ -37,8 +37,12 @@ def test_api_keys_keep_hashes_and_revoke_once(store: EventStore) -> None:
 def test_event_types_are_per_tenant_and_replaceable(store: EventStore) -> None:
     add_tenant(store, "acme")
     add_tenant(store, "globex")
-    custom = EventType("report.generated", "reports", "create", "{actor} made a report", builtin=False)
+    custom = EventType(
+        "report.generated", "reports", "create", "{actor} made a report", builtin=False
+    )
     store.put_event_type("acme", custom)
-    store.put_event_type("acme", EventType("report.generated", "reports", "access", "x", builtin=False))
+    store.put_event_type(
+        "acme", EventType("report.generated", "reports", "access", "x", builtin=False)
+    )
     assert [t.kind for t in store.tenant_event_types("acme")] == ["access"]
     assert store.tenant_event_types("globex") == []

@@ -10,7 +10,7 @@ from sealtrail.events import Event
 from sealtrail.ledger import merkle, tree
 from sealtrail.store.base import EventStore, SealedBatch, TreeHead
 
-from .factory import add_tenant, append, fake_leaf, make_event, seal
+from .factory import add_tenant, append, fake_leaf, make_event
 
 
 def test_seq_is_gap_free_per_tenant_from_zero(store: EventStore) -> None:
@@ -26,7 +26,9 @@ def test_seq_is_gap_free_per_tenant_from_zero(store: EventStore) -> None:
 def test_resend_returns_original_seq_and_stores_nothing(store: EventStore) -> None:
     add_tenant(store)
     append(store, "acme", make_event("acme", "a"), make_event("acme", "b"))
-    again = append(store, "acme", make_event("acme", "b", action="app.deleted"), make_event("acme", "c"))
+    again = append(
+        store, "acme", make_event("acme", "b", action="app.deleted"), make_event("acme", "c")
+    )
     assert [(r.id, r.seq, r.created) for r in again] == [("b", 1, False), ("c", 2, True)]
     stored = store.get_event("acme", "b")
     assert stored is not None and stored.action == "member.invited"

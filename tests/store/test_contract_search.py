@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from sealtrail.query import EventQuery, Field, Page, Term, TimeRange, parse_phrase, query_from_params
+from sealtrail.query import (
+    EventQuery,
+    Field,
+    Page,
+    Term,
+    TimeRange,
+    parse_phrase,
+    query_from_params,
+)
 from sealtrail.store.base import EventStore
 
 from .factory import HOUR, T0, add_tenant, append, make_event, sample_history
@@ -63,7 +71,9 @@ def history(store: EventStore) -> EventStore:
         ({"phrase": '"invited Bob"'}, ["e1"]),
     ],
 )
-def test_filters(history: EventStore, filters: dict[str, str | list[str]], expected: list[str]) -> None:
+def test_filters(
+    history: EventStore, filters: dict[str, str | list[str]], expected: list[str]
+) -> None:
     assert ids(history, params(**filters)) == expected
 
 
@@ -83,7 +93,11 @@ def test_cursor_pages_cover_everything_once(history: EventStore) -> None:
     from sealtrail.query import Cursor
 
     add_tenant(history, "big")
-    append(history, "big", *(make_event("big", f"b{i}", occurred_at=T0 + (i // 3) * HOUR) for i in range(25)))
+    append(
+        history,
+        "big",
+        *(make_event("big", f"b{i}", occurred_at=T0 + (i // 3) * HOUR) for i in range(25)),
+    )
     for order in ("desc", "asc"):
         query = EventQuery(order=order)  # type: ignore[arg-type]
         seen: list[int] = []

@@ -187,6 +187,15 @@ class EventStore(abc.ABC):
         """Every matching event in query order, in chunks, from one snapshot."""
 
     @abc.abstractmethod
+    def scan(
+        self, tenant_id: str, start: int = 0, *, chunk_size: int = 5000
+    ) -> Iterator[list[tuple[Event, bytes]]]:
+        """Every event of a tenant with its stored leaf hash, in ``seq`` order from ``start``.
+
+        For verification, which recomputes each leaf and compares.
+        """
+
+    @abc.abstractmethod
     def get_event(self, tenant_id: str, event_id: str) -> Event | None: ...
 
     @abc.abstractmethod

@@ -13,6 +13,7 @@ from typing import Any, Final
 import orjson
 
 from sealtrail.events import Actor, Event, Resource, Target
+from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE
 
 COLUMNS: Final = (
     "tenant_id",
@@ -48,18 +49,9 @@ COLUMNS: Final = (
 )
 SELECT_LIST: Final = ", ".join(COLUMNS)
 
-# The order salts are packed in: a presence bitmask byte, then 16 bytes each.
-SALTED_FIELDS: Final = (
-    "actor.name",
-    "actor.email",
-    "target.name",
-    "target.email",
-    "description",
-    "context",
-    "ip",
-    "user_agent",
-)
-SALT_BYTES: Final = 16
+# Salts are packed in PERSONAL_FIELDS order: a presence bitmask byte, then 16 bytes each.
+SALTED_FIELDS: Final = PERSONAL_FIELDS
+SALT_BYTES: Final = SALT_SIZE
 
 
 def ip_key(address: str) -> bytes:
@@ -192,7 +184,9 @@ def from_row(row: Sequence[Any]) -> Event:
         target=None
         if target_type is None
         else Target(target_type, target_id, target_name, target_email),
-        resource=None if resource_type is None else Resource(resource_type, resource_id, resource_name),
+        resource=None
+        if resource_type is None
+        else Resource(resource_type, resource_id, resource_name),
         account_id=account_id,
         description=description,
         context=None if context is None else orjson.loads(context),

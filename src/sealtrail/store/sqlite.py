@@ -27,15 +27,15 @@ from sqlalchemy import create_engine, make_url
 from sealtrail.catalog import EventType
 from sealtrail.errors import ConfigurationError, Conflict, NotFound
 from sealtrail.events import Event
-from sealtrail.query import Cursor, EventQuery, Page
+from sealtrail.query import EventQuery, Page
 from sealtrail.store import migrations
 from sealtrail.store.base import (
     COUNT_CAP,
     ApiKeyRecord,
     EventStore,
     Receipt,
-    SearchResult,
     Sealer,
+    SearchResult,
     StoredCheckpoint,
     Tenant,
     TreeHead,
@@ -45,7 +45,9 @@ from sealtrail.store.sqlite_filters import compile_where
 
 T = TypeVar("T")
 
-_INSERT_EVENT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+_INSERT_EVENT = (
+    f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+)
 _GROUP_LIMIT = 64  # jobs committed together at most
 _ID_CHUNK = 500  # ids per IN (...) lookup, under SQLite's variable limit
 
@@ -234,7 +236,9 @@ class SQLiteStore(EventStore):
         return None if row is None else Tenant(row[0], row[1], row[2], bool(row[3]))
 
     def list_tenants(self) -> list[Tenant]:
-        rows = self._reader().execute("SELECT id, name, created_at, strict FROM tenants ORDER BY id")
+        rows = self._reader().execute(
+            "SELECT id, name, created_at, strict FROM tenants ORDER BY id"
+        )
         return [Tenant(r[0], r[1], r[2], bool(r[3])) for r in rows]
 
     def add_api_key(self, key: ApiKeyRecord) -> None:
@@ -450,12 +454,18 @@ class SQLiteStore(EventStore):
         )
         return self._stream(sql, params, chunk_size)
 
-    def scan(self, tenant_id: str, start: int = 0, *, chunk_size: int = 5000) -> Iterator[list[Event]]:
-        """Every event of a tenant in ``seq`` order from ``start`` (for verification)."""
+    def scan(
+        self, tenant_id: str, start: int = 0, *, chunk_size: int = 5000
+    ) -> Iterator[list[tuple[Event, bytes]]]:
         sql = f"SELECT {SELECT_LIST} FROM events WHERE tenant_id = ? AND seq >= ? ORDER BY seq"
-        return self._stream(sql, [tenant_id, start], chunk_size)
+        for rows in self._rows(sql, [tenant_id, start], chunk_size):
+            yield [(from_row(r), bytes(r[-1])) for r in rows]
 
     def _stream(self, sql: str, params: Sequence[Any], chunk_size: int) -> Iterator[list[Event]]:
+        for rows in self._rows(sql, params, chunk_size):
+            yield [from_row(r) for r in rows]
+
+    def _rows(self, sql: str, params: Sequence[Any], chunk_size: int) -> Iterator[list[Any]]:
         # A connection of its own: the generator may be resumed on other threads,
         # and one read transaction gives the whole stream a single snapshot.
         connection = self._connect()
@@ -466,7 +476,7 @@ class SQLiteStore(EventStore):
                 rows = cursor.fetchmany(chunk_size)
                 if not rows:
                     return
-                yield [from_row(r) for r in rows]
+                yield rows
         finally:
             connection.close()
 
@@ -536,7 +546,8 @@ class SQLiteStore(EventStore):
 
     def leaf_hashes(self, tenant_id: str, start: int, stop: int) -> list[bytes]:
         rows = self._reader().execute(
-            "SELECT leaf_hash FROM events WHERE tenant_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
+            "SELECT leaf_hash FROM events WHERE tenant_id = ? AND seq >= ? AND seq < ?"
+            " ORDER BY seq",
             (tenant_id, start, stop),
         )
         return [bytes(r[0]) for r in rows]
@@ -544,8 +555,8 @@ class SQLiteStore(EventStore):
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         self._write(
             lambda c: c.execute(
-                "INSERT OR IGNORE INTO checkpoints (tenant_id, tree_size, root_hash, note, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO checkpoints"
+                " (tenant_id, tree_size, root_hash, note, created_at) VALUES (?, ?, ?, ?, ?)",
                 (
                     checkpoint.tenant_id,
                     checkpoint.tree_size,
@@ -568,7 +579,9 @@ class SQLiteStore(EventStore):
             )
             .fetchone()
         )
-        return None if row is None else StoredCheckpoint(row[0], row[1], bytes(row[2]), row[3], row[4])
+        return (
+            None if row is None else StoredCheckpoint(row[0], row[1], bytes(row[2]), row[3], row[4])
+        )
 
     def checkpoints(self, tenant_id: str) -> list[StoredCheckpoint]:
         rows = self._reader().execute(

@@ -6,9 +6,9 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
+from sealtrail.events import to_micros
 from sealtrail.query import EventQuery, Field, ResourceRef, Term
 from sealtrail.store.codec import network_range
-from sealtrail.events import to_micros
 
 Clause = tuple[str, list[Any]]
 

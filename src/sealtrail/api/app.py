@@ -1,0 +1,72 @@
+"""The FastAPI application: routers over one ``AuditLog``."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sealtrail import __version__
+from sealtrail.api import catalog, compat, errors, events, health, ledger
+from sealtrail.api.metrics import Metrics
+from sealtrail.audit_log import AuditLog
+from sealtrail.settings import Settings
+
+
+def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="Sealtrail",
+        version=__version__,
+        description="A tamper-evident audit log: record, search, export and prove events.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.audit_log = audit_log
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    errors.install(app)
+    for module in (events, ledger, catalog, compat, health):
+        app.include_router(module.router)
+    _install_metrics(app)
+    try:
+        from sealtrail.web import install as install_viewer
+    except ImportError:
+        pass
+    else:
+        install_viewer(app)
+    return app
+
+
+def _install_metrics(app: FastAPI) -> None:
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+
+
+class MetricsMiddleware:
+    """Counts and times every request by route template (pure ASGI: streams untouched)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def remember_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, remember_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)

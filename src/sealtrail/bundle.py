@@ -1,0 +1,120 @@
+"""Export bundles: everything an auditor needs to verify events offline.
+
+A bundle is NDJSON, so both writing and verifying stream in flat memory:
+
+1. a header ``{"sealtrail_bundle": 1, "tenant_id", "origin", "verifier_key",
+   "checkpoint", "tree_size", "root_hash", "complete", "query", "exported_at"}``
+   — ``checkpoint`` is the signed note every proof below is against, and
+   ``complete`` says the bundle holds the tenant's whole log (every seq from 0
+   to tree_size - 1), so a verifier can also recompute the root from it;
+2. one line per event: ``{"event": {… with "salts"}, "proof": [b64, …]}``,
+   the RFC 6962 inclusion proof of leaf ``event.seq`` in the checkpoint's tree;
+3. a trailer ``{"end": true, "events": N}``, so a truncated file is noticed.
+
+Events recorded after the checkpoint was signed are left out: every line is
+provable against the header.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
+
+from sealtrail.auth import Principal
+from sealtrail.events import format_timestamp, now_micros
+from sealtrail.ledger import tree
+from sealtrail.ledger.checkpoint import origin_for_tenant
+from sealtrail.query import EventQuery, format_phrase
+from sealtrail.store.base import EventStore
+
+if TYPE_CHECKING:
+    from sealtrail.audit_log import AuditLog
+
+BUNDLE_VERSION: Final = 1
+_CACHED_LEVEL: Final = 4  # nodes this high up are shared by many proofs: keep them
+
+
+class _CachingReader:
+    """Tree nodes of one tenant, remembering the upper levels between proofs."""
+
+    def __init__(self, store: EventStore, tenant_id: str) -> None:
+        self._store = store
+        self._tenant_id = tenant_id
+        self._cache: dict[tuple[int, int], bytes] = {}
+
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> Sequence[bytes]:
+        missing = [k for k in keys if k not in self._cache]
+        if missing:
+            for key, value in zip(
+                missing, self._store.tree_nodes(self._tenant_id, missing), strict=True
+            ):
+                if key[0] >= _CACHED_LEVEL:
+                    self._cache[key] = value
+                else:
+                    self._cache.setdefault(key, value)
+            found = [self._cache[k] for k in keys]
+            for key in missing:
+                if key[0] < _CACHED_LEVEL:
+                    del self._cache[key]
+            return found
+        return [self._cache[k] for k in keys]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def is_complete(principal: Principal, query: EventQuery) -> bool:
+    """Whether the query selects a tenant's whole log."""
+    return (
+        principal.accounts is None
+        and not query.terms
+        and query.time.since is None
+        and query.time.until is None
+    )
+
+
+def write(log: AuditLog, principal: Principal, query: EventQuery) -> Iterator[bytes]:
+    tenant_id = principal.tenant_id
+    complete = is_complete(principal, query)
+    checkpoint = log.checkpoint(tenant_id)
+    size = checkpoint.tree_size
+    header: dict[str, Any] = {
+        "sealtrail_bundle": BUNDLE_VERSION,
+        "tenant_id": tenant_id,
+        "origin": origin_for_tenant(tenant_id),
+        "verifier_key": log.signer().vkey,
+        "checkpoint": checkpoint.note,
+        "tree_size": size,
+        "root_hash": _b64(checkpoint.root_hash),
+        "complete": complete,
+        "query": format_phrase(query),
+        "exported_at": format_timestamp(now_micros()),
+    }
+    yield orjson.dumps(header) + b"\n"
+    reader = _CachingReader(log.store, tenant_id)
+    count = 0
+    # A complete bundle is written in seq order, so a verifier rebuilds the root as it reads.
+    chunks = (
+        ([event for event, _ in pairs] for pairs in log.store.scan(tenant_id))
+        if complete
+        else log.stream(principal, query)
+    )
+    for chunk in chunks:
+        lines = []
+        for event in chunk:
+            if event.seq >= size:
+                continue
+            proof = tree.inclusion_proof_from_nodes(reader, event.seq, size)
+            lines.append(
+                orjson.dumps(
+                    {"event": event.to_dict(include_salts=True), "proof": [_b64(h) for h in proof]}
+                )
+            )
+            count += 1
+        if lines:
+            yield b"\n".join(lines) + b"\n"
+    yield orjson.dumps({"end": True, "events": count}) + b"\n"

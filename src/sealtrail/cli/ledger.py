@@ -1,0 +1,137 @@
+"""Tamper evidence on the command line: ``checkpoint`` and ``verify``."""
+
+from __future__ import annotations
+
+import base64
+import sys
+from collections.abc import Iterator
+from typing import BinaryIO, TextIO
+
+import click
+
+from sealtrail.cli.common import (
+    config_option,
+    database_option,
+    json_option,
+    load_settings,
+    open_log,
+    print_json,
+    show_progress,
+)
+from sealtrail.verify import Report, read_vkey, verify_bundle, verify_store
+
+
+@click.command()
+@click.option("--tenant", "tenant_ids", multiple=True, help="Only this tenant (repeatable).")
+@database_option
+@config_option
+@json_option
+def checkpoint(
+    tenant_ids: tuple[str, ...], database: str | None, config: str | None, as_json: bool
+) -> None:
+    """Sign a checkpoint now for every tenant whose tree has grown."""
+    log = open_log(load_settings(database, config))
+    try:
+        ids = list(tenant_ids) or [t.id for t in log.tenants()]
+        signed = [log.checkpoint(tenant_id) for tenant_id in ids]
+        vkey = log.signer().vkey
+    finally:
+        log.close()
+    records = [
+        {
+            "tenant_id": c.tenant_id,
+            "tree_size": c.tree_size,
+            "root_hash": base64.b64encode(c.root_hash).decode("ascii"),
+            "checkpoint": c.note,
+        }
+        for c in signed
+    ]
+    if as_json:
+        print_json({"verifier_key": vkey, "checkpoints": records})
+        return
+    click.echo(f"verifier key: {vkey}")
+    for r in records:
+        click.echo(f"{r['tenant_id']}: {r['tree_size']} events, root {r['root_hash']}")
+
+
+def _lines(stream: BinaryIO) -> Iterator[bytes]:
+    yield from stream
+
+
+@click.command()
+@click.argument("bundle", required=False, type=click.File("rb"))
+@click.option(
+    "--key", "key_file", type=click.File("r"), help="The log's verifier key (C2SP vkey) file."
+)
+@click.option(
+    "--checkpoint",
+    "older",
+    type=click.File("r"),
+    help="A checkpoint you kept earlier: also prove the log only grew since it.",
+)
+@click.option("--tenant", "tenant_ids", multiple=True, help="With --database: only this tenant.")
+@database_option
+@config_option
+@json_option
+def verify(
+    bundle: BinaryIO | None,
+    key_file: TextIO | None,
+    older: TextIO | None,
+    tenant_ids: tuple[str, ...],
+    database: str | None,
+    config: str | None,
+    as_json: bool,
+) -> None:
+    """Verify an export BUNDLE offline, or (without BUNDLE) the whole database.
+
+    \b
+    sealtrail verify export.bundle --key sealtrail.vkey [--checkpoint older.txt]
+    sealtrail verify --database sqlite:////srv/sealtrail.db
+
+    Every changed, removed, inserted or reordered event is reported with its
+    tenant and seq, and the exit status is 1.
+    """
+    if bundle is not None:
+        if key_file is None:
+            raise click.UsageError("verifying a bundle needs --key VKEY_FILE")
+        verifier = read_vkey(key_file.read())
+        with click.progressbar(
+            length=0, label="verifying", file=sys.stderr, hidden=not show_progress()
+        ) as bar:
+            report = verify_bundle(
+                _lines(bundle),
+                verifier,
+                older_checkpoint=older.read() if older is not None else None,
+                progress=bar.update,
+            )
+    else:
+        log = open_log(load_settings(database, config))
+        try:
+            vkey = key_file.read() if key_file is not None else log.signer().vkey
+            with click.progressbar(
+                length=0, label="verifying", file=sys.stderr, hidden=not show_progress()
+            ) as bar:
+                report = verify_store(
+                    log.store, vkey, tenants=tenant_ids or None, progress=bar.update
+                )
+        finally:
+            log.close()
+    _print(report, as_json)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _print(report: Report, as_json: bool) -> None:
+    if as_json:
+        print_json(report.to_dict())
+        return
+    for problem in report.problems:
+        click.echo(f"FAIL {problem}")
+    verdict = "OK" if report.ok else f"{len(report.problems)} problems"
+    click.echo(
+        f"{verdict}: {report.events} events and {report.checkpoints} checkpoints checked "
+        f"in {len(report.tenants)} tenant(s)"
+    )
+
+
+COMMANDS = [checkpoint, verify]

@@ -1,0 +1,96 @@
+"""Serving the API and the viewer: ``serve`` and ``demo``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+
+import click
+import uvicorn
+
+from sealtrail.cli.common import config_option, database_option, load_settings, open_log
+from sealtrail.settings import Settings
+
+
+def _run(settings: Settings, config: str | None) -> None:
+    """Export the settings for the worker processes and hand over to uvicorn."""
+    for name, value in asdict(settings).items():
+        if value is not None:
+            os.environ[Settings.env_name(name)] = str(value)
+    if config:
+        os.environ["SEALTRAIL_CONFIG"] = config
+    uvicorn.run(
+        "sealtrail.api.server:create_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+        access_log=False,
+        server_header=False,
+    )
+
+
+def _prepare(settings: Settings) -> None:
+    """Migrate and create the signing key once, before any worker starts."""
+    log = open_log(settings)
+    try:
+        log.store.migrate()
+        log.signer(settings)
+    finally:
+        log.close()
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default 8000).")
+@click.option("--workers", default=None, type=int, help="Worker processes (default 1).")
+@database_option
+@config_option
+def serve(
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    database: str | None,
+    config: str | None,
+) -> None:
+    """Serve the HTTP API and the viewer page."""
+    settings = load_settings(database, config, host=host, port=port, workers=workers)
+    _prepare(settings)
+    click.echo(f"Sealtrail on {settings.base_url}  (database {settings.database_url})", err=True)
+    _run(settings, config)
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default 8000).")
+@click.option(
+    "--events", "event_count", default=20_000, show_default=True, help="Events to generate."
+)
+@click.option("--no-serve", is_flag=True, help="Seed the demo organisation, print, and exit.")
+@database_option
+@config_option
+def demo(
+    host: str | None,
+    port: int | None,
+    event_count: int,
+    no_serve: bool,
+    database: str | None,
+    config: str | None,
+) -> None:
+    """Seed a demo organisation with 90 days of history and serve it."""
+    from sealtrail.demo import seed_demo
+
+    settings = load_settings(database, config, host=host, port=port)
+    _prepare(settings)
+    log = open_log(settings)
+    try:
+        info = seed_demo(log, settings, events=event_count, progress=True)
+    finally:
+        log.close()
+    click.echo(info.banner(settings.base_url))
+    if not no_serve:
+        _run(settings, config)
+
+
+COMMANDS = [serve, demo]
