@@ -222,7 +222,7 @@ def test_leaf_bytes_are_jcs(event: dict[str, Any]) -> None:
     assert leaf_bytes(event, salts) == rfc8785.dumps(leaf_object(event, salts))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.dictionaries(text, json_values, max_size=6))
 def test_context_canonical_form_is_jcs(context: dict[str, Any]) -> None:
     if _no_surrogates(context):

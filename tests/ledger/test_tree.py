@@ -162,6 +162,8 @@ def test_bad_states_are_refused() -> None:
         append([EMPTY_ROOT], 3, SMALL[:1])
     with pytest.raises(InconsistentTree):
         root_from_frontier([], 3)
+    with pytest.raises(ProofError, match="pass leaf hashes"):
+        append([], 0, [b"raw leaf bytes"])
     with pytest.raises(ProofError):
         inclusion_proof_from_nodes(SMALL_READER, 5, 5)
     with pytest.raises(ProofError):

@@ -120,7 +120,8 @@ def open_checkpoint(
     from ``other_verifiers`` are checked when present, unknown ones are ignored, and
     the origin must be the expected one."""
     note = open_note(signed_note, [log_verifier, *other_verifiers])
-    if not any(sig.key_id == log_verifier.key_id for sig in note.signatures):
+    log_key = (log_verifier.name, log_verifier.key_id)
+    if not any((sig.name, sig.key_id) == log_key for sig in note.signatures):
         raise NoteError(f"checkpoint is not signed by the log key {log_verifier.name}")
     checkpoint = Checkpoint.from_text(note.text, hash_size=hash_size)
     if checkpoint.origin != origin:

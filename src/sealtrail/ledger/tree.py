@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
 from sealtrail.errors import InconsistentTree, ProofError
-from sealtrail.ledger.merkle import EMPTY_ROOT, hash_children
+from sealtrail.ledger.merkle import EMPTY_ROOT, HASH_SIZE, hash_children
 
 NodeKey: TypeAlias = tuple[int, int]
 """``(level, index)`` of a complete subtree."""
@@ -81,6 +81,8 @@ def append(frontier: Sequence[bytes], size: int, new_leaf_hashes: Sequence[bytes
     emit = new_nodes.append
     n = size
     for leaf_hash in new_leaf_hashes:
+        if len(leaf_hash) != HASH_SIZE:
+            raise ProofError(f"leaf {n} is {len(leaf_hash)} bytes: pass leaf hashes, not leaves")
         node = leaf_hash
         emit((0, n, node))
         level, index = 0, n
