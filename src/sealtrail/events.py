@@ -373,7 +373,29 @@ def _context(check: _Checker, body: Mapping[str, Any]) -> dict[str, Any] | None:
     if size > MAX_CONTEXT_BYTES:
         check.fail("context", f"must be at most {MAX_CONTEXT_BYTES} bytes of JSON")
         return None
+    problem = _canonical_problem(value)
+    if problem is not None:
+        check.fail("context", problem)
+        return None
     return value
+
+
+_MAX_SAFE_INTEGER: Final = 2**53 - 1
+
+
+def _canonical_problem(value: object) -> str | None:
+    """Why ``value`` has no exact RFC 8785 form (the leaf commits to that form), or None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if abs(item) > _MAX_SAFE_INTEGER:
+                return "integers must lie within ±(2^53 - 1) to have one canonical JSON form"
+    return None
 
 
 def _ip(check: _Checker, body: Mapping[str, Any]) -> str | None:

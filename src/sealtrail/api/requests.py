@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from starlette.requests import Request
@@ -51,4 +52,12 @@ def bearer_token(request: Request) -> str | None:
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The peer's address, when it is one (test clients and Unix sockets have none)."""
+    host = request.client.host if request.client else None
+    if host is None:
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return host
