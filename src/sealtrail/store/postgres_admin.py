@@ -1,0 +1,109 @@
+"""Operator-side PostgreSQL chores: database URLs and the runtime role.
+
+``sealtrail migrate`` runs as the schema owner. After the Alembic revisions it
+(re)creates the runtime role and grants it exactly what ``serve`` needs:
+
+=============================  ==================================================
+events, event_ids,             SELECT, INSERT — the log only ever grows
+tree_nodes, checkpoints
+tenants                        SELECT, INSERT; UPDATE of (tree_size, frontier),
+                               which the head-row lock of an append also needs
+api_keys                       SELECT, INSERT; UPDATE of (revoked_at)
+event_types                    SELECT, INSERT; UPDATE of the non-key columns
+alembic_version                SELECT (readiness reports the schema revision)
+sealtrail_ensure_partitions    EXECUTE (SECURITY DEFINER: creates month
+                               partitions ahead without owning the table)
+=============================  ==================================================
+
+The role is NOLOGIN: a login role that is a member of it is what ``serve``
+connects as (see docs/operations.md). Granting is idempotent, so running
+``migrate`` again after a restore or a new revision re-applies it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError
+
+from sealtrail.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RUNTIME_ROLE: Final = "sealtrail_runtime"
+
+_GRANTS: Final = (
+    "GRANT USAGE ON SCHEMA {schema} TO {role}",
+    "GRANT SELECT, INSERT ON {schema}.events, {schema}.event_ids, {schema}.tree_nodes,"
+    " {schema}.checkpoints TO {role}",
+    "GRANT SELECT, INSERT ON {schema}.tenants, {schema}.api_keys, {schema}.event_types TO {role}",
+    "GRANT UPDATE (tree_size, frontier) ON {schema}.tenants TO {role}",
+    "GRANT UPDATE (revoked_at) ON {schema}.api_keys TO {role}",
+    "GRANT UPDATE (category, kind, description, expects_target, resource_type)"
+    " ON {schema}.event_types TO {role}",
+    "GRANT SELECT ON {schema}.alembic_version TO {role}",
+    "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_ensure_partitions(integer) TO {role}",
+)
+
+
+def _parse(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise ConfigurationError(f"not a PostgreSQL URL: {parsed!r}")
+    if not parsed.database:
+        raise ConfigurationError(f"the PostgreSQL URL names no database: {parsed!r}")
+    return parsed
+
+
+def libpq_url(url: str) -> str:
+    """``postgresql[+driver]://…`` as libpq (and so psycopg) takes it."""
+    return _parse(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database for SQLAlchemy and Alembic, on the psycopg 3 driver."""
+    parsed = _parse(url).set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def redacted(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    return _parse(url).render_as_string(hide_password=True)
+
+
+def grant_runtime_role(connection: psycopg.Connection[tuple[object, ...]], role: str) -> bool:
+    """Create ``role`` (NOLOGIN) if missing and grant it the runtime privileges.
+
+    Returns False, having logged why, when the connecting user may not create
+    roles and the role does not exist yet; the schema is usable either way.
+    """
+    schema = connection.execute("SELECT current_schema()").fetchone()
+    assert schema is not None
+    names = {"schema": sql.Identifier(str(schema[0])), "role": sql.Identifier(role)}
+    with connection.transaction():
+        exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+        if exists.fetchone() is None:
+            try:
+                with connection.transaction():
+                    connection.execute(sql.SQL("CREATE ROLE {role} NOLOGIN").format(**names))
+            except psycopg.errors.InsufficientPrivilege:
+                log.warning(
+                    "cannot create the runtime role %s (the migrating user lacks CREATEROLE);"
+                    " create it and run migrate again: CREATE ROLE %s NOLOGIN",
+                    role,
+                    role,
+                )
+                return False
+            except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                pass  # another database on this server created it just now
+        for grant in _GRANTS:
+            connection.execute(sql.SQL(grant).format(**names))
+    return True
