@@ -181,12 +181,8 @@ def from_row(row: Sequence[Any]) -> Event:
         received_at=received_at,
         outcome=outcome,
         actor=Actor(actor_type, actor_id, actor_role, actor_name, actor_email),
-        target=None
-        if target_type is None
-        else Target(target_type, target_id, target_name, target_email),
-        resource=None
-        if resource_type is None
-        else Resource(resource_type, resource_id, resource_name),
+        target=_target(target_type, target_id, target_name, target_email),
+        resource=_resource(resource_type, resource_id, resource_name),
         account_id=account_id,
         description=description,
         context=None if context is None else orjson.loads(context),
@@ -195,3 +191,19 @@ def from_row(row: Sequence[Any]) -> Event:
         request_id=request_id,
         salts=unpack_salts(bytes(salts)),
     )
+
+
+# A part is present when any of its columns is, so a tampered or half-erased part
+# cannot silently vanish from the event (verification then refuses its leaf).
+def _target(
+    kind: str | None, ident: str | None, name: str | None, email: str | None
+) -> Target | None:
+    if kind is None and ident is None and name is None and email is None:
+        return None
+    return Target(kind, ident, name, email)  # type: ignore[arg-type]
+
+
+def _resource(kind: str | None, ident: str | None, name: str | None) -> Resource | None:
+    if kind is None and ident is None and name is None:
+        return None
+    return Resource(kind, ident, name)  # type: ignore[arg-type]
