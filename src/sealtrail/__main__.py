@@ -1,0 +1,5 @@
+"""``python -m sealtrail`` runs the CLI."""
+
+from sealtrail.cli import main
+
+main()
