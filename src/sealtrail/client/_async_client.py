@@ -69,7 +69,8 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport]):
             finished = await self._wait_done(queue.accepted, timeout)
         if queue.discard("aclose() timed out"):
             finished = False
-        await self._http.aclose()
+        if self._http is not None and task is not None and self._loop is asyncio.get_running_loop():
+            await self._http.aclose()
         return finished and queue.done >= queue.accepted
 
     async def __aenter__(self) -> AsyncClient:
@@ -94,7 +95,7 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport]):
         self._task: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
         self._progress: asyncio.Condition | None = None
-        self._http = self._new_http()
+        self._http: httpx.AsyncClient | None = None  # made when a loop adopts the client
 
     def _new_http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=self._transport, timeout=self._settings.timeout)
@@ -108,8 +109,8 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport]):
         bound = self._loop
         if bound is loop or (bound is not None and bound.is_running()) or self._closed:
             return
-        if bound is not None and self._transport is None:
-            self._http = self._new_http()  # the old pool's connections belong to the dead loop
+        if self._http is None or self._transport is None:
+            self._http = self._new_http()  # an old pool's connections belong to the dead loop
         self._loop = loop
         self._loop_thread = threading.get_ident()
         self._wakeup = asyncio.Event()
@@ -152,6 +153,7 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport]):
     async def _run(self, generation: int) -> None:
         queue, http = self._queue, self._http
         wakeup, progress = self._wakeup, self._progress
+        assert http is not None
         assert wakeup is not None
         assert progress is not None
         batch_size, interval = self._settings.batch_size, self._settings.flush_interval

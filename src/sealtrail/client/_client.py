@@ -60,7 +60,6 @@ class Client(BaseClient[httpx.BaseTransport]):
         queue.close()
         self._wakeup.set()
         if worker is None:
-            self._http.close()
             return len(queue) == 0
         worker.join(timeout)
         if worker.is_alive():
@@ -90,7 +89,6 @@ class Client(BaseClient[httpx.BaseTransport]):
         self._start_lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._worker_ident: int | None = None
-        self._http = httpx.Client(transport=self._transport, timeout=self._settings.timeout)
 
     def _prepare_put(self) -> bool:
         return threading.get_ident() != self._worker_ident
@@ -111,7 +109,8 @@ class Client(BaseClient[httpx.BaseTransport]):
 
     def _run(self) -> None:
         self._worker_ident = threading.get_ident()
-        queue, wakeup, abort, http = self._queue, self._wakeup, self._abort, self._http
+        queue, wakeup, abort = self._queue, self._wakeup, self._abort
+        http = httpx.Client(transport=self._transport, timeout=self._settings.timeout)
         batch_size, interval = self._settings.batch_size, self._settings.flush_interval
         try:
             while not abort.is_set():
