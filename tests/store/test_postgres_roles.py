@@ -1,0 +1,147 @@
+"""PostgreSQL: ``migrate`` creates the runtime role ``serve`` connects as, and no more."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from sealtrail.catalog import EventType
+from sealtrail.query import EventQuery, Page, parse_phrase
+from sealtrail.store.base import ApiKeyRecord, StoredCheckpoint
+from sealtrail.store.postgres import PostgresStore
+from sealtrail.store.postgres_admin import DEFAULT_RUNTIME_ROLE
+
+from .factory import T0, add_tenant, append, make_event
+
+pytestmark = pytest.mark.postgres
+
+
+def _migrate(url: str) -> str:
+    store = PostgresStore(url)
+    try:
+        store.migrate()
+        add_tenant(store)
+        append(store, "acme", make_event("acme", "a"), make_event("acme", "b"))
+    finally:
+        store.close()
+    return url
+
+
+@pytest.fixture
+def migrated(postgres_url: str) -> str:
+    return _migrate(postgres_url)
+
+
+@pytest.fixture(scope="module")
+def shared(postgres_server: str) -> Iterator[str]:
+    """One migrated database for the denials: a denied statement changes nothing."""
+    name = f"sealtrail_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _migrate(f"{postgres_server.rsplit('/', 1)[0]}/{name}")
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def runtime_login(migrated: str) -> Iterator[str]:
+    """A login role that is a member of the runtime role, as an operator would make it."""
+    login = f"sealtrail_app_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(migrated, autocommit=True) as owner:
+        owner.execute(
+            sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(
+                sql.Identifier(login), sql.Identifier(DEFAULT_RUNTIME_ROLE)
+            )
+        )
+    try:
+        yield migrated.replace("//postgres@", f"//{login}@", 1)
+    finally:
+        with psycopg.connect(migrated, autocommit=True) as owner:
+            owner.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
+
+
+def test_the_runtime_role_cannot_log_in_by_itself(migrated: str) -> None:
+    with psycopg.connect(migrated) as owner:
+        row = owner.execute(
+            "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls"
+            " FROM pg_roles WHERE rolname = %s",
+            (DEFAULT_RUNTIME_ROLE,),
+        ).fetchone()
+    assert row == (False, False, False, False, False)
+
+
+DENIED = [
+    "UPDATE events SET action = 'x.y'",
+    "DELETE FROM events",
+    "TRUNCATE events",
+    "DELETE FROM event_ids",
+    "UPDATE tree_nodes SET hash = '\\x00'",
+    "DELETE FROM checkpoints",
+    "UPDATE tenants SET name = 'x'",
+    "UPDATE tenants SET created_at = 0",
+    "DELETE FROM tenants",
+    "DELETE FROM api_keys",
+    "UPDATE api_keys SET scopes = 'events:write'",
+    "DELETE FROM event_types",
+    "UPDATE alembic_version SET version_num = '0000'",
+    "DROP TABLE events",
+    "ALTER TABLE events DISABLE TRIGGER events_refuse_change",
+    "CREATE TABLE sneaky (x int)",
+    "SELECT sealtrail_add_partition('2040-01-01', true)",
+]
+
+
+@pytest.mark.parametrize("statement", DENIED)
+def test_the_runtime_role_may_not(shared: str, statement: str) -> None:
+    with psycopg.connect(shared) as connection:
+        connection.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(DEFAULT_RUNTIME_ROLE)))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute(statement)
+
+
+def test_serve_runs_on_the_runtime_role_alone(runtime_login: str) -> None:
+    """Everything serve does works through a member of the runtime role."""
+    store = PostgresStore(runtime_login)
+    try:
+        store.ping()
+        assert store.schema_revision() == "0001"
+        add_tenant(store, "globex")
+        key = ApiKeyRecord("k" * 16, "globex", b"\x01" * 32, frozenset({"events:read"}), T0)
+        store.add_api_key(key)
+        assert store.revoke_api_key(key.id, T0 + 1)
+        custom = EventType("report.made", "reports", "create", "made", builtin=False)
+        store.put_event_type("globex", custom)
+        store.put_event_type("globex", custom)
+        receipts = append(
+            store,
+            "acme",
+            make_event("acme", "b"),
+            make_event("acme", "c", description="runtime words"),
+        )
+        assert [(r.seq, r.created) for r in receipts] == [(1, False), (2, True)]
+        assert store.ensure_partitions() > 0
+        found = store.search("acme", parse_phrase("runtime"), Page())
+        assert [e.id for e in found.events] == ["c"]
+        assert sum(len(c) for c in store.stream("acme", EventQuery())) == 3
+        assert [len(c) for c in store.scan("acme")] == [3]
+        store.add_checkpoint(StoredCheckpoint("acme", 3, b"\x02" * 32, "note", T0))
+        assert store.tree_nodes("acme", [(0, 2), (1, 0)])
+    finally:
+        store.close()
+
+
+def test_a_second_migrate_keeps_the_grants(migrated: str) -> None:
+    store = PostgresStore(migrated)
+    try:
+        assert store.migrate() == []
+    finally:
+        store.close()
+    with psycopg.connect(migrated) as connection:
+        connection.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(DEFAULT_RUNTIME_ROLE)))
+        assert connection.execute("SELECT count(*) FROM events").fetchone() == (2,)
