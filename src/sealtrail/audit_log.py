@@ -9,10 +9,14 @@ applies itself.
 from __future__ import annotations
 
 import base64
+import functools
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
+
+from uuid_utils import uuid7
 
 from sealtrail import bundle, export
 from sealtrail.auth import (
@@ -40,7 +44,6 @@ from sealtrail.events import (
     now_micros,
     validate_batch,
 )
-from sealtrail.ledger import leaf as leaf_format
 from sealtrail.ledger import tree
 from sealtrail.ledger.checkpoint import (
     Checkpoint,
@@ -48,6 +51,7 @@ from sealtrail.ledger.checkpoint import (
     load_or_create_signer_key,
     origin_for_tenant,
 )
+from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
 from sealtrail.query import EventQuery, Page, format_phrase
 from sealtrail.settings import Settings
 from sealtrail.store import open_store
@@ -195,27 +199,54 @@ class AuditLog:
             if unknown:
                 raise InvalidEvent("this tenant accepts only registered event types", unknown)
         received = now_micros()
-        pending = [self._prepare(tenant_id, e, catalog, received) for e in inputs]
-        return self.store.append(tenant_id, pending, _seal)
+        # One draw of randomness per batch; each personal field gets 16 bytes of it.
+        pool = os.urandom(SALT_SIZE * len(PERSONAL_FIELDS) * len(inputs))
+        pending: list[Event] = []
+        templates: dict[str, LeafTemplate] = {}
+        for index, raw in enumerate(inputs):
+            event = self._prepare(tenant_id, raw, catalog, received, pool, index)
+            pending.append(event)
+            # The leaf's costly part, done before the store takes the tenant's write lock.
+            if event.id not in templates:
+                templates[event.id] = LeafTemplate(event.to_dict(), event.salts)
+        return self.store.append(tenant_id, pending, functools.partial(_seal, templates))
 
-    def _prepare(self, tenant_id: str, raw: EventInput, catalog: Catalog, received: int) -> Event:
-        from uuid_utils import uuid7
-
+    @staticmethod
+    def _prepare(
+        tenant_id: str, raw: EventInput, catalog: Catalog, received: int, pool: bytes, index: int
+    ) -> Event:
+        """The event as it will be stored, all but its seq."""
         event_type = catalog.classify(raw.action)
+        actor, target, resource = raw.actor, raw.target, raw.resource
         description = raw.description
         if description is None:
-            target, resource = raw.target, raw.resource
             description = catalog.describe(
                 raw.action,
                 actor="System"
-                if raw.actor.type == "system"
-                else _display(raw.actor.name, raw.actor.email, raw.actor.id),
+                if actor.type == "system"
+                else _display(actor.name, actor.email, actor.id),
                 target=None if target is None else _display(target.name, target.email, target.id),
                 resource=None if resource is None else (resource.name or resource.id),
                 resource_type=None if resource is None else resource.type,
                 resource_id=None if resource is None else resource.id,
             )
-        event = Event(
+        values = (
+            actor.name,
+            actor.email,
+            None if target is None else target.name,
+            None if target is None else target.email,
+            description,
+            raw.context,
+            raw.ip,
+            raw.user_agent,
+        )
+        offset = index * len(PERSONAL_FIELDS) * SALT_SIZE
+        salts = {
+            path: pool[offset + i * SALT_SIZE : offset + (i + 1) * SALT_SIZE]
+            for i, (path, value) in enumerate(zip(PERSONAL_FIELDS, values, strict=True))
+            if value is not None
+        }
+        return Event(
             tenant_id=tenant_id,
             seq=-1,
             id=raw.id or str(uuid7()),
@@ -225,17 +256,17 @@ class AuditLog:
             occurred_at=raw.occurred_at if raw.occurred_at is not None else received,
             received_at=received,
             outcome=raw.outcome,
-            actor=raw.actor,
-            target=raw.target,
-            resource=raw.resource,
+            actor=actor,
+            target=target,
+            resource=resource,
             account_id=raw.account_id,
             description=description,
             context=raw.context,
             ip=raw.ip,
             user_agent=raw.user_agent,
             request_id=raw.request_id,
+            salts=salts,
         )
-        return replace(event, salts=leaf_format.new_salts(event.to_dict()))
 
     def record_access(
         self,
@@ -421,10 +452,16 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _seal(head: TreeHead, fresh: Sequence[Event]) -> SealedBatch:
-    """Give new events their ``seq`` and grow the tenant's Merkle tree over them."""
-    events = [replace(e, seq=head.size + i) for i, e in enumerate(fresh)]
-    hashes = [leaf_format.leaf_hash(e.to_dict(), e.salts) for e in events]
+def _seal(
+    templates: Mapping[str, LeafTemplate], head: TreeHead, fresh: Sequence[Event]
+) -> SealedBatch:
+    """Give new events their ``seq`` and grow the tenant's Merkle tree over them.
+
+    Runs under the tenant's write lock, so it only splices each seq into a leaf
+    prepared earlier and extends the tree.
+    """
+    events = [e.with_seq(head.size + i) for i, e in enumerate(fresh)]
+    hashes = [templates[e.id].leaf_hash(e.seq) for e in events]
     grown = tree.append(head.frontier, head.size, hashes)
     nodes = [node for node in grown.new_nodes if node[0] > 0]
     return SealedBatch(events, hashes, nodes, TreeHead(grown.size, tuple(grown.frontier)))

@@ -227,3 +227,23 @@ def test_leaf_bytes_are_jcs(event: dict[str, Any]) -> None:
 def test_context_canonical_form_is_jcs(context: dict[str, Any]) -> None:
     if _no_surrogates(context):
         assert canonical_json(context) == rfc8785.dumps(context)
+
+
+def test_a_leaf_template_gives_the_leaf_of_every_seq() -> None:
+    from sealtrail.ledger.leaf import LeafTemplate, leaf_hash
+
+    event = {
+        "tenant_id": "t",
+        "id": "e",
+        "action": "a.b",
+        "occurred_at": "2026-03-01T00:00:00.000000Z",
+        "received_at": "2026-03-01T00:00:00.000000Z",
+        "outcome": "success",
+        "actor": {"type": "user", "id": '"seq":9007199254740991', "name": "n"},
+        "request_id": ',"seq":9007199254740991,',
+        "description": "d",
+    }
+    salts = {"actor.name": b"\x01" * 16, "description": b"\x02" * 16}
+    template = LeafTemplate(event, salts)
+    for seq in (0, 1, 9, 10, 12345, 2**53 - 2):
+        assert template.leaf_hash(seq) == leaf_hash({**event, "seq": seq}, salts)

@@ -17,6 +17,7 @@ from sealtrail.ledger.checkpoint import (
 from sealtrail.ledger.leaf import (
     PERSONAL_FIELDS,
     SALT_SIZE,
+    LeafTemplate,
     canonical_json,
     commitment,
     decode_salts,
@@ -69,6 +70,7 @@ __all__ = [
     "DEFAULT_KEY_NAME",
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "LeafTemplate",
     "PERSONAL_FIELDS",
     "SALT_SIZE",
     "AppendResult",

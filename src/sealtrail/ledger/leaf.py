@@ -283,3 +283,34 @@ def leaf_hash(
 ) -> bytes:
     """The RFC 6962 leaf hash SHA-256(0x00 ‖ leaf bytes) of the event."""
     return _sha256(b"\x00" + leaf_bytes(event, salts, commitments)).digest()
+
+
+# A seq no real leaf can hold (the leaf refuses seq > 2^53-1), written where seq goes.
+_SEQ_HOLE: Final = _MAX_SAFE_INT
+_SEQ_MARK: Final = b'"seq":' + str(_SEQ_HOLE).encode("ascii")
+
+
+class LeafTemplate:
+    """An event's leaf bytes with its ``seq`` still open.
+
+    The commitments and canonical JSON are the costly part of a leaf and do not
+    depend on ``seq``, so a store computes them before it takes the tenant's
+    write lock and only splices the number in under it. The marker cannot occur
+    anywhere else in the bytes: every other ``"`` in them is either a key's
+    own quote or escaped inside a string.
+    """
+
+    __slots__ = ("_prefix", "_suffix")
+
+    def __init__(self, event: Mapping[str, Any], salts: Mapping[str, bytes]) -> None:
+        leaf = orjson.dumps(leaf_object({**event, "seq": _SEQ_HOLE}, salts))
+        prefix, mark, suffix = leaf.partition(_SEQ_MARK)
+        if not mark:  # pragma: no cover - leaf_object always writes seq
+            raise ProofError("the leaf has no seq")
+        self._prefix = b"\x00" + prefix + b'"seq":'
+        self._suffix = suffix
+
+    def leaf_hash(self, seq: int) -> bytes:
+        if not 0 <= seq < _SEQ_HOLE:
+            raise ProofError(f"seq {seq} is out of range")
+        return _sha256(self._prefix + str(seq).encode("ascii") + self._suffix).digest()
