@@ -429,9 +429,8 @@ def _canonical_problem(value: object) -> str | None:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, int) and not isinstance(item, bool):
-            if abs(item) > _MAX_SAFE_INTEGER:
-                return "integers must lie within ±(2^53 - 1) to have one canonical JSON form"
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > _MAX_SAFE_INTEGER:
+            return "integers must lie within ±(2^53 - 1) to have one canonical JSON form"
     return None
 
 

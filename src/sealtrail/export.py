@@ -11,9 +11,9 @@ the only change: every other byte round-trips exactly, so a reader recovers each
 removing the leading ``'`` from any cell whose second character is one of those. A value
 that itself starts with ``'`` is left alone: it is harmless, and a reader that compares
 values byte for byte must see it unchanged. Unlike OWASP's scheme, a safe cell gets no
-quote, so ids, times and addresses read as they are. Every cell is quoted, as in OWASP's scheme, so its two
-examples come out byte for byte as OWASP writes them. The guarantee is for RFC 4180
-parsing with ``,``: a program that splits the file on ``;`` or TAB instead can find a
+``'``, so ids, times and addresses read as they are. Every cell is quoted, as in OWASP's
+scheme, so its two examples come out byte for byte as OWASP writes them. The guarantee is
+for RFC 4180 parsing with ``,``: a program that splits the file on ``;`` or TAB instead can find a
 cell start inside a value, which no leading-quote scheme can prevent.
 
 NDJSON is one compact JSON object per line, written by orjson: strings round-trip
