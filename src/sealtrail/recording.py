@@ -215,8 +215,8 @@ def build_event(
 
 def _party(value: object, field: str) -> dict[str, str]:
     """An actor/target/resource in any accepted form → its JSON object."""
-    if isinstance(value, Actor | Target | Resource):
-        return value.to_dict()
+    if type(value) is dict:  # the common case, before the slower ABC check below
+        return value.copy()
     if isinstance(value, str):
         kind, colon, ident = value.partition(":")
         if colon and kind and ident:
@@ -227,6 +227,8 @@ def _party(value: object, field: str) -> dict[str, str]:
             f"{field} must be 'type:id' or an object",
             [FieldError(field, "must be 'type:id' (e.g. 'user:u_1') or an object")],
         )
+    if isinstance(value, Actor | Target | Resource):
+        return value.to_dict()
     if isinstance(value, Mapping):
         return dict(value)
     raise InvalidEvent(

@@ -157,21 +157,22 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport]):
         assert wakeup is not None
         assert progress is not None
         batch_size, interval = self._settings.batch_size, self._settings.flush_interval
-        while generation == self._generation:
-            if not (self._send_now() or queue.closed):
-                try:
-                    async with asyncio.timeout(interval):
-                        await wakeup.wait()
-                except TimeoutError:
-                    pass
-                wakeup.clear()
-            batch = queue.take(batch_size)
-            if batch:
-                await self._send(batch, http)
-                async with progress:
-                    progress.notify_all()
-            elif queue.closed:
-                return
+        try:
+            while generation == self._generation:
+                if not (self._send_now() or queue.closed):
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(interval):
+                            await wakeup.wait()
+                    wakeup.clear()
+                batch = queue.take(batch_size)
+                if batch:
+                    await self._send(batch, http)
+                    async with progress:
+                        progress.notify_all()
+                elif queue.closed:
+                    return
+        except Exception:
+            logger.exception("sealtrail: the client's worker stopped")
 
     async def _send(self, batch: list[QueuedEvent], http: httpx.AsyncClient) -> None:
         """Deliver one batch; if cancelled, put what was not finished back in the queue."""
