@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import os
-import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -66,6 +66,8 @@ from sealtrail.store.base import (
     TreeHead,
 )
 
+CATALOG_TTL = 5.0
+
 ExportFormat = Literal["csv", "ndjson", "bundle"]
 
 
@@ -93,9 +95,8 @@ class AuditLog:
         self._settings = settings or Settings()
         self._signer: CheckpointSigner | None = None
         self._catalog = catalog or Catalog.builtin()
-        self._tenant_catalogs: dict[str, Catalog] = {}
+        self._tenant_catalogs: dict[str, tuple[float, Catalog]] = {}
         self._tenants: dict[str, Tenant] = {}
-        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, database_url: str | None = None, *, settings: Settings | None = None) -> AuditLog:
@@ -167,11 +168,18 @@ class AuditLog:
 
     # -- the catalog --------------------------------------------------------------
     def catalog(self, tenant_id: str) -> Catalog:
+        """The built-in catalog plus the tenant's own types.
+
+        Cached briefly: another API process may register a type, and this one
+        picks it up within ``CATALOG_TTL`` seconds.
+        """
+        now = time.monotonic()
         cached = self._tenant_catalogs.get(tenant_id)
-        if cached is None:
-            cached = self._catalog.with_types(self.store.tenant_event_types(tenant_id))
+        if cached is None or now - cached[0] > CATALOG_TTL:
+            found = self._catalog.with_types(self.store.tenant_event_types(tenant_id))
+            cached = (now, found)
             self._tenant_catalogs[tenant_id] = cached
-        return cached
+        return cached[1]
 
     def register_event_type(self, tenant_id: str, event_type: EventType) -> EventType:
         self.tenant(tenant_id)
