@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from uuid_utils import uuid7
@@ -37,6 +38,7 @@ from sealtrail.errors import (
     NotFound,
 )
 from sealtrail.events import (
+    Outcome,
     Actor,
     Event,
     EventInput,
@@ -53,6 +55,7 @@ from sealtrail.ledger.checkpoint import (
 )
 from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
 from sealtrail.query import EventQuery, Page, format_phrase
+from sealtrail.recording import ActorLike, ResourceLike, TargetLike, build_event
 from sealtrail.settings import Settings
 from sealtrail.store import open_store
 from sealtrail.store.base import (
@@ -193,6 +196,51 @@ class AuditLog:
         """Validate and store one event or a ``{"events": [...]}`` batch, all or nothing."""
         principal.require("events:write")
         return self.append(principal.tenant_id, validate_batch(body))
+
+    def record(
+        self,
+        *,
+        action: str,
+        tenant: str | None = None,
+        actor: ActorLike | None = None,
+        target: TargetLike | None = None,
+        resource: ResourceLike | None = None,
+        context: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        account_id: str | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        outcome: Outcome = "success",
+        request_id: str | None = None,
+        occurred_at: datetime | str | None = None,
+        id: str | None = None,  # noqa: A002 - the event field is called id
+    ) -> str:
+        """Record one event in-process, with ``sealtrail.Client.record``'s signature.
+
+        The tenant comes from ``tenant`` or the surrounding ``sealtrail.context``.
+        Unlike the HTTP client this waits for the event to be stored. Returns its id.
+        """
+        scoped_tenant, payload = build_event(
+            action=action,
+            actor=actor,
+            target=target,
+            resource=resource,
+            context=context,
+            description=description,
+            account_id=account_id,
+            ip=ip,
+            user_agent=user_agent,
+            outcome=outcome,
+            request_id=request_id,
+            occurred_at=occurred_at,
+            id=id,
+        )
+        tenant_id = tenant or scoped_tenant
+        if tenant_id is None:
+            raise InvalidInput(
+                "name the tenant: record(..., tenant=...) or sealtrail.context(tenant=...)"
+            )
+        return self.append(tenant_id, validate_batch(payload))[0].id
 
     def append(self, tenant_id: str, inputs: Sequence[EventInput]) -> list[Receipt]:
         """Store already-validated events for a tenant (idempotent on ``id``)."""
