@@ -38,10 +38,10 @@ from sealtrail.errors import (
     NotFound,
 )
 from sealtrail.events import (
-    Outcome,
     Actor,
     Event,
     EventInput,
+    Outcome,
     Resource,
     now_micros,
     validate_batch,
@@ -213,7 +213,7 @@ class AuditLog:
         outcome: Outcome = "success",
         request_id: str | None = None,
         occurred_at: datetime | str | None = None,
-        id: str | None = None,  # noqa: A002 - the event field is called id
+        id: str | None = None,
     ) -> str:
         """Record one event in-process, with ``sealtrail.Client.record``'s signature.
 
