@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import orjson
 import pytest
@@ -85,7 +86,7 @@ def history(api: Api) -> Api:
         ({"phrase": "outcome:failure", "ip": "10.1.2.3"}, ["e0"]),
     ],
 )
-def test_every_filter(history: Api, params: dict[str, object], expected: list[str]) -> None:
+def test_every_filter(history: Api, params: dict[str, Any], expected: list[str]) -> None:
     assert history.search(**params) == expected
 
 

@@ -90,7 +90,7 @@ def test_account_scope_term_limits_results(history: EventStore) -> None:
 
 
 def test_cursor_pages_cover_everything_once(history: EventStore) -> None:
-    from sealtrail.query import Cursor
+    from sealtrail.query import Cursor, Order
 
     add_tenant(history, "big")
     append(
@@ -98,8 +98,9 @@ def test_cursor_pages_cover_everything_once(history: EventStore) -> None:
         "big",
         *(make_event("big", f"b{i}", occurred_at=T0 + (i // 3) * HOUR) for i in range(25)),
     )
-    for order in ("desc", "asc"):
-        query = EventQuery(order=order)  # type: ignore[arg-type]
+    orders: tuple[Order, ...] = ("desc", "asc")
+    for order in orders:
+        query = EventQuery(order=order)
         seen: list[int] = []
         cursor = None
         while True:
@@ -108,7 +109,7 @@ def test_cursor_pages_cover_everything_once(history: EventStore) -> None:
             if not result.has_more:
                 break
             last = result.events[-1]
-            cursor = Cursor(last.occurred_at, last.seq, order)  # type: ignore[arg-type]
+            cursor = Cursor(last.occurred_at, last.seq, order)
         expected = sorted(range(25), key=lambda s: (s // 3, s), reverse=order == "desc")
         assert seen == expected
 
