@@ -20,7 +20,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.urls import path
 
-from sealtrail.client import Client
+import sealtrail
 
 if not settings.configured:
     settings.configure(
@@ -34,13 +34,15 @@ if not settings.configured:
     )
     django.setup()
 
-audit: Client | None = None  # built from the environment on first use; tests set their own
+audit: sealtrail.Client | None = (
+    None  # built from the environment on first use; tests set their own
+)
 
 
-def get_audit() -> Client:
+def get_audit() -> sealtrail.Client:
     global audit
     if audit is None:
-        audit = Client(os.environ["SEALTRAIL_URL"], os.environ["SEALTRAIL_API_KEY"])
+        audit = sealtrail.Client(os.environ["SEALTRAIL_URL"], os.environ["SEALTRAIL_API_KEY"])
     return audit
 
 

@@ -17,14 +17,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Header
 
-from sealtrail.client import AsyncClient
+import sealtrail
 from sealtrail.integrations.asgi import SealtrailMiddleware
 
 
 def create_app(
-    audit: AsyncClient | None = None, trusted_proxies: Sequence[str] = ("10.0.0.0/8",)
+    audit: sealtrail.AsyncClient | None = None, trusted_proxies: Sequence[str] = ("10.0.0.0/8",)
 ) -> FastAPI:
-    audit = audit or AsyncClient(os.environ["SEALTRAIL_URL"], os.environ["SEALTRAIL_API_KEY"])
+    audit = audit or sealtrail.AsyncClient(
+        os.environ["SEALTRAIL_URL"], os.environ["SEALTRAIL_API_KEY"]
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,14 +17,14 @@ from collections.abc import Sequence
 
 from flask import Flask, request
 
-from sealtrail.client import Client
+import sealtrail
 from sealtrail.integrations.flask import Sealtrail
 
 
 def create_app(
-    audit: Client | None = None, trusted_proxies: Sequence[str] = ("10.0.0.0/8",)
+    audit: sealtrail.Client | None = None, trusted_proxies: Sequence[str] = ("10.0.0.0/8",)
 ) -> Flask:
-    audit = audit or Client(os.environ["SEALTRAIL_URL"], os.environ["SEALTRAIL_API_KEY"])
+    audit = audit or sealtrail.Client(os.environ["SEALTRAIL_URL"], os.environ["SEALTRAIL_API_KEY"])
     app = Flask(__name__)
     Sealtrail(app, trusted_proxies=trusted_proxies)
 
