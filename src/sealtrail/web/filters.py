@@ -1,0 +1,156 @@
+"""The viewer's filters: the query string of ``/ui`` ↔ an ``EventQuery``.
+
+Filters live in the URL so a filtered view can be bookmarked and shared. The
+form always submits every field, so a field that is present but blank means "no
+filter"; only ``since`` has a default (the last 30 days), applied when the URL
+does not mention it at all. Values are validated by ``sealtrail.query``, exactly
+as the API validates them: the page passes its fields through
+``query_from_params`` and adds the one filter the API spells differently
+(``actor``: an id or an email, as the search phrase's ``actor:`` key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+from urllib.parse import urlencode
+
+from sealtrail.errors import InvalidQuery
+from sealtrail.query import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    EventQuery,
+    Field,
+    Term,
+    TimeRange,
+    parse_time,
+    query_from_params,
+)
+
+DEFAULT_DAYS: Final = 30
+PAGE_PATH: Final = "/ui"
+EXPORT_PATH: Final = "/ui/export"
+
+# Form fields passed through to ``query_from_params`` under the same names.
+_API_FIELDS: Final = ("action", "kind", "resource_type", "q", "phrase", "since", "until")
+_LABELS: Final = {
+    "since": "From",
+    "until": "To",
+    "action": "Action",
+    "kind": "Kind",
+    "resource_type": "Resource type",
+    "actor": "Actor",
+    "q": "Text",
+    "phrase": "Phrase",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Chip:
+    """One active filter, with the link that removes it."""
+
+    label: str
+    value: str
+    remove_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What the form shows and the URL carries; ``""`` is an empty field."""
+
+    since: str = ""
+    until: str = ""
+    action: str = ""
+    kind: str = ""
+    resource_type: str = ""
+    actor: str = ""
+    q: str = ""
+    phrase: str = ""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], today: date | None = None) -> Filters:
+        """The filters a query string asks for; ``since`` defaults to 30 days back."""
+        values = {f.name: params.get(f.name, "").strip() for f in fields(cls)}
+        if "since" not in params:
+            start = (today or datetime.now(UTC).date()) - timedelta(days=DEFAULT_DAYS)
+            values["since"] = start.isoformat()
+        return cls(**values)
+
+    def query(self) -> EventQuery:
+        """The query these filters ask for; ``InvalidQuery``/``PhraseSyntaxError`` if bad."""
+        api = {name: [getattr(self, name)] for name in _API_FIELDS if getattr(self, name)}
+        query, _ = query_from_params(api)
+        if self.actor:
+            actor = Term.of(Field.ACTOR, self.actor, parameter="actor")
+            query = EventQuery((*query.terms, actor), query.time, query.order)
+        return query
+
+    def params(self) -> dict[str, str]:
+        """Every field, blanks included, so a link keeps "no date bound" distinct from
+        "the default 30 days"."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def url(self, path: str = PAGE_PATH, **extra: str) -> str:
+        params = {k: v for k, v in self.params().items() if v or k == "since"}
+        params.update({k: v for k, v in extra.items() if v})
+        return f"{path}?{urlencode(params)}"
+
+    def export_url(self, as_of: datetime) -> str:
+        """The CSV export of exactly these matches as the page counted them.
+
+        ``until`` is pinned to ``as_of`` (the moment the page searched) so the file
+        does not also hold events recorded since, such as this very page view.
+        """
+        pinned = as_of.astimezone(UTC)
+        if self.until:
+            pinned = min(pinned, parse_time(self.until, end=True))
+        stamp = pinned.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return replace(self, until=stamp).url(EXPORT_PATH)
+
+    def chips(self) -> list[Chip]:
+        out = []
+        for name, label in _LABELS.items():
+            value = getattr(self, name)
+            if value:
+                cleared = replace(self, **{name: ""})
+                out.append(Chip(label, value, cleared.url()))
+        return out
+
+    def all_time_url(self) -> str:
+        return replace(self, since="", until="").url()
+
+    @property
+    def narrows_beyond_dates(self) -> bool:
+        return any(getattr(self, name) for name in _LABELS if name not in ("since", "until"))
+
+
+def page_limit(raw: str | None) -> int:
+    """Rows per page from ``?limit=``; anything unreadable falls back to the default."""
+    if raw is None or not raw.strip().isdigit():
+        return DEFAULT_LIMIT
+    return max(1, min(MAX_LIMIT, int(raw)))
+
+
+def start_index(raw: str | None) -> int | None:
+    """The 1-based position of a page's first row, for display only."""
+    if raw is None or not raw.strip().isdigit() or len(raw) > 12:
+        return None
+    return max(1, int(raw))
+
+
+def time_range(query: EventQuery) -> TimeRange:
+    return query.time
+
+
+__all__ = [
+    "DEFAULT_DAYS",
+    "EXPORT_PATH",
+    "PAGE_PATH",
+    "Chip",
+    "Filters",
+    "InvalidQuery",
+    "page_limit",
+    "start_index",
+]

@@ -1,0 +1,80 @@
+"""A 390-px phone, and the screenshots in docs/screenshots (taken by this browser).
+
+The screenshots are written to ``$SEALTRAIL_SCREENSHOTS`` when it is set
+(``SEALTRAIL_SCREENSHOTS=docs/screenshots pytest tests/web -m browser``) and to
+a temporary directory otherwise, so an ordinary test run leaves the tree clean.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from .. import sample
+from .conftest import Server
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    wanted = os.environ.get("SEALTRAIL_SCREENSHOTS")
+    folder = Path(wanted) if wanted else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _no_sideways_scroll(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px screen"
+
+
+def test_a_phone_gets_one_card_per_event(phone: Any, server: Server, shots: Path) -> None:
+    phone.goto(server.session_url(tenant="northwind", name="Maya Chen"))
+    phone.goto(f"{server.url}/ui?since=&phrase=-category:audit_log")
+    expect(phone.locator("tr.event").first).to_be_visible()
+    _no_sideways_scroll(phone)
+    assert phone.locator("#events > thead").evaluate("t => getComputedStyle(t).display") == "none"
+    first = phone.locator("tbody.event-group").first.bounding_box()
+    assert first is not None and first["width"] <= 390 and first["x"] >= 0
+    phone.screenshot(animations="disabled", path=str(shots / "viewer-phone-filters.png"))
+    phone.locator(".filters-head").tap()  # fold the filters card away
+    expect(phone.locator("#f-action")).to_be_hidden()
+    phone.screenshot(animations="disabled", path=str(shots / "viewer-phone.png"))
+    row = phone.locator(f'tr.event[data-event-id="{sample.ROLE_CHANGE_ID}"]')
+    row.locator(".c-description").tap()
+    details = phone.locator("tr.details:visible")
+    expect(details).to_contain_text("req_01HXYZ8K2M")
+    _no_sideways_scroll(phone)
+    phone.locator("tbody.event-group").first.screenshot(
+        animations="disabled", path=str(shots / "viewer-phone-expanded.png")
+    )
+    button = phone.locator("#export-csv")
+    box = button.bounding_box()
+    assert box is not None and box["height"] >= 36  # a thumb-sized target
+
+
+def test_desktop_screenshots(browser: Any, server: Server, shots: Path) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 960}, device_scale_factor=1)
+    page = context.new_page()
+    page.goto(server.session_url(tenant="northwind", name="Maya Chen"))
+    page.goto(f"{server.url}/ui?since=&phrase=-category:audit_log")
+    expect(page.locator("tr.event").first).to_be_visible()
+    page.screenshot(animations="disabled", path=str(shots / "viewer-desktop.png"))
+    row = page.locator(f'tr.event[data-event-id="{sample.ROLE_CHANGE_ID}"]')
+    row.get_by_role("button").click()
+    expect(page.locator("tr.details:visible .proof-ok")).to_be_visible()
+    page.locator("tbody.event-group").first.screenshot(
+        animations="disabled", path=str(shots / "viewer-expanded.png")
+    )
+    page.goto(f"{server.url}/ui?phrase=action:member.*+colour:blue")
+    page.locator(".filters").screenshot(
+        animations="disabled", path=str(shots / "viewer-phrase-error.png")
+    )
+    context.close()
+    for name in ("viewer-desktop.png", "viewer-expanded.png"):
+        assert (shots / name).stat().st_size > 10_000

@@ -1,0 +1,65 @@
+"""Every view, search and export through the page is itself recorded, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import Site
+
+
+def _access_events(site: Site) -> list[dict[str, Any]]:
+    response = site.api().get("/v1/events", params={"action": "audit_log.*", "limit": "200"})
+    events: list[dict[str, Any]] = response.json()["events"]
+    return list(reversed(events))
+
+
+def test_a_page_view_is_recorded_once_with_the_viewer_as_actor(seeded: Site) -> None:
+    client = seeded.browser("admin")
+    client.get("/ui", params={"action": "member.invited"})
+    recorded = _access_events(seeded)
+    assert [e["action"] for e in recorded] == ["audit_log.viewed"]
+    viewed = recorded[0]
+    assert viewed["actor"] == {
+        "type": "user",
+        "id": "usr_admin",
+        "role": "admin",
+        "name": "Admin",
+        "email": "admin@acmerobotics.com",
+    }
+    assert "action:member.invited" in viewed["context"]["phrase"]
+    assert viewed["context"]["results"] == 1
+
+
+def test_an_export_is_recorded_once(seeded: Site) -> None:
+    client = seeded.browser("owner")
+    response = client.get("/ui/export", params={"since": "", "kind": "delete"})
+    assert response.status_code == 200
+    recorded = _access_events(seeded)
+    assert [e["action"] for e in recorded] == ["audit_log.exported"]
+    assert recorded[0]["actor"]["id"] == "usr_owner"
+    assert recorded[0]["context"]["format"] == "csv"
+    assert "kind:delete" in recorded[0]["context"]["phrase"]
+
+
+def test_opening_one_event_is_recorded(seeded: Site) -> None:
+    client = seeded.browser("owner")
+    client.get("/ui/events/evt_role_change")
+    recorded = _access_events(seeded)
+    assert [e["action"] for e in recorded] == ["audit_log.viewed"]
+    assert recorded[0]["context"]["event_id"] == "evt_role_change"
+
+
+def test_the_viewers_own_views_appear_in_the_trail(seeded: Site) -> None:
+    client = seeded.browser("owner")
+    client.get("/ui")
+    second = client.get("/ui")
+    assert "audit_log.viewed" in second.text
+    assert "Owner viewed the audit log" in second.text or "audit_log.viewed" in second.text
+
+
+def test_a_refused_member_records_nothing(seeded: Site) -> None:
+    client = seeded.browser("member")
+    client.get("/ui")
+    client.get("/ui/export")
+    client.get("/v1/events")
+    assert _access_events(seeded) == []
