@@ -6,7 +6,9 @@ A bundle is NDJSON, so both writing and verifying stream in flat memory:
    "checkpoint", "tree_size", "root_hash", "complete", "query", "exported_at"}``
    — ``checkpoint`` is the signed note every proof below is against, and
    ``complete`` says the bundle holds the tenant's whole log (every seq from 0
-   to tree_size - 1), so a verifier can also recompute the root from it;
+   to tree_size - 1), so a verifier can also recompute the root from it — and
+   the root at any older checkpoint's size; a partial bundle instead carries
+   ``consistency_proofs`` from the tenant's earlier checkpoints (size → proof);
 2. one line per event: ``{"event": {… with "salts"}, "proof": [b64, …]}``,
    the RFC 6962 inclusion proof of leaf ``event.seq`` in the checkpoint's tree;
 3. a trailer ``{"end": true, "events": N}``, so a truncated file is noticed.
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from sealtrail.audit_log import AuditLog
 
 BUNDLE_VERSION: Final = 1
+MAX_GROWTH_PROOFS: Final = 1000
 _CACHED_LEVEL: Final = 4  # nodes this high up are shared by many proofs: keep them
 
 
@@ -94,8 +97,16 @@ def write(log: AuditLog, principal: Principal, query: EventQuery) -> Iterator[by
         "query": format_phrase(query),
         "exported_at": format_timestamp(now_micros()),
     }
-    yield orjson.dumps(header) + b"\n"
     reader = _CachingReader(log.store, tenant_id)
+    if not complete:
+        # A partial bundle cannot rebuild the tree, so it proves growth from every
+        # earlier checkpoint an auditor may hold (the newest MAX_GROWTH_PROOFS of them).
+        earlier = [c.tree_size for c in log.store.checkpoints(tenant_id) if 0 < c.tree_size < size]
+        header["consistency_proofs"] = {
+            str(old): [_b64(h) for h in tree.consistency_proof_from_nodes(reader, old, size)]
+            for old in earlier[-MAX_GROWTH_PROOFS:]
+        }
+    yield orjson.dumps(header) + b"\n"
     count = 0
     # A complete bundle is written in seq order, so a verifier rebuilds the root as it reads.
     chunks = (

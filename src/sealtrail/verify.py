@@ -108,13 +108,18 @@ def verify_bundle(
         report.add(tenant_id, None, f"the bundle's checkpoint does not verify: {exc.message}")
         return report
     report.checkpoints += 1
-    if older_checkpoint is not None:
-        _check_older(report, tenant_id, origin, verifier, older_checkpoint, checkpoint, header)
     size, root = checkpoint.size, checkpoint.root_hash
     complete = header.get("complete") is True
+    older = None
+    if older_checkpoint is not None:
+        older = _open_older(report, tenant_id, origin, verifier, older_checkpoint, checkpoint)
+        if older is not None and not complete:
+            _check_growth_by_proof(report, tenant_id, older, checkpoint, header)
+    # A complete bundle is in seq order and rebuilds the tree as it streams, in
+    # O(log n) memory; a partial one is checked event by event.
     seen: set[int] = set()
-    leaves: list[bytes] = []
-    expected_next = 0
+    frontier: list[bytes] = []
+    rebuilt = 0
     trailer: dict[str, Any] | None = None
     for number, raw in enumerate(iterator, start=2):
         if not raw.strip():
@@ -130,20 +135,30 @@ def verify_bundle(
         if isinstance(record, dict) and record.get("end") is True:
             trailer = record
             continue
-        seq = _check_bundle_event(report, tenant_id, record, number, size, root)
-        if seq is None:
+        checked = _check_bundle_event(report, tenant_id, record, number, size, root)
+        if checked is None:
             continue
+        seq, leaf_hash = checked
         report.events += 1
         if progress:
             progress(1)
-        if seq in seen:
-            report.add(tenant_id, seq, "appears twice in the bundle")
-        seen.add(seq)
-        if complete:
-            if seq != expected_next:
-                report.add(tenant_id, seq, f"out of order: expected seq {expected_next} here")
-            expected_next = seq + 1
-            leaves.append(_leaf_of(record["event"]))
+        if not complete:
+            if seq in seen:
+                report.add(tenant_id, seq, "appears twice in the bundle")
+            seen.add(seq)
+            continue
+        if seq != rebuilt:
+            report.add(tenant_id, seq, f"out of order: seq {rebuilt} belongs here")
+            continue
+        grown = tree.append(frontier, rebuilt, [leaf_hash])
+        frontier, rebuilt = grown.frontier, grown.size
+        if older is not None and rebuilt == older.size and grown.root != older.root_hash:
+            report.add(
+                tenant_id,
+                None,
+                f"the log did not only grow: its first {older.size} events do not rebuild "
+                "the older checkpoint's root",
+            )
     if trailer is None:
         report.add(tenant_id, None, "the bundle is truncated: no end marker")
     elif trailer.get("events") != report.events:
@@ -153,20 +168,21 @@ def verify_bundle(
             f"the end marker says {trailer.get('events')} events, found {report.events}",
         )
     if complete:
-        for seq in sorted(set(range(size)) - seen):
-            report.add(tenant_id, seq, "is missing from a complete bundle")
-        if (
-            len(leaves) == size
-            and not report.problems
-            and merkle.root_from_leaf_hashes(leaves) != root
-        ):
+        if rebuilt < size:
+            report.add(
+                tenant_id,
+                rebuilt,
+                f"is missing: seq {rebuilt}..{size - 1} are not in this complete bundle",
+            )
+        elif tree.root_from_frontier(frontier, size) != root:
             report.add(tenant_id, None, "the events do not rebuild the signed root")
     return report
 
 
 def _check_bundle_event(
     report: Report, tenant_id: str, record: Any, number: int, size: int, root: bytes
-) -> int | None:
+) -> tuple[int, bytes] | None:
+    """Check one bundle line; return its seq and leaf hash (a stand-in if it has none)."""
     if not isinstance(record, dict) or not isinstance(record.get("event"), dict):
         report.add(tenant_id, None, f"line {number} is not an event record")
         return None
@@ -179,47 +195,56 @@ def _check_bundle_event(
         return None
     if event.get("tenant_id") != tenant_id:
         report.add(tenant_id, seq, f"belongs to tenant {event.get('tenant_id')!r}")
-        return seq
+        return seq, _UNHASHABLE
+    leaf_hash = _UNHASHABLE
     try:
         leaf_hash = _leaf_of(event)
         proof = [_b64(h) for h in record.get("proof") or []]
         merkle.verify_inclusion(seq, size, leaf_hash, proof, root)
-    except (ProofError, ValueError, binascii.Error, TypeError, KeyError) as exc:
+    except (ProofError, ValueError, binascii.Error, TypeError, KeyError, AttributeError) as exc:
         report.add(tenant_id, seq, f"does not verify: {exc}")
-    return seq
+    return seq, leaf_hash
 
 
-def _check_older(
+def _open_older(
     report: Report,
     tenant_id: str,
     origin: str,
     verifier: Verifier,
     older_note: str,
     newer: Checkpoint,
-    header: dict[str, Any],
-) -> None:
+) -> Checkpoint | None:
+    """The auditor's older checkpoint, verified, if it can precede ``newer``."""
     try:
         older, _ = open_checkpoint(older_note, origin=origin, log_verifier=verifier)
     except LedgerError as exc:
         report.add(tenant_id, None, f"the older checkpoint does not verify: {exc.message}")
-        return
+        return None
     report.checkpoints += 1
     if older.size > newer.size:
         report.add(tenant_id, None, f"the log shrank from {older.size} to {newer.size} events")
-        return
-    proof_text = header.get("consistency_proofs", {}).get(str(older.size))
+        return None
+    return older
+
+
+def _check_growth_by_proof(
+    report: Report, tenant_id: str, older: Checkpoint, newer: Checkpoint, header: dict[str, Any]
+) -> None:
+    """A partial bundle carries consistency proofs from the log's earlier checkpoints."""
+    proofs = header.get("consistency_proofs")
+    proof_text = proofs.get(str(older.size)) if isinstance(proofs, dict) else None
     if proof_text is None and older.size not in (0, newer.size):
         report.add(
             tenant_id,
             None,
-            f"the bundle carries no consistency proof from size {older.size}; "
-            "export it with the older size (GET /v1/proofs/consistency) to check growth",
+            f"the bundle carries no consistency proof from size {older.size}; fetch one with "
+            f"GET /v1/proofs/consistency?first={older.size}&second={newer.size}",
         )
         return
     try:
         proof = [_b64(h) for h in proof_text or []]
         merkle.verify_consistency(older.size, newer.size, proof, older.root_hash, newer.root_hash)
-    except (ProofError, ValueError) as exc:
+    except (ProofError, ValueError, binascii.Error) as exc:
         report.add(tenant_id, None, f"the log did not only grow since size {older.size}: {exc}")
 
 
