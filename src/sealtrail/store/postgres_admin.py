@@ -27,6 +27,7 @@ from typing import Final
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
@@ -64,14 +65,31 @@ def _parse(url: str) -> URL:
 
 
 def libpq_url(url: str) -> str:
-    """``postgresql[+driver]://…`` as libpq (and so psycopg) takes it."""
-    return _parse(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    """``postgresql[+driver]://…`` as a libpq connection string (what psycopg takes).
+
+    Query parameters pass through as libpq keywords (``sslmode``, ``options``,
+    ``application_name`` …); a repeated one (several ``host``s) is joined with commas.
+    """
+    parsed = _parse(url)
+    params: dict[str, str | int | None] = {
+        key: ",".join(value) if isinstance(value, tuple) else value
+        for key, value in parsed.query.items()
+    }
+    for key, value in (
+        ("host", parsed.host),
+        ("port", parsed.port),
+        ("user", parsed.username),
+        ("password", parsed.password),
+        ("dbname", parsed.database),
+    ):
+        if value is not None:
+            params[key] = value
+    return make_conninfo("", **params)
 
 
-def sqlalchemy_url(url: str) -> str:
+def sqlalchemy_url(url: str) -> URL:
     """The same database for SQLAlchemy and Alembic, on the psycopg 3 driver."""
-    parsed = _parse(url).set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
+    return _parse(url).set(drivername="postgresql+psycopg")
 
 
 def redacted(url: str) -> str:
