@@ -286,6 +286,8 @@ class AuditLog:
                 resource_type=None if resource is None else resource.type,
                 resource_id=None if resource is None else resource.id,
             )
+            if raw.outcome == "failure":
+                description = f"Failed: {description}"
         values = (
             actor.name,
             actor.email,

@@ -157,3 +157,8 @@ def test_batch_of_more_than_1000_is_422(api: Api, settings: object) -> None:
     )
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "events"
+
+
+def test_generated_descriptions_say_when_an_action_failed(api: Api) -> None:
+    api.post(event("f1", action="auth.login", outcome="failure"))
+    assert api.get("/v1/events/f1").json()["description"] == "Failed: Ann signed in"
