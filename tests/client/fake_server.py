@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from random import Random
 from typing import Any
 
 import httpx
@@ -57,3 +58,10 @@ class FakeServer:
 def event(n: int = 0) -> dict[str, Any]:
     """Keyword arguments for one valid ``record()`` call."""
     return {"action": "member.invited", "actor": "user:u_1", "target": f"user:u_{n}"}
+
+
+class HighestDraw(Random):
+    """A Random whose ``uniform(a, b)`` is always ``b``: a backoff shows its upper bound."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b

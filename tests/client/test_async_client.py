@@ -11,6 +11,7 @@ import httpx
 from sealtrail.client import AsyncClient, ClientStats, context
 
 from .conftest import AsyncClientFactory, FakeServer, event
+from .fake_server import HighestDraw
 
 
 def test_batches_flush_and_aclose(
@@ -165,3 +166,19 @@ def test_context_reaches_events_recorded_in_tasks(
     asyncio.run(main())
     sent = sorted((e["actor"]["id"], e["request_id"]) for r in server.requests for e in r)
     assert sent == [("ann", "req-ann"), ("bob", "req-bob")]
+
+
+def test_a_flush_cuts_our_own_backoff_short(
+    server: FakeServer, make_async_client: AsyncClientFactory
+) -> None:
+    server.script.append(503)
+
+    async def main() -> ClientStats:
+        client = make_async_client(backoff_base=60, backoff_max=60)
+        client._rng = HighestDraw()  # the backoff is the full 60 s
+        client.record(**event())
+        assert await client.flush(timeout=10)  # retried within a second of the flush
+        await client.aclose()
+        return client.stats
+
+    assert asyncio.run(main()) == ClientStats(sent=1, dropped=0, retried=1, failed=0, queued=0)

@@ -11,6 +11,7 @@ import pytest
 from sealtrail.client import ClientStats
 
 from .conftest import ClientFactory, FakeServer, event
+from .fake_server import HighestDraw
 
 
 def test_5xx_and_429_are_retried_with_the_same_ids_and_store_once(
@@ -25,26 +26,25 @@ def test_5xx_and_429_are_retried_with_the_same_ids_and_store_once(
     assert client.stats == ClientStats(sent=5, dropped=0, retried=3, failed=0, queued=0)
 
 
-def test_retry_after_is_honoured(server: FakeServer, make_client: ClientFactory) -> None:
-    # A 60 s backoff would outlast flush(10); only the server's "0" lets it finish in time.
-    server.script.append(httpx.Response(503, headers={"Retry-After": "0"}))
-    client = make_client(backoff_base=60, backoff_max=60)
-    client.record(**event())
-    assert client.flush(timeout=10)
-    assert client.stats.retried == 1
-    assert client.stats.sent == 1
-
-
-def test_without_retry_after_the_backoff_applies(
+def test_retry_after_is_honoured_even_while_a_flush_waits(
     server: FakeServer, make_client: ClientFactory
 ) -> None:
-    server.script.append(503)
-    client = make_client(backoff_base=60, backoff_max=60, max_retries=1)
+    server.script.append(httpx.Response(503, headers={"Retry-After": "60"}))
+    client = make_client()
     client.record(**event())
-    assert not client.flush(timeout=0.2)  # waiting out a backoff drawn from [0, 60] s
+    assert not client.flush(timeout=0.3)  # the server asked for a minute
     assert client.stats.retried == 1
-    assert not client.close(timeout=0)  # interrupts the backoff: the event is given up
+    assert not client.close(timeout=0)  # interrupts the wait: the event is given up
     assert client.stats == ClientStats(sent=0, dropped=1, retried=1, failed=0, queued=0)
+
+
+def test_a_flush_cuts_our_own_backoff_short(server: FakeServer, make_client: ClientFactory) -> None:
+    server.script.append(503)
+    client = make_client(backoff_base=60, backoff_max=60)
+    client._rng = HighestDraw()  # the backoff is the full 60 s
+    client.record(**event())
+    assert client.flush(timeout=10)  # retried within a second of the flush
+    assert client.stats == ClientStats(sent=1, dropped=0, retried=1, failed=0, queued=0)
 
 
 def test_network_errors_are_retried(server: FakeServer, make_client: ClientFactory) -> None:

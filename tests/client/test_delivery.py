@@ -15,6 +15,7 @@ from sealtrail.client._delivery import (
     Counters,
     Delivered,
     Delivery,
+    Pause,
     Refused,
     Requests,
     RetryLater,
@@ -25,12 +26,7 @@ from sealtrail.client._delivery import (
 )
 from sealtrail.client._queue import QueuedEvent
 
-
-class _Ceiling(Random):
-    """A Random whose uniform(a, b) is always b, so backoff shows its upper bound."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return b
+from .fake_server import HighestDraw
 
 
 def _items(count: int) -> list[QueuedEvent]:
@@ -48,7 +44,7 @@ def _delivery(
         Requests("http://audit.test/base/", "st_key", "sealtrail-python/test"),
         RetryPolicy(max_retries, backoff_base=0.5, backoff_max=4.0),
         counters,
-        _Ceiling(),
+        HighestDraw(),
         max_bytes,
     )
     return delivery, counters
@@ -118,7 +114,7 @@ def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
 
 def test_backoff_is_full_jitter_exponential_and_capped() -> None:
     policy = RetryPolicy(max_retries=None, backoff_base=0.5, backoff_max=4.0)
-    assert [policy.backoff(n, _Ceiling()) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert [policy.backoff(n, HighestDraw()) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
     rng = Random(1)
     draws = [policy.backoff(3, rng) for _ in range(500)]
     assert all(0.0 <= d <= 4.0 for d in draws)
@@ -129,12 +125,14 @@ def test_retry_after_wins_over_backoff_and_the_same_events_go_again() -> None:
     delivery, counters = _delivery(_items(3))
     first = delivery.next_request()
     assert first is not None
-    assert delivery.on_response(httpx.Response(503, headers={"Retry-After": "7"})) == 7.0
-    assert delivery.on_response(httpx.Response(429)) == 1.0  # second retry: 0.5 * 2
+    assert delivery.on_response(httpx.Response(503, headers={"Retry-After": "7"})) == Pause(
+        7.0, True
+    )
+    assert delivery.on_response(httpx.Response(429)) == Pause(1.0, False)  # 2nd retry: 0.5 * 2
     again = delivery.next_request()
     assert again is not None
     assert _ids(again) == _ids(first) == ["e0", "e1", "e2"]
-    assert delivery.on_response(httpx.Response(201)) == 0.0
+    assert delivery.on_response(httpx.Response(201)) == Pause(0.0)
     assert delivery.next_request() is None
     assert counters == Counters(sent=3, failed=0, retried=2)
 
@@ -145,7 +143,7 @@ def test_network_errors_back_off_then_give_up_after_max_retries(
     delivery, counters = _delivery(_items(2), max_retries=2)
     delays = []
     while delivery.next_request() is not None:
-        delays.append(delivery.on_error(httpx.ConnectError("refused")))
+        delays.append(delivery.on_error(httpx.ConnectError("refused")).seconds)
     assert delays == [0.5, 1.0, 0.0]
     assert counters == Counters(sent=0, failed=2, retried=2)
     assert "gave up after 2 retries" in caplog.text
@@ -154,7 +152,7 @@ def test_network_errors_back_off_then_give_up_after_max_retries(
 def test_client_errors_are_not_retried(caplog: pytest.LogCaptureFixture) -> None:
     delivery, counters = _delivery(_items(2))
     assert delivery.next_request() is not None
-    assert delivery.on_response(_error(401)) == 0.0
+    assert delivery.on_response(_error(401)) == Pause(0.0)
     assert delivery.next_request() is None
     assert counters == Counters(sent=0, failed=2, retried=0)
     assert "HTTP 401" in caplog.text

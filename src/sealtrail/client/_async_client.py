@@ -26,7 +26,7 @@ from types import TracebackType
 import httpx
 
 from sealtrail.client._base import BaseClient
-from sealtrail.client._delivery import Delivery
+from sealtrail.client._delivery import Delivery, Pause
 from sealtrail.client._queue import QueuedEvent
 
 logger = logging.getLogger("sealtrail.client")
@@ -166,7 +166,7 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport]):
                     wakeup.clear()
                 batch = queue.take(batch_size)
                 if batch:
-                    await self._send(batch, http)
+                    await self._send(batch, http, wakeup)
                     async with progress:
                         progress.notify_all()
                 elif queue.closed:
@@ -174,7 +174,9 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport]):
         except Exception:
             logger.exception("sealtrail: the client's worker stopped")
 
-    async def _send(self, batch: list[QueuedEvent], http: httpx.AsyncClient) -> None:
+    async def _send(
+        self, batch: list[QueuedEvent], http: httpx.AsyncClient, wakeup: asyncio.Event | None
+    ) -> None:
         """Deliver one batch; if cancelled, put what was not finished back in the queue."""
         delivery = Delivery(
             batch,
@@ -189,17 +191,29 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport]):
                 try:
                     response = await http.send(request)
                 except Exception as exc:  # a network error, or a transport that raised
-                    delay = delivery.on_error(exc)
+                    pause = delivery.on_error(exc)
                 else:
-                    delay = delivery.on_response(response)
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                    pause = delivery.on_response(response)
+                await self._wait_out(pause, wakeup)
         except asyncio.CancelledError:
             unsent = delivery.abandon()
             self._queue.put_back(unsent)
             self._queue.finish(len(batch) - len(unsent))
             raise
         self._queue.finish(len(batch))
+
+    async def _wait_out(self, pause: Pause, wakeup: asyncio.Event | None) -> None:
+        """Wait before the next request; ``wakeup`` (set by flush and close) may cut it short."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + pause.seconds
+        while (now := loop.time()) < (deadline := self._cut_short(pause, now, deadline)):
+            if wakeup is None:
+                await asyncio.sleep(deadline - now)
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline - now):
+                    await wakeup.wait()
+            wakeup.clear()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -226,7 +240,7 @@ class AsyncClient(BaseClient[httpx.AsyncBaseTransport]):
         try:
             async with asyncio.timeout(timeout):
                 while batch := queue.take(self._settings.batch_size):
-                    await self._send(batch, http)
+                    await self._send(batch, http, None)
         except TimeoutError:
             queue.discard("the interpreter exited before they were sent")
         finally:

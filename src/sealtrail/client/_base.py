@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from sealtrail.client._delivery import Counters, Requests, RetryPolicy
+from sealtrail.client._delivery import Counters, Pause, Requests, RetryPolicy
 from sealtrail.client._queue import EventQueue, OnFull, QueuedEvent
 from sealtrail.errors import ConfigurationError
 from sealtrail.events import MAX_BATCH
@@ -31,6 +31,8 @@ from sealtrail.recording import ActorLike, ResourceLike, TargetLike, build_event
 logger = logging.getLogger("sealtrail.client")
 
 TransportT = TypeVar("TransportT")
+
+URGENT_RETRY = 1.0  # seconds: the longest backoff while flush() or close() waits
 
 
 def _user_agent() -> str:
@@ -215,13 +217,24 @@ class BaseClient(Generic[TransportT]):
         self._counters = Counters()
         self._flush_until = 0
 
+    def _urgent(self) -> bool:
+        """Whether someone waits in ``flush()`` or ``close()`` for the queue to empty."""
+        queue = self._queue
+        return queue.closed or queue.done < self._flush_until
+
     def _send_now(self) -> bool:
         """Whether the worker should send what is queued without waiting for a full batch."""
-        queue = self._queue
-        pending = len(queue)
-        return pending >= self._settings.batch_size or (
-            pending > 0 and (queue.closed or queue.done < self._flush_until)
-        )
+        pending = len(self._queue)
+        return pending >= self._settings.batch_size or (pending > 0 and self._urgent())
+
+    def _cut_short(self, pause: Pause, now: float, deadline: float) -> float:
+        """The deadline of a retry wait, cut to ``URGENT_RETRY`` while a flush waits.
+
+        Only a backoff of ours is cut, never a wait the server asked for (Retry-After).
+        """
+        if not pause.from_server and self._urgent():
+            return min(deadline, now + URGENT_RETRY)
+        return deadline
 
     def _prepare_put(self) -> bool:
         """Called before queueing an event; returns whether this caller may wait for room."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from types import TracebackType
 
 import httpx
 
 from sealtrail.client._base import BaseClient
-from sealtrail.client._delivery import Delivery
+from sealtrail.client._delivery import Delivery, Pause
 from sealtrail.client._queue import QueuedEvent
 
 logger = logging.getLogger("sealtrail.client")
@@ -24,11 +25,13 @@ class Client(BaseClient[httpx.BaseTransport]):
     the first ``record()``, posts batches of up to ``batch_size`` events to
     ``POST /v1/events`` as soon as a batch is full or ``flush_interval`` seconds
     have passed. ``flush()`` waits for what was recorded so far, ``close()``
-    drains and stops; both are bounded by a timeout. Anything still queued
-    when the interpreter exits gets ``shutdown_timeout`` seconds to go out.
-    After ``os.fork()`` the child starts with an empty queue, its own worker and
-    its own connection pool (an injected ``transport`` is reused and must
-    itself survive a fork); the parent carries on untouched.
+    drains and stops; both are bounded by a timeout, and while either waits a
+    retry backoff is cut to at most a second (a server's ``Retry-After`` still
+    holds). Anything still queued when the interpreter exits gets
+    ``shutdown_timeout`` seconds to go out. After ``os.fork()`` the child starts
+    with an empty queue, its own worker and its own connection pool (an injected
+    ``transport`` is reused and must itself survive a fork); the parent carries
+    on untouched.
     """
 
     def flush(self, timeout: float | None = 5.0) -> bool:
@@ -64,6 +67,7 @@ class Client(BaseClient[httpx.BaseTransport]):
         worker.join(timeout)
         if worker.is_alive():
             self._abort.set()
+            self._wakeup.set()
             queue.discard("close() timed out")
             worker.join(_ABORT_GRACE)  # a worker in a backoff wait accounts for its batch
             return False
@@ -120,7 +124,7 @@ class Client(BaseClient[httpx.BaseTransport]):
                 batch = queue.take(batch_size)
                 if batch:
                     try:
-                        self._deliver(batch, http, abort)
+                        self._deliver(batch, http)
                     finally:
                         queue.finish(len(batch))
                 elif queue.closed:
@@ -130,9 +134,7 @@ class Client(BaseClient[httpx.BaseTransport]):
         finally:
             http.close()
 
-    def _deliver(
-        self, batch: list[QueuedEvent], http: httpx.Client, abort: threading.Event
-    ) -> None:
+    def _deliver(self, batch: list[QueuedEvent], http: httpx.Client) -> None:
         delivery = Delivery(
             batch,
             self._requests,
@@ -145,12 +147,25 @@ class Client(BaseClient[httpx.BaseTransport]):
             try:
                 response = http.send(request)
             except Exception as exc:  # a network error, or a transport that raised
-                delay = delivery.on_error(exc)
+                pause = delivery.on_error(exc)
             else:
-                delay = delivery.on_response(response)
-            if abort.is_set() or (delay > 0 and abort.wait(delay)):
+                pause = delivery.on_response(response)
+            if not self._wait_out(pause):
                 self._queue.add_dropped(len(delivery.abandon()))
                 return
+
+    def _wait_out(self, pause: Pause) -> bool:
+        """Wait before the next request; False when ``close()`` gave up meanwhile."""
+        abort, wakeup = self._abort, self._wakeup
+        deadline = time.monotonic() + pause.seconds
+        while not abort.is_set():
+            now = time.monotonic()
+            deadline = self._cut_short(pause, now, deadline)
+            if now >= deadline:
+                return True
+            wakeup.wait(deadline - now)  # set by flush(), close() and full batches
+            wakeup.clear()
+        return False
 
     # -- lifecycle -----------------------------------------------------------------
 

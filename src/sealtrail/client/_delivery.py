@@ -7,15 +7,16 @@ request on the wire; both drive a :class:`Delivery` the same way::
         try:
             response = send(request)
         except Exception as exc:
-            delay = delivery.on_error(exc)
+            pause = delivery.on_error(exc)
         else:
-            delay = delivery.on_response(response)
-        wait(delay)
+            pause = delivery.on_response(response)
+        wait(pause)
 
 A delivery owns one batch taken from the queue. It cuts the batch into
 requests of at most ``max_bytes``, retries 408/429/5xx answers and network
 errors with exponential backoff and full jitter (or exactly the server's
-``Retry-After``), halves a request the server finds too large (413), and
+``Retry-After``; a :class:`Pause` says which, since a flush may cut only our
+own backoff short), halves a request the server finds too large (413), and
 gives up on events the server refuses (other 4xx): on a 422 only the events
 it names are given up and the rest are sent again, since the server stores a
 batch all or nothing. Every event keeps the ``id`` it got in ``record()``,
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from random import Random
+from typing import NamedTuple
 
 import httpx
 import orjson
@@ -177,6 +179,16 @@ def _invalid_events(error: dict[str, object]) -> dict[int, list[str]]:
 # -- one batch's journey -----------------------------------------------------------
 
 
+class Pause(NamedTuple):
+    """How long to wait before the next request, and whether the server asked for it."""
+
+    seconds: float
+    from_server: bool = False
+
+
+GO_ON = Pause(0.0)
+
+
 @dataclass(slots=True)
 class _Request:
     items: list[QueuedEvent]
@@ -227,14 +239,14 @@ class Delivery:
             return None
         return self._requests.build(self._pending[0].encoded())
 
-    def on_response(self, response: httpx.Response) -> float:
-        """Account for the answer to the last request; return the seconds to wait."""
+    def on_response(self, response: httpx.Response) -> Pause:
+        """Account for the answer to the last request; return how long to wait."""
         verdict = interpret(response)
         current = self._pending[0]
         if isinstance(verdict, Delivered):
             self._pending.popleft()
             self._counters.sent += len(current.items)
-            return 0.0
+            return GO_ON
         if isinstance(verdict, RetryLater):
             return self._retry(current, verdict.reason, verdict.after)
         self._pending.popleft()
@@ -242,9 +254,9 @@ class Delivery:
             self._split(current)
         else:
             self._refused(current, verdict)
-        return 0.0
+        return GO_ON
 
-    def on_error(self, error: BaseException) -> float:
+    def on_error(self, error: BaseException) -> Pause:
         """The last request got no answer (network error, timeout, broken transport)."""
         return self._retry(self._pending[0], f"{type(error).__name__}: {error}", None)
 
@@ -254,11 +266,11 @@ class Delivery:
         self._pending.clear()
         return left
 
-    def _retry(self, current: _Request, reason: str, after: float | None) -> float:
+    def _retry(self, current: _Request, reason: str, after: float | None) -> Pause:
         if not self._policy.allows(current.retries):
             self._pending.popleft()
             self._give_up(current.items, f"{reason}; gave up after {current.retries} retries")
-            return 0.0
+            return GO_ON
         delay = after if after is not None else self._policy.backoff(current.retries, self._rng)
         log = logger.warning if current.retries == 0 else logger.debug
         log(
@@ -269,7 +281,7 @@ class Delivery:
         )
         current.retries += 1
         self._counters.retried += 1
-        return delay
+        return Pause(delay, from_server=after is not None)
 
     def _split(self, current: _Request) -> None:
         if len(current.items) == 1:
