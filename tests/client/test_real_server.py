@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,20 +28,23 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
         server.kill()
 
 
-def test_every_recorded_event_arrives_exactly_once_across_a_sigkill(live: LiveServer) -> None:
+TUNED: dict[str, Any] = {
+    "batch_size": 50,
+    "flush_interval": 0.05,
+    "max_retries": None,  # keep retrying through any outage
+    "backoff_base": 0.05,
+    "backoff_max": 0.5,
+    "timeout": 5,
+}
+
+
+@pytest.mark.parametrize("options", [{}, TUNED], ids=["default-settings", "tuned"])
+def test_every_recorded_event_arrives_exactly_once_across_a_sigkill(
+    live: LiveServer, options: dict[str, Any]
+) -> None:
     key = live.create_key("acme")
     live.start()
-    client = Client(
-        live.url,
-        key,
-        batch_size=50,
-        flush_interval=0.05,
-        max_queue=50_000,
-        max_retries=None,  # keep retrying through the outage
-        backoff_base=0.05,
-        backoff_max=0.5,
-        timeout=5,
-    )
+    client = Client(live.url, key, **options)
     recorded: list[str] = []
 
     def record(count: int) -> None:
