@@ -236,9 +236,24 @@ def test_the_expanded_row_holds_every_detail_and_a_verified_proof(seeded: Site) 
         "<code>req_01HXYZ8K2M</code>",
         "&#34;previous_role&#34;: &#34;member&#34;",
         '<del>member</del></td><td class="after"><ins>admin</ins>',
-        "<strong>Verified</strong>: included in the signed tree of",
+        'data-verify="/ui/verify/evt_role_change"',
     ):
         assert expected in details, expected
+
+
+def test_a_row_is_verified_when_it_opens(seeded: Site) -> None:
+    client = seeded.browser("owner")
+    verified = client.get("/ui/verify/evt_role_change")
+    assert verified.status_code == 200
+    body = verified.json()
+    assert body["ok"] is True
+    assert body["message"].startswith("included in the signed tree of")
+    assert body["tree_size"] >= len(sample.events())
+    assert client.get("/ui/verify/nope").status_code == 404
+    scoped = seeded.browser("account_admin", account_ids=["acc_eu"])
+    assert scoped.get("/ui/verify/evt_role_change").status_code == 404
+    member = seeded.browser("member")
+    assert member.get("/ui/verify/evt_role_change", follow_redirects=False).status_code == 303
 
 
 def test_an_altered_event_is_not_verified(seeded: Site) -> None:
@@ -254,8 +269,10 @@ def test_an_altered_event_is_not_verified(seeded: Site) -> None:
     assert "198.51.100.99" in text
     assert "<strong>Not verified</strong>" in text
     assert "does not match the leaf" in text
+    verdict = seeded.browser("owner").get("/ui/verify/evt_role_change").json()
+    assert verdict["ok"] is False
     untouched = seeded.browser("owner").get("/ui/events/evt_hostile").text
-    assert "<strong>Verified</strong>" in untouched
+    assert "<strong>Verified</strong>: included in the signed tree of" in untouched
 
 
 def test_paging_with_cursors_reaches_any_depth_without_overlap(site: Site) -> None:
@@ -319,3 +336,11 @@ def test_static_files_are_served_and_fingerprinted(seeded: Site) -> None:
         found = re.search(rf"/ui/static/{re.escape(name)}\?v=([0-9a-f]{{10}})", page)
         assert found, name
         assert client.get(found.group(0)).status_code == 200
+
+
+def test_api_filters_in_a_link_apply_and_survive_the_form(seeded: Site) -> None:
+    page = seeded.browser("owner").get("/ui", params={"since": "", "account_id": "acc_eu"})
+    eu = [e.get("id", "") for e in sample.events() if e.get("account_id") == "acc_eu"]
+    assert len(rows(page.text).ids) == len(eu)
+    assert '<input type="hidden" name="account_id" value="acc_eu">' in page.text
+    assert '<span class="chip-label">Account</span>' in page.text

@@ -41,6 +41,11 @@ def test_an_export_is_recorded_once(seeded: Site) -> None:
     assert "kind:delete" in recorded[0]["context"]["phrase"]
 
 
+def test_checking_a_rows_proof_records_nothing_more(seeded: Site) -> None:
+    seeded.browser("owner").get("/ui/verify/evt_role_change")
+    assert _access_events(seeded) == []
+
+
 def test_opening_one_event_is_recorded(seeded: Site) -> None:
     client = seeded.browser("owner")
     client.get("/ui/events/evt_role_change")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from typing import TYPE_CHECKING
 
 import click
 import uvicorn
 
 from sealtrail.cli.common import config_option, database_option, load_settings, open_log
 from sealtrail.settings import Settings
+
+if TYPE_CHECKING:
+    from sealtrail.demo import DemoInfo
 
 
 def _run(settings: Settings, config: str | None) -> None:
@@ -88,9 +92,18 @@ def demo(
         info = seed_demo(log, settings, events=event_count, progress=True)
     finally:
         log.close()
-    click.echo(info.banner(settings.base_url))
+    click.echo(replace(info, viewer_url=_owner_link(settings, info)).banner(settings.base_url))
     if not no_serve:
         _run(settings, config)
+
+
+def _owner_link(settings: Settings, info: DemoInfo) -> str:
+    """The demo owner's viewer link, valid for ``DEMO_SESSION_TTL`` (docs/viewer.md)."""
+    from sealtrail.sessions import ViewerUser
+    from sealtrail.web import DEMO_SESSION_TTL, owner_link
+
+    owner = ViewerUser(info.owner.id, info.owner.email, info.owner.name)
+    return owner_link(settings, info.tenant_id, owner, ttl=DEMO_SESSION_TTL)
 
 
 COMMANDS = [serve, demo]

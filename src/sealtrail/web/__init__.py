@@ -27,14 +27,18 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from sealtrail.api import viewer_sessions
-from sealtrail.sessions import SessionSigner
+from sealtrail.api.viewer_sessions import viewer_url
+from sealtrail.sessions import SessionRequest, SessionSigner, ViewerUser
 from sealtrail.settings import Settings
 from sealtrail.web import routes
 from sealtrail.web.security import SecurityHeaders
 from sealtrail.web.session_cookie import SessionCookie
 from sealtrail.web.templating import STATIC_DIR, STATIC_PATH
 
-__all__ = ["install"]
+__all__ = ["DEMO_SESSION_TTL", "install", "owner_link"]
+
+DEMO_SESSION_TTL = 12 * 3600
+"""How long the link ``sealtrail demo`` prints stays valid: a working day, not 15 minutes."""
 
 
 def install(app: FastAPI) -> None:
@@ -52,3 +56,10 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(routes.PageError, page_error)
     app.add_middleware(SecurityHeaders, prefix="/ui")
+
+
+def owner_link(settings: Settings, tenant_id: str, user: ViewerUser, *, ttl: int) -> str:
+    """A viewer link for an owner of ``tenant_id``, minted outside any request (the demo)."""
+    signer = SessionSigner.from_settings(settings)
+    token, _ = signer.mint(tenant_id, SessionRequest(user, "owner", None), ttl)
+    return viewer_url(settings.base_url, token)

@@ -12,19 +12,17 @@ as the API validates them: the page passes its fields through
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
-from sealtrail.errors import InvalidQuery
 from sealtrail.query import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     EventQuery,
     Field,
     Term,
-    TimeRange,
     parse_time,
     query_from_params,
 )
@@ -35,6 +33,16 @@ EXPORT_PATH: Final = "/ui/export"
 
 # Form fields passed through to ``query_from_params`` under the same names.
 _API_FIELDS: Final = ("action", "kind", "resource_type", "q", "phrase", "since", "until")
+_MORE: Final = {
+    "category": "Category",
+    "actor_id": "Actor id",
+    "actor_email": "Actor email",
+    "target_id": "Target id",
+    "resource_id": "Resource id",
+    "account_id": "Account",
+    "outcome": "Outcome",
+    "ip": "IP",
+}
 _LABELS: Final = {
     "since": "From",
     "until": "To",
@@ -58,7 +66,12 @@ class Chip:
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """What the form shows and the URL carries; ``""`` is an empty field."""
+    """What the form shows and the URL carries; ``""`` is an empty field.
+
+    ``more`` holds the API's other filters (``actor_email``, ``account_id``, …)
+    when a link carries them: they apply, show as chips and survive the form,
+    though the form has no field for them.
+    """
 
     since: str = ""
     until: str = ""
@@ -68,32 +81,34 @@ class Filters:
     actor: str = ""
     q: str = ""
     phrase: str = ""
+    more: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], today: date | None = None) -> Filters:
         """The filters a query string asks for; ``since`` defaults to 30 days back."""
-        values = {f.name: params.get(f.name, "").strip() for f in fields(cls)}
+        values = {name: params.get(name, "").strip() for name in _LABELS}
         if "since" not in params:
             start = (today or datetime.now(UTC).date()) - timedelta(days=DEFAULT_DAYS)
             values["since"] = start.isoformat()
-        return cls(**values)
+        more = tuple((name, params[name].strip()) for name in _MORE if params.get(name, "").strip())
+        return cls(**values, more=more)
 
     def query(self) -> EventQuery:
         """The query these filters ask for; ``InvalidQuery``/``PhraseSyntaxError`` if bad."""
         api = {name: [getattr(self, name)] for name in _API_FIELDS if getattr(self, name)}
+        api.update((name, [value]) for name, value in self.more)
         query, _ = query_from_params(api)
         if self.actor:
             actor = Term.of(Field.ACTOR, self.actor, parameter="actor")
             query = EventQuery((*query.terms, actor), query.time, query.order)
         return query
 
-    def params(self) -> dict[str, str]:
-        """Every field, blanks included, so a link keeps "no date bound" distinct from
-        "the default 30 days"."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
     def url(self, path: str = PAGE_PATH, **extra: str) -> str:
-        params = {k: v for k, v in self.params().items() if v or k == "since"}
+        """A link to these filters. ``since`` is always written, blank or not, so a
+        link keeps "no lower bound" apart from "the default 30 days"."""
+        params = {name: getattr(self, name) for name in _LABELS}
+        params = {k: v for k, v in params.items() if v or k == "since"}
+        params.update(self.more)
         params.update({k: v for k, v in extra.items() if v})
         return f"{path}?{urlencode(params)}"
 
@@ -114,8 +129,11 @@ class Filters:
         for name, label in _LABELS.items():
             value = getattr(self, name)
             if value:
-                cleared = replace(self, **{name: ""})
-                out.append(Chip(label, value, cleared.url()))
+                cleared: dict[str, Any] = {name: ""}
+                out.append(Chip(label, value, replace(self, **cleared).url()))
+        for name, value in self.more:
+            rest = tuple(item for item in self.more if item[0] != name)
+            out.append(Chip(_MORE[name], value, replace(self, more=rest).url()))
         return out
 
     def all_time_url(self) -> str:
@@ -123,7 +141,9 @@ class Filters:
 
     @property
     def narrows_beyond_dates(self) -> bool:
-        return any(getattr(self, name) for name in _LABELS if name not in ("since", "until"))
+        return bool(self.more) or any(
+            getattr(self, name) for name in _LABELS if name not in ("since", "until")
+        )
 
 
 def page_limit(raw: str | None) -> int:
@@ -140,17 +160,12 @@ def start_index(raw: str | None) -> int | None:
     return max(1, int(raw))
 
 
-def time_range(query: EventQuery) -> TimeRange:
-    return query.time
-
-
 __all__ = [
     "DEFAULT_DAYS",
     "EXPORT_PATH",
     "PAGE_PATH",
     "Chip",
     "Filters",
-    "InvalidQuery",
     "page_limit",
     "start_index",
 ]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from sealtrail import export
 from sealtrail.api import deps
@@ -303,10 +303,9 @@ def _listing(
     first = 1 if after is None and before is None else start_index(params.get("start"))
     if before is not None and not has_newer:
         first = 1
-    proofs = verify_events(log, principal, events)
     now = now_micros()
     catalog = log.catalog(principal.tenant_id)
-    rows = [build_row(e, catalog, now, proofs.get(e.id)) for e in events]
+    rows = [build_row(e, catalog, now) for e in events]  # proofs load when a row opens
     extra = {"limit": "" if limit == page_limit(None) else str(limit)}
     newer_url = older_url = None
     if events and has_newer:
@@ -345,6 +344,29 @@ def event_page(request: Request, event_id: str) -> Response:
     proof = verify_events(log, principal, [event]).get(event.id)
     row = build_row(event, log.catalog(principal.tenant_id), now_micros(), proof)
     return render("event.html", **_viewer_context(log, session), row=row)
+
+
+@router.get("/ui/verify/{event_id:path}")
+def verify_event(request: Request, event_id: str) -> Response:
+    """The "verified ✓" mark of one event, as JSON, for a row being expanded.
+
+    Not recorded as a view: the row's content was recorded when the page showed it.
+    """
+    session = _reader(request)
+    principal = session.principal()
+    log = deps.audit_log(request)
+    try:
+        event = log.get_event(principal, event_id)
+    except NotFound:
+        return JSONResponse({"ok": False, "message": "no such event"}, 404)
+    proof = verify_events(log, principal, [event])[event.id]
+    body = {
+        "ok": proof.ok,
+        "message": proof.message,
+        "tree_size": proof.tree_size,
+        "root_hash": proof.root_hash,
+    }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/ui/export")

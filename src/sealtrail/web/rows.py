@@ -61,6 +61,7 @@ class Row:
     id: str
     seq: int
     url: str
+    verify_url: str
     action: str
     kind: str
     kind_label: str
@@ -134,6 +135,7 @@ def build_row(
         id=event.id,
         seq=event.seq,
         url=event_url(event.id),
+        verify_url=f"/ui/verify/{quote(event.id, safe='')}",
         action=event.action,
         kind=event.kind if event.kind in KIND_LABELS else "other",
         kind_label=KIND_LABELS.get(event.kind, "Other"),

@@ -106,12 +106,59 @@
     if (!details) return;
     button.setAttribute("aria-expanded", open ? "true" : "false");
     details.hidden = !open;
+    if (open) verify(details);
     var row = button.closest("tr");
     if (row) row.classList.toggle("is-open", open);
   }
 
   function flip(button) {
     setOpen(button, button.getAttribute("aria-expanded") !== "true");
+  }
+
+  // The "verified" mark: checked by the server against the signed checkpoint when a
+  // row first opens (without this script, the event page shows it).
+  function showProof(box, result) {
+    var mark = document.createElement("span");
+    mark.className = "proof-mark";
+    mark.setAttribute("aria-hidden", "true");
+    mark.textContent = result.ok ? "✓" : "✗";
+    var label = document.createElement("strong");
+    label.textContent = result.ok ? "Verified" : "Not verified";
+    box.replaceChildren(mark, " ", label, ": " + result.message + ".");
+    box.className = "proof " + (result.ok ? "proof-ok" : "proof-bad");
+    if (result.root_hash) box.title = "Checkpoint root " + result.root_hash;
+  }
+
+  function verify(details) {
+    var box = details.querySelector(".proof-pending[data-verify]");
+    if (!box || box.hasAttribute("data-loading")) return;
+    box.setAttribute("data-loading", "");
+    var text = box.querySelector(".proof-text");
+    var original = text.cloneNode(true);
+    text.textContent = "Checking the inclusion proof against the signed checkpoint…";
+    fetch(box.getAttribute("data-verify"), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.json();
+      })
+      .then(function (result) {
+        showProof(box, result);
+      })
+      .catch(function () {
+        box.removeAttribute("data-loading");
+        text.replaceWith(original);
+      });
+  }
+
+  // The row j/k and Escape act on: the focused one, or the one last clicked.
+  function markCurrent(row) {
+    document.querySelectorAll("tr.event.is-current").forEach(function (other) {
+      other.classList.remove("is-current");
+    });
+    if (row) row.classList.add("is-current");
   }
 
   function upgradeToggles() {
@@ -129,11 +176,7 @@
         flip(button);
       });
       button.addEventListener("focus", function () {
-        document.querySelectorAll("tr.event.is-current").forEach(function (row) {
-          row.classList.remove("is-current");
-        });
-        var row = button.closest("tr");
-        if (row) row.classList.add("is-current");
+        markCurrent(button.closest("tr"));
       });
     });
 
@@ -145,7 +188,7 @@
         var button = row.querySelector("button.toggle");
         if (button) {
           flip(button);
-          button.focus({ preventScroll: true });
+          markCurrent(row);
         }
       });
     });
@@ -161,6 +204,10 @@
     var all = toggles();
     if (!all.length) return;
     var index = all.indexOf(document.activeElement);
+    if (index < 0) {
+      var current = document.querySelector("tr.event.is-current button.toggle");
+      index = current ? all.indexOf(current) : -1;
+    }
     var next = index < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, index + step));
     all[next].focus();
     all[next].closest("tr").scrollIntoView({ block: "nearest" });
@@ -186,8 +233,10 @@
       event.preventDefault();
       move(-1);
     } else if (event.key === "Escape") {
-      var current = event.target.closest && event.target.closest("tbody.event-group");
-      var button = current ? current.querySelector("button.toggle") : null;
+      var group = event.target.closest && event.target.closest("tbody.event-group");
+      var button = group
+        ? group.querySelector("button.toggle")
+        : document.querySelector("tr.event.is-current button.toggle");
       if (button) {
         setOpen(button, false);
         button.focus();
