@@ -34,8 +34,15 @@ def _number(value: int) -> str:
 _BREAK_AFTER: Final = re.compile(r"(?<=[._/])")
 
 
+LONG: Final = 24
+
+
 def _breakable(value: str) -> Markup:
-    """``value`` escaped, with a line-break opportunity after each ``.``, ``_`` and ``/``."""
+    """``value`` escaped; when longer than ``LONG``, with a line-break opportunity after
+    each ``.``, ``_`` and ``/`` (so a long action name wraps instead of widening its column).
+    """
+    if len(value) <= LONG:
+        return escape(value)
     return Markup("<wbr>").join(escape(part) for part in _BREAK_AFTER.split(value))
 
 

@@ -40,7 +40,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-TENANTS = {"acme": "Acme Robotics", "northwind": "Northwind Studio", "empty": "Empty Co"}
+# acme for most tests; northwind and northwind-phone only for the screenshots, so
+# their first view is of the sample alone; empty for paging.
+TENANTS = {
+    "acme": "Acme Robotics",
+    "northwind": "Northwind Studio",
+    "northwind-phone": "Northwind Studio",
+    "empty": "Empty Co",
+}
 
 
 def _unavailable(reason: str) -> None:
@@ -152,6 +159,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         found = Server(url, settings, keys)
         found.record(sample.events())
         found.record(sample.events(), tenant="northwind")
+        found.record(sample.events(), tenant="northwind-phone")
         yield found
     finally:
         process.terminate()

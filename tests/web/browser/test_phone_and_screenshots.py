@@ -34,47 +34,43 @@ def _no_sideways_scroll(page: Any) -> None:
 
 
 def test_a_phone_gets_one_card_per_event(phone: Any, server: Server, shots: Path) -> None:
-    phone.goto(server.session_url(tenant="northwind", name="Maya Chen"))
-    phone.goto(f"{server.url}/ui?since=&phrase=-category:audit_log")
+    phone.goto(server.session_url(tenant="northwind-phone", name="Maya Chen"))
     expect(phone.locator("tr.event").first).to_be_visible()
     _no_sideways_scroll(phone)
     assert phone.locator("#events > thead").evaluate("t => getComputedStyle(t).display") == "none"
     first = phone.locator("tbody.event-group").first.bounding_box()
     assert first is not None and first["width"] <= 390 and first["x"] >= 0
+    button = phone.locator("#export-csv")
+    box = button.bounding_box()
+    assert box is not None and box["height"] >= 36  # a thumb-sized target
     phone.screenshot(animations="disabled", path=str(shots / "viewer-phone-filters.png"))
-    phone.locator(".filters-head").tap()  # fold the filters card away
+    phone.locator("#filters-title").tap()  # fold the filters card away
     expect(phone.locator("#f-action")).to_be_hidden()
     phone.screenshot(animations="disabled", path=str(shots / "viewer-phone.png"))
     row = phone.locator(f'tr.event[data-event-id="{sample.ROLE_CHANGE_ID}"]')
     row.locator(".c-description").tap()
     details = phone.locator("tr.details:visible")
     expect(details).to_contain_text("req_01HXYZ8K2M")
+    expect(details.locator(".proof-ok")).to_be_visible()
     _no_sideways_scroll(phone)
-    phone.locator("tbody.event-group").first.screenshot(
-        animations="disabled", path=str(shots / "viewer-phone-expanded.png")
-    )
-    button = phone.locator("#export-csv")
-    box = button.bounding_box()
-    assert box is not None and box["height"] >= 36  # a thumb-sized target
+    group = phone.locator("tbody.event-group").first
+    group.screenshot(animations="disabled", path=str(shots / "viewer-phone-expanded.png"))
 
 
 def test_desktop_screenshots(browser: Any, server: Server, shots: Path) -> None:
-    context = browser.new_context(viewport={"width": 1440, "height": 960}, device_scale_factor=1)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
     page.goto(server.session_url(tenant="northwind", name="Maya Chen"))
-    page.goto(f"{server.url}/ui?since=&phrase=-category:audit_log")
     expect(page.locator("tr.event").first).to_be_visible()
     page.screenshot(animations="disabled", path=str(shots / "viewer-desktop.png"))
     row = page.locator(f'tr.event[data-event-id="{sample.ROLE_CHANGE_ID}"]')
     row.get_by_role("button").click()
     expect(page.locator("tr.details:visible .proof-ok")).to_be_visible()
-    page.locator("tbody.event-group").first.screenshot(
-        animations="disabled", path=str(shots / "viewer-expanded.png")
-    )
+    group = page.locator("tbody.event-group").first
+    group.screenshot(animations="disabled", path=str(shots / "viewer-expanded.png"))
     page.goto(f"{server.url}/ui?phrase=action:member.*+colour:blue")
-    page.locator(".filters").screenshot(
-        animations="disabled", path=str(shots / "viewer-phrase-error.png")
-    )
+    filters = page.locator(".filters")
+    filters.screenshot(animations="disabled", path=str(shots / "viewer-phrase-error.png"))
     context.close()
-    for name in ("viewer-desktop.png", "viewer-expanded.png"):
+    for name in ("viewer-desktop.png", "viewer-expanded.png", "viewer-phrase-error.png"):
         assert (shots / name).stat().st_size > 10_000
