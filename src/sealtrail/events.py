@@ -43,6 +43,7 @@ _RFC3339: Final = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+_SPACE: Final = re.compile(r"\s")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -288,6 +289,15 @@ class _Checker:
         single_line: bool = False,
     ) -> str | None:
         value = obj.get(key)
+        # The common case in one test: a short single-line ASCII string.
+        if (
+            type(value) is str
+            and value
+            and len(value) <= max_len
+            and value.isascii()
+            and not (single_line and _CONTROL.search(value))
+        ):
+            return value
         if value is None:
             if required:
                 self.fail(path, "is required")
@@ -313,7 +323,7 @@ class _Checker:
         value = self.text(obj, key, path, max_len=MAX_EMAIL, single_line=True)
         if value is not None:
             local, at, domain = value.rpartition("@")
-            if not at or not local or not domain or any(c.isspace() for c in value):
+            if not at or not local or not domain or _SPACE.search(value):
                 self.fail(path, "must be an email address")
                 return None
         return value
@@ -334,9 +344,21 @@ class _Checker:
 
 
 def _encodable(value: str) -> bool:
+    if value.isascii():  # the common case, checked without encoding
+        return True
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_ip(value: str) -> bool:
+    # Cached: a producer's events come from a handful of addresses.
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
         return False
     return True
 
@@ -441,9 +463,7 @@ def _ip(check: _Checker, body: Mapping[str, Any]) -> str | None:
     if not isinstance(value, str):
         check.fail("ip", "must be a string")
         return None
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
+    if not _is_ip(value):
         check.fail("ip", "must be an IPv4 or IPv6 address")
         return None
     return value  # kept as sent: the leaf commits to the producer's own text
