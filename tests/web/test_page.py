@@ -344,3 +344,10 @@ def test_api_filters_in_a_link_apply_and_survive_the_form(seeded: Site) -> None:
     assert len(rows(page.text).ids) == len(eu)
     assert '<input type="hidden" name="account_id" value="acc_eu">' in page.text
     assert '<span class="chip-label">Account</span>' in page.text
+
+
+def test_unknown_viewer_addresses_get_a_page(seeded: Site) -> None:
+    response = seeded.browser("owner").get("/ui/nowhere")
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+    assert "content-security-policy" in response.headers

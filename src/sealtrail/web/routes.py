@@ -79,6 +79,10 @@ MESSAGES: Final = {
         "Event not found",
         "There is no event with this id among the events you may see.",
     ),
+    "no_page": (
+        "Page not found",
+        "There is no such page in the audit log viewer.",
+    ),
     "signed_out": (
         "You're signed out",
         "Your viewer session has ended on this browser. Open the audit log again from "
@@ -103,7 +107,7 @@ def render_page_error(request: Request, exc: PageError) -> Response:
         text=text,
         reason=exc.reason,
         viewer=None,
-        can_retry=exc.reason == "not_found",
+        can_retry=exc.reason in ("not_found", "no_page"),
     )
 
 
@@ -390,3 +394,9 @@ def export_csv(request: Request) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.get("/ui/{anything:path}")
+def no_such_page() -> Response:
+    """Any other address under /ui: a page, not the API's JSON 404 (registered last)."""
+    raise PageError(404, "no_page")
