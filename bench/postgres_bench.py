@@ -27,6 +27,9 @@ and drops afterwards.
 * ``postgres.fulltext``: raw COPY rows/s with no text index, the shipped
   tsvector + GIN, and a pg_trgm GIN instead; and a common-word and a rare-word
   search under each (tsvector phrase vs trigram ILIKE).
+* ``postgres.layout``: raw COPY rows/s into the shipped layout (monthly
+  partitions + ``event_ids``) and into one flat table carrying the same
+  indexes plus UNIQUE (tenant_id, id) and (tenant_id, seq).
 """
 
 from __future__ import annotations
@@ -611,9 +614,55 @@ def measure_fulltext(
     return results
 
 
+# -- the layout: partitions + event_ids against one flat table -------------------------------
+
+
+def measure_layout(
+    admin_url: str = DEFAULT_ADMIN_URL, rows: int = 100_000, batch: int = 1000
+) -> dict[str, float]:
+    """Raw COPY rows/s into the shipped layout and into the obvious alternative.
+
+    Shipped: ``events`` partitioned by month plus ``event_ids`` (uniqueness of
+    (tenant, id) and (tenant, seq)). Alternative: one unpartitioned ``events``
+    with the same indexes and those two UNIQUE indexes on it directly.
+    """
+    corpus = Corpus()
+    end = _now_us()
+    start = end - 90 * DAY_US
+    events = [
+        replace(e, seq=i) for i, e in enumerate(corpus.events("acme", rows, start, end - start))
+    ]
+    data = [event_row(e, hashlib.sha256(e.id.encode()).digest()) for e in events]
+    flat = "COPY events_flat" + _COPY_EVENTS.removeprefix("COPY events")
+    results: dict[str, float] = {"rows": rows}
+    with scratch_database(admin_url) as url:
+        migrated_store(url).close()
+        add_month_partitions(url, start, end)
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("CREATE TABLE events_flat (LIKE events INCLUDING ALL)")
+            connection.execute("CREATE UNIQUE INDEX ON events_flat (tenant_id, id)")
+            connection.execute("CREATE UNIQUE INDEX ON events_flat (tenant_id, seq)")
+            began = time.perf_counter()
+            for first in range(0, rows, batch):
+                copy_rows(connection, data[first : first + batch], with_ids=True)
+            results["partitioned_with_ids_rows_per_s"] = rows / (time.perf_counter() - began)
+            began = time.perf_counter()
+            for first in range(0, rows, batch):
+                with (
+                    connection.transaction(),
+                    connection.cursor() as cursor,
+                    cursor.copy(flat) as copy,
+                ):
+                    copy.set_types(COPY_TYPES)
+                    for row in data[first : first + batch]:
+                        copy.write_row(row)
+            results["flat_unique_rows_per_s"] = rows / (time.perf_counter() - began)
+    return results
+
+
 # -- entry points -------------------------------------------------------------------------------
 
-PARTS = ("ingest", "concurrent", "queries", "fulltext")
+PARTS = ("ingest", "concurrent", "queries", "fulltext", "layout")
 
 
 def run(
@@ -648,6 +697,8 @@ def run(
                 store.close()
     if "fulltext" in only:
         report("postgres.fulltext", measure_fulltext(admin_url, min(rows, 100_000)))
+    if "layout" in only:
+        report("postgres.layout", measure_layout(admin_url, min(rows, 100_000)))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -95,18 +95,57 @@ _KEY_COLUMNS: Final = "id, tenant_id, secret_hash, scopes, created_at, name, rev
 _CHECKPOINT_COLUMNS: Final = "tenant_id, tree_size, root_hash, note, created_at"
 
 
+class _Pool:
+    """A connection pool opened on first use, so building a store touches nothing."""
+
+    def __init__(self, conninfo: str, name: str, size: tuple[int, int], timeout: float) -> None:
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=size[0],
+            max_size=size[1],
+            kwargs={"autocommit": True},
+            timeout=timeout,
+            check=ConnectionPool.check_connection,
+            name=name,
+            open=False,
+        )
+        self._lock = threading.Lock()
+        self._opened = False
+
+    def connection(
+        self, timeout: float | None = None
+    ) -> contextlib.AbstractContextManager[Connection]:
+        if not self._opened:
+            with self._lock:
+                if not self._opened:
+                    self._pool.open()
+                    self._opened = True
+        return self._pool.connection(timeout=timeout)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._opened:
+                self._pool.close()
+                self._opened = False
+
+
 class PostgresStore(EventStore):
     """``EventStore`` on a PostgreSQL database (``postgresql://user@host:5432/db``).
 
-    ``runtime_role`` is the role ``migrate`` creates and grants the runtime
-    privileges to (None: leave roles alone). ``months_ahead`` is how many
-    month partitions beyond the current one are kept ready.
+    ``read_url``, when given, names a hot standby (a streaming replica) that
+    ``search``, ``count`` and ``stream`` read from; everything else, and every
+    write, goes to ``url``. Results read there may trail the primary by the
+    replication lag. ``runtime_role`` is the role ``migrate`` creates and
+    grants the runtime privileges to (None: leave roles alone).
+    ``months_ahead`` is how many month partitions beyond the current one are
+    kept ready.
     """
 
     def __init__(
         self,
         url: str,
         *,
+        read_url: str | None = None,
         min_connections: int = 1,
         max_connections: int = 16,
         runtime_role: str | None = DEFAULT_RUNTIME_ROLE,
@@ -117,18 +156,13 @@ class PostgresStore(EventStore):
         self._conninfo = libpq_url(url)
         self._runtime_role = runtime_role
         self._months_ahead = months_ahead
-        self._pool = ConnectionPool(
-            self._conninfo,
-            min_size=min_connections,
-            max_size=max_connections,
-            kwargs={"autocommit": True},
-            timeout=pool_timeout,
-            check=ConnectionPool.check_connection,
-            name="sealtrail",
-            open=False,
+        size = (min_connections, max_connections)
+        self._pool = _Pool(self._conninfo, "sealtrail", size, pool_timeout)
+        self._read_pool = (
+            self._pool
+            if read_url is None
+            else _Pool(libpq_url(read_url), "sealtrail-read", size, pool_timeout)
         )
-        self._open_lock = threading.Lock()
-        self._opened = False
         self._partition_lock = threading.Lock()
         self._partitions_until = 0  # µs: month partitions exist up to here
         self._partitions_checked = 0.0  # monotonic time of the last attempt
@@ -137,12 +171,10 @@ class PostgresStore(EventStore):
     def _connection(
         self, timeout: float | None = None
     ) -> contextlib.AbstractContextManager[Connection]:
-        if not self._opened:
-            with self._open_lock:
-                if not self._opened:
-                    self._pool.open()
-                    self._opened = True
-        return self._pool.connection(timeout=timeout)
+        return self._pool.connection(timeout)
+
+    def _read_connection(self) -> contextlib.AbstractContextManager[Connection]:
+        return self._read_pool.connection()
 
     # -- lifecycle -------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -206,10 +238,8 @@ class PostgresStore(EventStore):
         return None if row is None else str(row[0])
 
     def close(self) -> None:
-        with self._open_lock:
-            if self._opened:
-                self._pool.close()
-                self._opened = False
+        self._pool.close()
+        self._read_pool.close()
 
     def ping(self) -> None:
         with self._connection(timeout=5.0) as connection:
@@ -357,8 +387,10 @@ class PostgresStore(EventStore):
                 raise NotFound(f"no tenant {tenant_id!r}")
             known: dict[str, int] = dict(
                 connection.execute(
-                    "SELECT id, seq FROM event_ids WHERE tenant_id = %s AND id = ANY(%s)",
-                    (tenant_id, list({e.id for e in events})),
+                    # One primary-key probe per id, whatever the statistics say.
+                    "SELECT i.id, i.seq FROM unnest(%s::text[]) AS k (id)"
+                    " JOIN event_ids i ON i.tenant_id = %s AND i.id = k.id",
+                    (list({e.id for e in events}), tenant_id),
                 ).fetchall()
             )
             fresh: list[Event] = []
@@ -416,7 +448,7 @@ class PostgresStore(EventStore):
             f" ORDER BY occurred_at {direction}, seq {direction} LIMIT %s OFFSET %s"
         )
         offset = page.offset if page.cursor is None else 0
-        with self._connection() as connection:
+        with self._read_connection() as connection:
             rows = connection.execute(sql, [*page_params, page.limit + 1, offset]).fetchall()
             total = self._count(connection, where, params, COUNT_CAP) if with_total else None
         has_more = len(rows) > page.limit
@@ -424,7 +456,7 @@ class PostgresStore(EventStore):
 
     def count(self, tenant_id: str, query: EventQuery, cap: int | None = COUNT_CAP) -> int | None:
         where, params = compile_where(tenant_id, query)
-        with self._connection() as connection:
+        with self._read_connection() as connection:
             return self._count(connection, where, params, cap)
 
     @staticmethod
@@ -454,7 +486,7 @@ class PostgresStore(EventStore):
             f"SELECT {SELECT_LIST} FROM events WHERE {where}"
             f" ORDER BY occurred_at {direction}, seq {direction}"
         )
-        return self._stream(sql, params, chunk_size)
+        return self._stream(sql, params, chunk_size, replica=True)
 
     def scan(
         self, tenant_id: str, start: int = 0, *, chunk_size: int = 5000
@@ -463,14 +495,19 @@ class PostgresStore(EventStore):
         for rows in self._rows(sql, [tenant_id, start], chunk_size):
             yield [(event_from_row(r), bytes(r[-1])) for r in rows]
 
-    def _stream(self, sql: str, params: Sequence[Any], chunk_size: int) -> Iterator[list[Event]]:
-        for rows in self._rows(sql, params, chunk_size):
+    def _stream(
+        self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
+    ) -> Iterator[list[Event]]:
+        for rows in self._rows(sql, params, chunk_size, replica=replica):
             yield [event_from_row(r) for r in rows]
 
-    def _rows(self, sql: str, params: Sequence[Any], chunk_size: int) -> Iterator[list[TupleRow]]:
+    def _rows(
+        self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
+    ) -> Iterator[list[TupleRow]]:
         # A server-side cursor inside one transaction: one snapshot, bounded memory.
         # The connection goes back to the pool when the generator ends or is closed.
-        with self._connection() as connection, connection.transaction():
+        pool = self._read_connection() if replica else self._connection()
+        with pool as connection, connection.transaction():
             connection.execute("SET TRANSACTION READ ONLY")
             with connection.cursor(name="sealtrail_stream") as cursor:
                 cursor.itersize = chunk_size

@@ -51,6 +51,8 @@ def _ident(name: str) -> str:
 FILTER_INDEXES: dict[str, tuple[str, str | None]] = {
     "time": ("occurred_at, seq", None),
     "action": ("action, occurred_at, seq", None),
+    # action=member.* reads the "member" group in time order instead of sorting it.
+    "action_group": ("split_part(action, '.', 1), occurred_at, seq", None),
     "category": ("category, occurred_at, seq", None),
     "kind": ("kind, occurred_at, seq", None),
     "outcome": ("outcome, occurred_at, seq", None),

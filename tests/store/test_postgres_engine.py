@@ -1,0 +1,160 @@
+"""PostgreSQL engine details beyond the shared contract: URLs, text escaping, replicas."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+
+import psycopg
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sealtrail.errors import ConfigurationError, InconsistentTree
+from sealtrail.events import Event
+from sealtrail.query import EventQuery, Page
+from sealtrail.store.base import SealedBatch, Tenant, TreeHead
+from sealtrail.store.postgres import PostgresStore
+from sealtrail.store.postgres_admin import libpq_url, redacted, sqlalchemy_url
+from sealtrail.store.postgres_rows import escape_text, unescape_text
+
+from .factory import T0, add_tenant, append, make_event, seal
+
+
+@given(st.text(alphabet=st.sampled_from("a\x00\uffff0 é")) | st.text())
+def test_escaping_round_trips_and_never_leaves_a_nul(text: str) -> None:
+    stored = escape_text(text)
+    assert "\x00" not in stored
+    assert unescape_text(stored) == text
+
+
+def test_ordinary_text_is_stored_as_is() -> None:
+    assert escape_text("Ada invited Bob — café") == "Ada invited Bob — café"
+
+
+@pytest.mark.parametrize(
+    ("url", "conninfo"),
+    [
+        (
+            "postgresql://postgres@127.0.0.1:5432/db",
+            "host=127.0.0.1 port=5432 user=postgres dbname=db",
+        ),
+        ("postgresql+psycopg://u:p%40ss%20w@h/db", "host=h user=u password='p@ss w' dbname=db"),
+        ("postgres:///db?host=/run/postgresql", "host=/run/postgresql dbname=db"),
+        (
+            "postgresql://u@h/db?options=-c%20statement_timeout%3D5s&sslmode=require",
+            "options='-c statement_timeout=5s' sslmode=require host=h user=u dbname=db",
+        ),
+    ],
+)
+def test_urls_become_libpq_connection_strings(url: str, conninfo: str) -> None:
+    assert libpq_url(url) == conninfo
+
+
+def test_sqlalchemy_gets_the_psycopg_driver_and_logs_get_no_password() -> None:
+    url = "postgresql://u:secret@h:5433/db"
+    assert sqlalchemy_url(url).drivername == "postgresql+psycopg"
+    assert sqlalchemy_url(url).password == "secret"
+    assert "secret" not in redacted(url)
+
+
+@pytest.mark.parametrize("url", ["sqlite:///x.db", "postgresql://h", "not a url"])
+def test_other_urls_are_refused_by_name(url: str) -> None:
+    with pytest.raises(ConfigurationError):
+        PostgresStore(url)
+
+
+# -- against a server ----------------------------------------------------------------
+
+
+@pytest.fixture
+def pg(postgres_url: str) -> Iterator[PostgresStore]:
+    store = PostgresStore(postgres_url)
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def other_url(postgres_server: str) -> Iterator[str]:
+    name = f"sealtrail_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{postgres_server.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_searches_read_the_replica_and_everything_else_the_primary(
+    postgres_url: str, other_url: str
+) -> None:
+    # Two independent databases stand in for a primary and its standby, so
+    # each read shows which one answered.
+    for url, ident in ((postgres_url, "on-primary"), (other_url, "on-replica")):
+        setup = PostgresStore(url)
+        setup.migrate()
+        add_tenant(setup)
+        append(setup, "acme", make_event("acme", ident))
+        setup.close()
+    store = PostgresStore(postgres_url, read_url=other_url)
+    try:
+        assert [e.id for e in store.search("acme", EventQuery(), Page()).events] == ["on-replica"]
+        assert [e.id for c in store.stream("acme", EventQuery()) for e in c] == ["on-replica"]
+        assert store.get_event("acme", "on-primary") is not None
+        assert [e.id for c in store.scan("acme") for e, _ in c] == ["on-primary"]
+        assert append(store, "acme", make_event("acme", "new"))[0].seq == 1
+    finally:
+        store.close()
+
+
+@pytest.mark.postgres
+def test_names_with_nul_survive(pg: PostgresStore) -> None:
+    pg.create_tenant(Tenant("nul", "A\x00B\uffff", T0))
+    tenant = pg.get_tenant("nul")
+    assert tenant is not None and tenant.name == "A\x00B\uffff"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("flaw", ["gap", "short", "size", "tenant"])
+def test_a_sealer_that_would_break_the_log_is_refused(pg: PostgresStore, flaw: str) -> None:
+    add_tenant(pg)
+    append(pg, "acme", make_event("acme", "first"))
+
+    def broken(head: TreeHead, fresh: Sequence[Event]) -> SealedBatch:
+        good = seal(head, fresh)
+        events = list(good.events)
+        if flaw == "gap":
+            events[0] = replace(events[0], seq=events[0].seq + 1)
+        elif flaw == "short":
+            events = events[:-1]
+        elif flaw == "tenant":
+            events[0] = replace(events[0], tenant_id="globex")
+        else:
+            return replace(good, head=TreeHead())
+        return replace(good, events=events, leaf_hashes=good.leaf_hashes[: len(events)])
+
+    with pytest.raises(InconsistentTree):
+        pg.append("acme", [make_event("acme", "x"), make_event("acme", "y")], broken)
+    assert pg.tree_head("acme").size == 1
+    assert pg.count("acme", EventQuery()) == 1
+
+
+@pytest.mark.postgres
+def test_an_abandoned_stream_gives_its_connection_back(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url, max_connections=1, pool_timeout=5)
+    store.migrate()
+    try:
+        add_tenant(store)
+        append(store, "acme", *(make_event("acme", f"e{i}") for i in range(10)))
+        chunks = store.stream("acme", EventQuery(), chunk_size=2)
+        assert len(next(chunks)) == 2
+        chunks.close()  # type: ignore[attr-defined]
+        assert store.count("acme", EventQuery()) == 10  # the one connection is free again
+    finally:
+        store.close()
