@@ -76,6 +76,8 @@ def test_opening_the_link_sets_an_httponly_cookie_and_drops_the_token(site: Site
     assert "SameSite=lax" in cookie
     assert "Path=/" in cookie
     assert "Secure" not in cookie  # plain http
+    max_age = int(cookie.split("Max-Age=")[1].split(";")[0])
+    assert 900 + 86_400 - 5 <= max_age <= 900 + 86_400  # outlives the token, to say "expired"
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["referrer-policy"] == "no-referrer"
     page = client.get("/ui")

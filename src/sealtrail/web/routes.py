@@ -62,18 +62,19 @@ MESSAGES: Final = {
     ),
     "expired": (
         "This session has expired",
-        "Viewer sessions are short-lived. Open the audit log again from your product's "
-        "settings to get a fresh one.",
+        "Your viewer session expired: sessions are short-lived. Open the audit log again "
+        "from your product's settings to get a fresh one.",
     ),
     "invalid": (
         "This link is not valid",
-        "The viewer link was changed, cut short or issued by another server. Open the "
-        "audit log again from your product's settings.",
+        "The viewer link is invalid: it was changed, cut short or issued by another "
+        "server. Open the audit log again from your product's settings.",
     ),
     "not_allowed": (
         "You don't have access to the audit log",
-        "The audit log is available to organisation owners and admins. Ask an owner of "
-        "your organisation if you need to see it.",
+        "Viewing the audit log is not allowed for your role: it is available to "
+        "organisation owners and admins. Ask an owner of your organisation if you need "
+        "to see it.",
     ),
     "not_found": (
         "Event not found",

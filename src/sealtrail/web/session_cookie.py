@@ -2,8 +2,10 @@
 
 The cookie holds the signed session token itself (see ``sealtrail.sessions``),
 so any worker can check it; it is HttpOnly, SameSite=Lax, Path=/ (the JSON API
-accepts it too), expires with the session, and over HTTPS is Secure and named
-with the ``__Host-`` prefix so no subdomain can plant one.
+accepts it too), and over HTTPS is Secure and named with the ``__Host-`` prefix so
+no subdomain can plant one. The token's own expiry is what counts; the cookie is
+kept a day longer (``AFTERLIFE``) so that a page opened after the session ended can
+say "this session has expired" instead of not knowing there ever was one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from starlette.responses import Response
 from sealtrail.auth import Principal
 from sealtrail.sessions import SessionSigner, ViewerSession
 
+AFTERLIFE: Final = 24 * 3600
 COOKIE: Final = "sealtrail_viewer"
 SECURE_COOKIE: Final = "__Host-sealtrail_viewer"
 
@@ -44,13 +47,14 @@ class SessionCookie:
         session = self.session(request)
         return None if session is None else session.principal()
 
-    def set(self, request: Request, response: Response, token: str, max_age: int) -> None:
+    def set(self, request: Request, response: Response, token: str, lifetime: int) -> None:
+        """Set the cookie for a session that ends in ``lifetime`` seconds."""
         secure = is_https(request, self.public_url)
         self.clear(request, response)
         response.set_cookie(
             SECURE_COOKIE if secure else COOKIE,
             token,
-            max_age=max(max_age, 0),
+            max_age=max(lifetime, 0) + AFTERLIFE,
             path="/",
             secure=secure,
             httponly=True,

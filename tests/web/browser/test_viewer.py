@@ -232,6 +232,16 @@ def test_an_expired_session_gets_a_clear_page(page: Any, server: Server) -> None
     )
 
 
+def test_a_session_that_ends_while_the_page_is_open(page: Any, server: Server) -> None:
+    open_as(page, server)
+    expired = server.expired_url().split("token=")[1]
+    cookie = page.context.cookies()[0]
+    page.context.add_cookies([{**cookie, "value": expired}])  # as if 15 minutes went by
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("This session has expired")
+    expect(page.locator("table")).to_have_count(0)
+
+
 def test_hostile_content_shows_as_text(page: Any, server: Server) -> None:
     open_as(page, server)
     page.goto(f"{server.url}/ui?since=&actor=usr_mallory")
