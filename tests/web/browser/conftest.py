@@ -150,12 +150,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         else [sys.executable, "-c", "from sealtrail.cli import main; main()"]
     )
     command = [*entry, "serve", "--port", str(settings.port)]
-    process = subprocess.Popen(
-        command, cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    log_file = (home / "serve.log").open("wb")
+    process = subprocess.Popen(command, cwd=home, env=env, stdout=log_file, stderr=log_file)
     url = f"http://127.0.0.1:{settings.port}"
     try:
-        _wait_ready(url, process)
+        try:
+            _wait_ready(url, process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}\n{(home / 'serve.log').read_text()}") from exc
         found = Server(url, settings, keys)
         found.record(sample.events())
         found.record(sample.events(), tenant="northwind")
@@ -168,6 +170,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log_file.close()
 
 
 @pytest.fixture(scope="session")
