@@ -25,13 +25,10 @@ def test_every_acknowledged_event_survives_sigkill(tmp_path: Path) -> None:
         with httpx.Client(base_url=server.url, timeout=5) as client:
             n = 0
             while not stop.is_set():
+                ids = [f"d{n}-{i}" for i in range(50)]
                 batch = [
-                    {
-                        "id": f"d{n}-{i}",
-                        "action": "auth.login",
-                        "actor": {"type": "user", "id": "u"},
-                    }
-                    for i in range(50)
+                    {"id": ident, "action": "auth.login", "actor": {"type": "user", "id": "u"}}
+                    for ident in ids
                 ]
                 n += 1
                 try:
@@ -43,7 +40,7 @@ def test_every_acknowledged_event_survives_sigkill(tmp_path: Path) -> None:
                 except httpx.HTTPError:
                     return
                 if response.status_code == 201:
-                    acknowledged.extend(e["id"] for e in batch)
+                    acknowledged.extend(ids)
 
     senders = [threading.Thread(target=send) for _ in range(3)]
     for sender in senders:
