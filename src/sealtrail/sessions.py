@@ -24,7 +24,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -237,20 +236,16 @@ class SessionSigner:
         return self._key
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, environ: Mapping[str, str] | None = None
-    ) -> SessionSigner:
-        """The key from ``SEALTRAIL_SESSION_SECRET``, else derived from the signing key.
+    def from_settings(cls, settings: Settings) -> SessionSigner:
+        """The key from the ``session_secret`` setting, else derived from the signing key.
 
-        The environment is read now; the signing key file only when a session is
-        first minted or opened.
+        The signing key file is read only when a session is first minted or opened.
         """
-        env = os.environ if environ is None else environ
-        secret = env.get(SECRET_ENV, "")
+        secret = settings.session_secret
         if secret:
             if len(secret) < MIN_SECRET_LENGTH:
                 raise ConfigurationError(
-                    f"{SECRET_ENV} must be at least {MIN_SECRET_LENGTH} characters"
+                    f"{SECRET_ENV} (session_secret) must be at least {MIN_SECRET_LENGTH} characters"
                 )
             return cls(_derive(secret.encode("utf-8")))
         path = settings.signing_key_file

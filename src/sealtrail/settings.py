@@ -34,6 +34,7 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     public_url: str | None = None
     viewer_session_ttl: int = 900
+    session_secret: str | None = None
     sqlite_cache_mib: int = 256
     runtime_database_url: str | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -89,21 +90,20 @@ def test_a_rewritten_payload_needs_the_key() -> None:
 
 def test_the_key_comes_from_the_environment_or_the_signing_key(tmp_path: Path) -> None:
     settings = Settings(signing_key_file=str(tmp_path / "signing.key"))
-    token, _ = SessionSigner.from_settings(settings, {}).mint(
+    token, _ = SessionSigner.from_settings(settings).mint(
         "acme", SessionRequest(USER, "owner", None), 60
     )
     assert not (tmp_path / "other").exists()
-    again = SessionSigner.from_settings(settings, {})  # another worker, same key file
+    again = SessionSigner.from_settings(settings)  # another worker, same key file
     assert again.open(token).tenant_id == "acme"
-    secret = {"SEALTRAIL_SESSION_SECRET": "x" * 40}
     with pytest.raises(SessionInvalid):
-        SessionSigner.from_settings(settings, secret).open(token)
+        SessionSigner.from_settings(replace(settings, session_secret="x" * 40)).open(token)
     with pytest.raises(ConfigurationError):
-        SessionSigner.from_settings(settings, {"SEALTRAIL_SESSION_SECRET": "short"})
+        SessionSigner.from_settings(replace(settings, session_secret="short"))
 
 
 def test_building_a_signer_reads_no_key_file(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "signing.key"
-    signer = SessionSigner.from_settings(Settings(signing_key_file=str(missing)), {})
+    signer = SessionSigner.from_settings(Settings(signing_key_file=str(missing)))
     with pytest.raises(ConfigurationError):
         signer.open(_mint())
