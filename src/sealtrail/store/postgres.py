@@ -546,7 +546,9 @@ class PostgresStore(EventStore):
         if not keys:
             return []
         leaves = sorted({idx for level, idx in keys if level == 0 and 0 <= idx <= _MAX_BIGINT})
-        inner = sorted({(level, idx) for level, idx in keys if level > 0})
+        inner = sorted(
+            {(level, idx) for level, idx in keys if 0 < level < 64 and 0 <= idx <= _MAX_BIGINT}
+        )
         found: dict[tuple[int, int], bytes] = {}
         with self._connection() as connection:
             if leaves:
