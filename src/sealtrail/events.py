@@ -379,7 +379,7 @@ def _actor(check: _Checker, body: Mapping[str, Any]) -> Actor | None:
     kind = obj.get("type")
     if kind not in ACTOR_TYPES:
         check.fail("actor.type", f"must be one of {', '.join(ACTOR_TYPES)}")
-    ident = check.text(obj, "id", "actor.id", required=kind != "system", single_line=True)
+    ident = check.text(obj, "id", "actor.id", required=kind != "system")
     role = check.text(obj, "role", "actor.role", max_len=MAX_TYPE, single_line=True)
     name = check.text(obj, "name", "actor.name")
     email = check.email(obj, "email", "actor.email")
@@ -394,7 +394,7 @@ def _target(check: _Checker, body: Mapping[str, Any]) -> Target | None:
         return None
     check.unknown_keys(obj, _TARGET_KEYS, "target.")
     kind = check.text(obj, "type", "target.type", required=True, max_len=MAX_TYPE, single_line=True)
-    ident = check.text(obj, "id", "target.id", required=True, single_line=True)
+    ident = check.text(obj, "id", "target.id", required=True)
     name = check.text(obj, "name", "target.name")
     email = check.email(obj, "email", "target.email")
     if kind is None or ident is None:
@@ -410,7 +410,7 @@ def _resource(check: _Checker, body: Mapping[str, Any]) -> Resource | None:
     kind = check.text(
         obj, "type", "resource.type", required=True, max_len=MAX_TYPE, single_line=True
     )
-    ident = check.text(obj, "id", "resource.id", required=True, single_line=True)
+    ident = check.text(obj, "id", "resource.id", required=True)
     name = check.text(obj, "name", "resource.name")
     if kind is None or ident is None:
         return None
@@ -501,8 +501,8 @@ def validate_event(body: object, index: int = 0) -> tuple[EventInput | None, lis
     actor = _actor(check, body)
     target = _target(check, body)
     resource = _resource(check, body)
-    account_id = check.text(body, "account_id", "account_id", single_line=True)
-    request_id = check.text(body, "request_id", "request_id", single_line=True)
+    account_id = check.text(body, "account_id", "account_id")
+    request_id = check.text(body, "request_id", "request_id")
     description = check.text(body, "description", "description", max_len=MAX_DESCRIPTION)
     context = _context(check, body)
     ip = _ip(check, body)

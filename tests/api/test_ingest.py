@@ -162,3 +162,20 @@ def test_batch_of_more_than_1000_is_422(api: Api, settings: object) -> None:
 def test_generated_descriptions_say_when_an_action_failed(api: Api) -> None:
     api.post(event("f1", action="auth.login", outcome="failure"))
     assert api.get("/v1/events/f1").json()["description"] == "Failed: Ann signed in"
+
+
+def test_identifiers_are_stored_exactly_as_sent(api: Api) -> None:
+    odd = "line\nbreak\ttab \u202e\U0001f600 'quote\""
+    body = event(
+        "ids",
+        actor={"type": "user", "id": odd},
+        resource={"type": "doc", "id": odd},
+        target={"type": "user", "id": odd},
+        account_id=odd,
+        request_id=odd,
+    )
+    assert api.post(body).status_code == 201
+    got = api.get("/v1/events/ids").json()
+    assert (got["actor"]["id"], got["resource"]["id"], got["target"]["id"]) == (odd, odd, odd)
+    assert (got["account_id"], got["request_id"]) == (odd, odd)
+    assert api.search(account_id=odd) == ["ids"]
