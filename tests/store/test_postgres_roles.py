@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import make_url
 
 from sealtrail.catalog import EventType
 from sealtrail.query import EventQuery, Page, parse_phrase
@@ -145,3 +146,43 @@ def test_a_second_migrate_keeps_the_grants(migrated: str) -> None:
     with psycopg.connect(migrated) as connection:
         connection.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(DEFAULT_RUNTIME_ROLE)))
         assert connection.execute("SELECT count(*) FROM events").fetchone() == (2,)
+
+
+@pytest.fixture
+def plain_owner(postgres_server: str) -> Iterator[str]:
+    """A fresh database owned by an ordinary login role: no superuser, no CREATEROLE."""
+    suffix = uuid.uuid4().hex[:8]
+    owner, database = f"sealtrail_owner_{suffix}", f"sealtrail_test_{suffix}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(owner)))
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(database), sql.Identifier(owner)
+            )
+        )
+    try:
+        url = make_url(postgres_server).set(username=owner, password=None, database=database)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
+            )
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(owner)))
+
+
+def test_an_ordinary_database_owner_can_migrate_and_is_told_about_the_role(
+    plain_owner: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = f"sealtrail_rt_{uuid.uuid4().hex[:8]}"
+    store = PostgresStore(plain_owner, runtime_role=missing)
+    try:
+        assert store.migrate() == ["0001"]
+        add_tenant(store)
+        append(store, "acme", make_event("acme", "a", description="café"))
+        assert [e.id for e in store.search("acme", parse_phrase("cafe"), Page()).events] == ["a"]
+    finally:
+        store.close()
+    assert f"cannot create the runtime role {missing}" in caplog.text
+    with psycopg.connect(plain_owner) as owner, pytest.raises(psycopg.errors.RestrictViolation):
+        owner.execute("DELETE FROM events")
