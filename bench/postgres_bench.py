@@ -15,6 +15,9 @@ and drops afterwards.
   ids and nodes) in batches of ``batch``, next to raw binary COPY of the very
   same rows into ``events`` alone, into an identical empty schema, in the same
   run. ``ratio`` = store / raw. ``seal_eps`` is the Python hashing alone.
+  ``http_eps``: the same events POSTed as JSON batches (``batch`` events
+  each) by ``http_clients`` threads to ``sealtrail serve --workers
+  http_workers`` on a fresh database; ``http_ratio`` = HTTP / raw COPY.
 * ``postgres.concurrent``: ``processes`` forked processes appending batches of
   100 to ONE tenant (serialised on its head row), to one tenant EACH, and one
   process alone for the same number of events; events/s for each.
@@ -38,8 +41,14 @@ import argparse
 import contextlib
 import hashlib
 import multiprocessing
+import os
 import random
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -49,12 +58,16 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
+import httpx
+import orjson
 import psycopg
 
+from sealtrail.audit_log import AuditLog
 from sealtrail.catalog import Catalog
 from sealtrail.events import Actor, Event, Resource, Target, format_timestamp, to_micros
 from sealtrail.ledger import leaf, tree
 from sealtrail.query import Cursor, EventQuery, Page, query_from_params
+from sealtrail.settings import Settings
 from sealtrail.store.base import SealedBatch, Tenant, TreeHead
 from sealtrail.store.codec import COLUMNS
 from sealtrail.store.postgres import PostgresStore
@@ -287,7 +300,12 @@ def copy_rows(
 
 
 def measure_ingest(
-    admin_url: str = DEFAULT_ADMIN_URL, events: int = 50_000, batch: int = 1000
+    admin_url: str = DEFAULT_ADMIN_URL,
+    events: int = 50_000,
+    batch: int = 1000,
+    *,
+    http_workers: int = 2,
+    http_clients: int = 4,
 ) -> dict[str, float]:
     corpus = Corpus()
     now = _now_us()
@@ -324,7 +342,7 @@ def measure_ingest(
             for start in range(0, len(sealed), batch):
                 copy_rows(connection, sealed[start : start + batch])
             copy_s = time.perf_counter() - started
-    return {
+    results = {
         "events": events,
         "batch": batch,
         "store_eps": events / store_s,
@@ -332,6 +350,88 @@ def measure_ingest(
         "ratio": copy_s / store_s,
         "seal_eps": events / seal_s,
     }
+    if http_workers:
+        with scratch_database(admin_url) as url:
+            http_s = _http_ingest(url, data, min(batch, 1000), http_workers, http_clients)
+        results |= {
+            "http_workers": http_workers,
+            "http_clients": http_clients,
+            "http_eps": events / http_s,
+            "http_ratio": copy_s / http_s,
+        }
+    return results
+
+
+def _http_ingest(url: str, data: Sequence[Event], batch: int, workers: int, clients: int) -> float:
+    """Seconds to POST ``data`` to ``sealtrail serve`` on ``url`` from ``clients`` threads."""
+    with tempfile.TemporaryDirectory() as home:
+        key_file = f"{home}/signing.key"
+        log = AuditLog.open(settings=Settings(database_url=url, signing_key_file=key_file))
+        try:
+            log.store.migrate()
+            log.create_tenant("acme")
+            api_key = log.create_api_key("acme", "events:write").plain
+        finally:
+            log.close()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from sealtrail.cli import main; main()",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--database",
+                url,
+            ],
+            env={**os.environ, "SEALTRAIL_SIGNING_KEY_FILE": key_file},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{base}/readyz").status_code == 200:
+                        break
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("sealtrail serve did not become ready")
+                time.sleep(0.2)
+            bodies = [
+                orjson.dumps({"events": [e.to_dict() for e in chunk]})
+                for chunk in _batches(data, batch)
+            ]
+            failures: list[int] = []
+
+            def post(share: Sequence[bytes]) -> None:
+                headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+                with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+                    for body in share:
+                        status = client.post("/v1/events", content=body).status_code
+                        if status != 201:
+                            failures.append(status)
+
+            threads = [
+                threading.Thread(target=post, args=(bodies[i::clients],)) for i in range(clients)
+            ]
+            began = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - began
+            if failures:
+                raise RuntimeError(f"{len(failures)} batches refused, e.g. HTTP {failures[0]}")
+            return elapsed
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 # -- concurrency ------------------------------------------------------------------------------
@@ -675,10 +775,14 @@ def run(
     repeats: int = 50,
     only: Sequence[str] = PARTS,
     keep: bool = False,
+    http_workers: int = 2,
 ) -> None:
     """Every PostgreSQL measurement in ``only``; ``rows`` sizes the query corpus."""
     if "ingest" in only:
-        report("postgres.ingest", measure_ingest(admin_url, ingest_events))
+        report(
+            "postgres.ingest",
+            measure_ingest(admin_url, ingest_events, http_workers=http_workers),
+        )
     if "concurrent" in only:
         per_process = max(ingest_events // (2 * processes), 100)
         report(
@@ -710,6 +814,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=50, help="queries per filter")
     parser.add_argument("--only", default=",".join(PARTS), help=f"some of {','.join(PARTS)}")
     parser.add_argument("--keep", action="store_true", help="keep the query corpus database")
+    parser.add_argument(
+        "--http-workers", type=int, default=2, help="serve --workers for HTTP ingest; 0 skips it"
+    )
     args = parser.parse_args(argv)
     only = [part.strip() for part in args.only.split(",") if part.strip()]
     unknown = set(only) - set(PARTS)
@@ -723,6 +830,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         repeats=args.repeats,
         only=only,
         keep=args.keep,
+        http_workers=args.http_workers,
     )
 
 
