@@ -1,11 +1,13 @@
-"""Contract: action prefixes and free text read the same on every engine."""
+"""Contract: action prefixes, free text and odd identifiers read the same on every engine."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from sealtrail.events import Actor, Resource, Target
-from sealtrail.query import EventQuery, Page, query_from_params
+from sealtrail.query import EventQuery, Field, Page, ResourceRef, Term, query_from_params
 from sealtrail.store.base import EventStore
 
 from .factory import HOUR, T0, add_tenant, append, make_event
@@ -84,3 +86,33 @@ def test_a_prefix_is_whole_segments(words: EventStore, prefix: str, expected: li
 )
 def test_free_text_splits_words_alike(words: EventStore, text: str, expected: list[str]) -> None:
     assert ids(words, q=text) == expected
+
+
+def test_identifiers_keep_every_character_and_still_match(store: EventStore) -> None:
+    add_tenant(store)
+    odd = "a\x00b\nc\uffff0\t\uffff"
+    event = make_event(
+        "acme",
+        "odd\x00id",
+        actor=Actor("user", odd, None, "N\x00", "n@example.com"),
+        target=Target("user", odd),
+        resource=Resource("doc", odd, odd),
+        account_id=odd,
+        request_id=odd,
+    )
+    append(store, "acme", event, make_event("acme", "plain", actor=Actor("user", "a")))
+    assert store.get_event("acme", "odd\x00id") == replace(event, seq=0)
+    assert store.get_event("acme", "odd\x00i") is None
+    for field in (
+        Field.ACTOR,
+        Field.ACTOR_ID,
+        Field.TARGET,
+        Field.TARGET_ID,
+        Field.RESOURCE_ID,
+        Field.ACCOUNT_ID,
+    ):
+        query = EventQuery(terms=(Term(field, (odd,)),))
+        assert [e.id for e in store.search("acme", query, Page()).events] == ["odd\x00id"]
+    by_ref = EventQuery(terms=(Term(Field.RESOURCE, (ResourceRef("doc", odd),)),))
+    assert [e.id for e in store.search("acme", by_ref, Page()).events] == ["odd\x00id"]
+    assert append(store, "acme", make_event("acme", "odd\x00id"))[0].created is False

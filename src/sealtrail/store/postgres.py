@@ -385,14 +385,15 @@ class PostgresStore(EventStore):
             ).fetchone()
             if head_row is None:
                 raise NotFound(f"no tenant {tenant_id!r}")
-            known: dict[str, int] = dict(
-                connection.execute(
+            known: dict[str, int] = {
+                unescape_text(ident): seq
+                for ident, seq in connection.execute(
                     # One primary-key probe per id, whatever the statistics say.
                     "SELECT i.id, i.seq FROM unnest(%s::text[]) AS k (id)"
                     " JOIN event_ids i ON i.tenant_id = %s AND i.id = k.id",
-                    (list({e.id for e in events}), tenant_id),
-                ).fetchall()
-            )
+                    (list({escape_text(e.id) for e in events}), tenant_id),
+                )
+            }
             fresh: list[Event] = []
             for event in events:
                 if event.id not in known and event.id not in first_of:
@@ -422,7 +423,8 @@ class PostgresStore(EventStore):
             with cursor.copy(_COPY_IDS) as copy:
                 copy.set_types(["text", "text", "int8", "int8", "bytea"])
                 for event, leaf in pairs:
-                    copy.write_row((tenant_id, event.id, event.seq, event.occurred_at, leaf))
+                    row = (tenant_id, escape_text(event.id), event.seq, event.occurred_at, leaf)
+                    copy.write_row(row)
             if sealed.nodes:
                 with cursor.copy(_COPY_NODES) as copy:
                     copy.set_types(["text", "int2", "int8", "bytea"])
@@ -518,7 +520,8 @@ class PostgresStore(EventStore):
     def get_event(self, tenant_id: str, event_id: str) -> Event | None:
         with self._connection() as connection:
             row = connection.execute(
-                f"{_BY_ID_JOIN} WHERE i.tenant_id = %s AND i.id = %s", (tenant_id, event_id)
+                f"{_BY_ID_JOIN} WHERE i.tenant_id = %s AND i.id = %s",
+                (tenant_id, escape_text(event_id)),
             ).fetchone()
         return None if row is None else event_from_row(row)
 

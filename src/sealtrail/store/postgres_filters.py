@@ -17,6 +17,7 @@ from typing import Any
 from sealtrail.events import to_micros
 from sealtrail.query import EventQuery, Field, ResourceRef, Term
 from sealtrail.store.codec import network_range
+from sealtrail.store.postgres_rows import escape_text
 
 Clause = tuple[str, list[Any]]
 
@@ -64,9 +65,10 @@ def _either(id_column: str, email_column: str) -> Callable[[object], Clause]:
 
 def _resource(value: object) -> Clause:
     assert isinstance(value, ResourceRef)
+    kind = escape_text(value.type)
     if value.id is None:
-        return "resource_type = %s", [value.type]
-    return "(resource_type = %s AND resource_id = %s)", [value.type, value.id]
+        return "resource_type = %s", [kind]
+    return "(resource_type = %s AND resource_id = %s)", [kind, escape_text(value.id)]
 
 
 def _ip(value: object) -> Clause:
@@ -102,7 +104,8 @@ def _term(term: Term) -> Clause:
     parts: list[str] = []
     params: list[Any] = []
     for value in term.values:
-        sql, args = _BUILDERS[term.field](value)
+        # Stored text is escaped (postgres_rows); so is every string compared with it.
+        sql, args = _BUILDERS[term.field](escape_text(value) if isinstance(value, str) else value)
         parts.append(sql)
         params.extend(args)
     joined = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"

@@ -1,15 +1,17 @@
 """The shared row codec, adjusted for what a PostgreSQL ``text`` value cannot hold.
 
 ``codec.to_row``/``from_row`` give both engines the same flat row. PostgreSQL
-refuses U+0000 in ``text``, yet the free-form fields (names, description, user
-agent) may carry it, and the leaf commits to the exact string. Those columns
-are therefore stored with a reversible escape: U+FFFF (a Unicode noncharacter,
-absent from real text) introduces ``U+FFFF 0`` for U+0000 and ``U+FFFF U+FFFF``
-for itself. Text without either character — all real text — is stored as is,
-so full-text search and display see the original words. Columns that filters
-compare for equality never hold control characters (validation refuses them),
-so they pass through untouched. ``context`` is JSON text, where U+0000 is
-already written ``\\u0000``.
+refuses U+0000 in ``text``, yet free-form fields (names, description, user
+agent) and identifiers (actor, target and resource ids, account and request
+ids) may carry it, and the leaf commits to the exact string. Every text
+column is therefore stored with a reversible escape: U+FFFF (a Unicode
+noncharacter, absent from real text) introduces ``U+FFFF 0`` for U+0000 and
+``U+FFFF U+FFFF`` for itself. Text without either character — all real text —
+is stored as is, so full-text search, display and ``psql`` see the original
+words. The escape is injective, so a filter compares escaped values for
+equality (``postgres_filters`` escapes what it binds) with the same result as
+comparing the originals. ``context`` is JSON text, where U+0000 is already
+written ``\\u0000``.
 """
 
 from __future__ import annotations
@@ -24,17 +26,13 @@ from sealtrail.store.codec import COLUMNS, from_row, to_row
 _ESCAPE: Final = "\uffff"
 _ESCAPED: Final = re.compile("\uffff(.)", re.DOTALL)
 
-FREE_TEXT_COLUMNS: Final = frozenset(
-    {"actor_name", "target_name", "resource_name", "description", "user_agent"}
-)
-_FREE_TEXT_AT: Final = tuple(i for i, name in enumerate(COLUMNS) if name in FREE_TEXT_COLUMNS)
-
 # COPY ... (FORMAT BINARY) needs the PostgreSQL type of every column.
 _BINARY: Final = {"seq": "int8", "occurred_at": "int8", "received_at": "int8"}
 _BYTES: Final = frozenset({"ip_key", "salts", "leaf_hash"})
 COPY_TYPES: Final = tuple(
     "bytea" if name in _BYTES else _BINARY.get(name, "text") for name in COLUMNS
 )
+_TEXT_AT: Final = tuple(i for i, kind in enumerate(COPY_TYPES) if kind == "text")
 
 
 def escape_text(value: str) -> str:
@@ -61,13 +59,13 @@ def _unescape_optional(value: str | None) -> str | None:
 def event_row(event: Event, leaf_hash: bytes) -> list[Any]:
     """The row ``COLUMNS`` names, ready for COPY."""
     row = list(to_row(event, leaf_hash))
-    for at in _FREE_TEXT_AT:
+    for at in _TEXT_AT:
         row[at] = _escape_optional(row[at])
     return row
 
 
 def event_from_row(row: Sequence[Any]) -> Event:
     fixed = list(row)
-    for at in _FREE_TEXT_AT:
+    for at in _TEXT_AT:
         fixed[at] = _unescape_optional(fixed[at])
     return from_row(fixed)
