@@ -19,9 +19,12 @@ Layout, and why (measurements in docs/operations.md):
   (tenant_id, seq) keeps the log gap-free of duplicates. It also carries the
   leaf hash and occurred_at, so proofs and id lookups never probe every
   partition.
-* Every key and index leads with tenant_id (Citus: distribute by tenant_id).
-  The filter indexes mirror SQLite's and end with (occurred_at, seq), the order
-  every page is read in; those on optional columns are partial (NOT NULL).
+* Every key and index of tenant data leads with tenant_id, so Citus can
+  distribute it all by tenant (``api_keys``, found by key id alone, is the one
+  table meant to be a reference table). The filter indexes mirror SQLite's and
+  end with (occurred_at, seq), the order every page is read in; those on
+  optional columns are partial (NOT NULL); one more on the action's first
+  segment serves ``action=member.*`` in order.
 * Free text: a stored ``tsvector`` generated from the searchable fields, with
   a GIN index. ``sealtrail_words`` turns ASCII punctuation into spaces first, so
   words split where SQLite's FTS5 tokenizer splits them (``bob@example.com``
