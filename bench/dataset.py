@@ -1,0 +1,303 @@
+"""The cached query/ledger database: N events of a big tenant plus four smaller ones.
+
+``ensure(size)`` returns a complete Sealtrail SQLite database under
+``bench/.data/`` and builds it first if it is missing. The name carries the
+size, the generator version and a fingerprint of the schema migrations, row
+codec and leaf format, so a change to any of them builds a new one.
+
+The big tenant ``acme`` holds ``size`` events (so "queries at 1 M" are over a
+tenant of 1 M events, and its Merkle tree has exactly 1 M leaves); four more
+tenants hold ``size / 4`` between them, interleaved in time, as tenants are in
+a shared database. Each tenant's history covers the 365 days before
+``data.ANCHOR_US``.
+
+The build is fast but not a shortcut around what is stored: events are
+generated (``bench.data``), validated (``validate_event``), prepared by
+``AuditLog``'s own code (catalog classification, descriptions, salts),
+hashed into real leaves and written as ``codec.to_row`` rows plus FTS
+bodies; each tenant's tree nodes and head are computed with
+``ledger.tree.append``; and every tenant gets a signed checkpoint. What
+differs from a live ingest is only the order of work: rows are loaded with
+the events table's indexes dropped and those same indexes (read back from
+``sqlite_master``) are recreated afterwards, and two processes generate
+while the main one writes. ``verify_store`` passes on the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import random
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from bench import data
+from bench.report import REPO
+from sealtrail.audit_log import AuditLog
+from sealtrail.catalog import Catalog
+from sealtrail.errors import FieldError
+from sealtrail.events import parse_timestamp, validate_event
+from sealtrail.ledger import tree
+from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
+from sealtrail.settings import Settings
+from sealtrail.store.codec import search_text, to_row
+from sealtrail.store.sqlite import _INSERT_EVENT, SQLiteStore
+
+DATA_DIR: Final = REPO / "bench" / ".data"
+CHUNK: Final = 5000
+SPAN_DAYS: Final = 365
+_FINGERPRINTED: Final = (
+    "src/sealtrail/store/migrations/sqlite",
+    "src/sealtrail/store/codec.py",
+    "src/sealtrail/ledger/leaf.py",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    path: Path
+    key_file: Path
+    size: int
+    seed: int
+    plans: tuple[data.TenantPlan, ...] = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    @property
+    def big(self) -> data.TenantPlan:
+        return self.plans[0]
+
+    @property
+    def total(self) -> int:
+        return sum(p.events for p in self.plans)
+
+    def settings(self) -> Settings:
+        return Settings(database_url=self.url, signing_key_file=str(self.key_file))
+
+    def open(self) -> AuditLog:
+        settings = self.settings()
+        return AuditLog(
+            SQLiteStore(self.url, cache_mib=settings.sqlite_cache_mib), settings=settings
+        )
+
+
+def size_label(size: int) -> str:
+    if size % 1_000_000 == 0:
+        return f"{size // 1_000_000}m"
+    if size % 1000 == 0:
+        return f"{size // 1000}k"
+    return str(size)
+
+
+def fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in _FINGERPRINTED:
+        path = REPO / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.relative_to(REPO).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def ensure(size: int, *, seed: int = 1, workers: int = 2) -> Dataset:
+    """The cached dataset of ``size``, built now if it is not there yet."""
+    stem = f"sqlite-{size_label(size)}-g{data.GENERATOR_VERSION}-s{seed}-{fingerprint()}"
+    dataset = Dataset(
+        DATA_DIR / f"{stem}.db",
+        DATA_DIR / f"{stem}.key",
+        size,
+        seed,
+        tuple(data.tenant_plans(size, seed=seed)),
+    )
+    if dataset.path.exists() and dataset.key_file.exists():
+        print(f"dataset: using {dataset.path.relative_to(REPO)}", flush=True)
+        return dataset
+    prepare_data_dir()
+    _build(dataset, workers)
+    return dataset
+
+
+def prepare_data_dir() -> None:
+    """Create ``bench/.data/``, ignored by git from inside (``*`` ignores itself too)."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    ignore = DATA_DIR / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+
+
+# -- building --------------------------------------------------------------------------------
+
+_Job = tuple[int, int, int, int, int]  # plan index, first seq, count, since, until
+_factories: dict[int, data.EventFactory] = {}
+_worker_plans: tuple[data.TenantPlan, ...] = ()
+_worker_seed = 0
+
+
+def _init_worker(worker_plans: tuple[data.TenantPlan, ...], seed: int) -> None:
+    global _worker_plans, _worker_seed
+    _worker_plans, _worker_seed = worker_plans, seed
+
+
+def _chunk(job: _Job) -> tuple[int, list[tuple[Any, ...]], list[str], list[bytes]]:
+    """Rows, FTS bodies and leaf hashes of one chunk of a tenant (runs in a worker)."""
+    index, start, count, since, until = job
+    plan = _worker_plans[index]
+    factory = _factories.get(index)
+    if factory is None:
+        factory = _factories[index] = data.EventFactory(plan, seed=_worker_seed)
+    rng = random.Random(f"{_worker_seed}:{plan.tenant_id}:{start}:salts")
+    catalog = Catalog.builtin()
+    salt_bytes = SALT_SIZE * len(PERSONAL_FIELDS)
+    rows: list[tuple[Any, ...]] = []
+    bodies: list[str] = []
+    hashes: list[bytes] = []
+    for offset, wire in enumerate(factory.chunk(start, count, since, until)):
+        valid, errors = validate_event(wire)
+        if valid is None:
+            raise ValueError(f"generated an invalid event: {_errors(errors)}")
+        received = parse_timestamp(wire["occurred_at"]) + rng.randrange(50_000, 3_000_000)
+        event = AuditLog._prepare(
+            plan.tenant_id, valid, catalog, received, rng.randbytes(salt_bytes), 0
+        ).with_seq(start + offset)
+        leaf_hash = LeafTemplate(event.to_dict(), event.salts).leaf_hash(event.seq)
+        rows.append(to_row(event, leaf_hash))
+        bodies.append(search_text(event))
+        hashes.append(leaf_hash)
+    return index, rows, bodies, hashes
+
+
+def _errors(errors: Sequence[FieldError]) -> str:
+    return "; ".join(f"{e.field} {e.message}" for e in errors)
+
+
+def _jobs(dataset: Dataset) -> list[_Job]:
+    span = SPAN_DAYS * data.DAY_US
+    since0 = data.ANCHOR_US - span
+    jobs: list[_Job] = []
+    for index, plan in enumerate(dataset.plans):
+        for start in range(0, plan.events, CHUNK):
+            count = min(CHUNK, plan.events - start)
+            since = since0 + span * start // plan.events
+            until = since0 + span * (start + count) // plan.events
+            jobs.append((index, start, count, since, until))
+    jobs.sort(key=lambda job: (job[3], job[0]))
+    return jobs
+
+
+def _build(dataset: Dataset, workers: int) -> None:
+    started = time.perf_counter()
+    building = dataset.path.with_suffix(".building")
+    key = dataset.key_file.with_suffix(".building-key")
+    for stale in (building, key, *(Path(f"{building}{s}") for s in ("-wal", "-shm"))):
+        stale.unlink(missing_ok=True)
+    print(
+        f"dataset: building {dataset.path.name}: {dataset.total:,} events "
+        f"({', '.join(f'{p.tenant_id} {p.events:,}' for p in dataset.plans)}); "
+        "cached for later runs",
+        flush=True,
+    )
+    settings = Settings(database_url=f"sqlite:///{building}", signing_key_file=str(key))
+    log = AuditLog(SQLiteStore(settings.database_url), settings=settings)
+    log.store.migrate()
+    for plan in dataset.plans:
+        log.create_tenant(plan.tenant_id)
+    log.close()
+
+    connection = sqlite3.connect(building, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=OFF")
+    connection.execute("PRAGMA synchronous=OFF")
+    connection.execute("PRAGMA cache_size=-1000000")
+    connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+    indexes = connection.execute(
+        "SELECT name, sql FROM sqlite_master"
+        " WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _sql in indexes:
+        connection.execute(f'DROP INDEX "{name}"')
+
+    sizes = [0] * len(dataset.plans)
+    frontiers: list[list[bytes]] = [[] for _ in dataset.plans]
+    jobs = _jobs(dataset)
+    done = 0
+    last_print = time.perf_counter()
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, _init_worker, (dataset.plans, dataset.seed)) as pool:
+        connection.execute("BEGIN")
+        for index, rows, bodies, hashes in pool.imap(_chunk, jobs, chunksize=1):
+            connection.executemany(_INSERT_EVENT, rows)
+            last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
+            first = last - len(rows) + 1
+            connection.executemany(
+                "INSERT INTO events_fts (rowid, body) VALUES (?, ?)",
+                [(first + i, body) for i, body in enumerate(bodies)],
+            )
+            grown = tree.append(frontiers[index], sizes[index], hashes)
+            connection.executemany(
+                "INSERT INTO tree_nodes (tenant_id, level, idx, hash) VALUES (?, ?, ?, ?)",
+                [
+                    (dataset.plans[index].tenant_id, level, idx, node)
+                    for level, idx, node in grown.new_nodes
+                    if level > 0
+                ],
+            )
+            frontiers[index], sizes[index] = grown.frontier, grown.size
+            done += len(rows)
+            if done % 100_000 < CHUNK:
+                connection.execute("COMMIT")
+                connection.execute("BEGIN")
+            if time.perf_counter() - last_print > 15:
+                last_print = time.perf_counter()
+                rate = done / (last_print - started)
+                print(f"  {done:,} / {dataset.total:,} rows ({rate:,.0f}/s)", flush=True)
+        for plan, size, frontier in zip(dataset.plans, sizes, frontiers, strict=True):
+            connection.execute(
+                "UPDATE tenants SET tree_size = ?, frontier = ? WHERE id = ?",
+                (size, b"".join(frontier), plan.tenant_id),
+            )
+        connection.execute("COMMIT")
+    loaded = time.perf_counter()
+    print(f"  loaded in {loaded - started:,.0f} s; recreating {len(indexes)} indexes", flush=True)
+    for name, sql in indexes:
+        step = time.perf_counter()
+        connection.execute(sql)
+        print(f"    {name}: {time.perf_counter() - step:,.1f} s", flush=True)
+    connection.execute("PRAGMA locking_mode=NORMAL")
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.close()
+
+    log = AuditLog(SQLiteStore(settings.database_url), settings=settings)
+    try:
+        for plan in dataset.plans:
+            log.checkpoint(plan.tenant_id)
+    finally:
+        log.close()
+    checkpointer = sqlite3.connect(building)
+    checkpointer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    checkpointer.close()
+    elapsed = time.perf_counter() - started
+    size_bytes = building.stat().st_size
+    manifest = {
+        "size": dataset.size,
+        "seed": dataset.seed,
+        "generator_version": data.GENERATOR_VERSION,
+        "fingerprint": fingerprint(),
+        "tenants": {p.tenant_id: p.events for p in dataset.plans},
+        "build_seconds": round(elapsed, 1),
+        "bytes": size_bytes,
+    }
+    dataset.path.with_suffix(".json").write_text(json.dumps(manifest, indent=2) + "\n")
+    key.rename(dataset.key_file)
+    building.rename(dataset.path)
+    print(
+        f"  built in {elapsed:,.0f} s ({dataset.total / elapsed:,.0f} events/s), "
+        f"{size_bytes / 2**30:.2f} GiB",
+        flush=True,
+    )

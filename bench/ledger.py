@@ -1,0 +1,172 @@
+"""The ledger at scale: inclusion proofs on a big tree, and how fast a database verifies.
+
+* **inclusion proof**: ``AuditLog.inclusion_proof`` for random leaves of the big
+  tenant (its tree has exactly ``size`` leaves), p50/p95; the baseline is one
+  indexed row read (``SELECT leaf_hash … WHERE tenant_id = ? AND seq = ?``) of the
+  same leaves. One proof is checked against the signed root, so the figure is
+  of a proof that verifies.
+* **verify**: ``verify_store`` on one tenant, events/s, next to two floors
+  measured in the same run: a raw ``SELECT`` of the same rows in seq order, and
+  ``store.scan`` (rows decoded into ``Event`` objects). A cProfile of a smaller
+  tenant shows where the time goes.
+
+The dataset carries a checkpoint for every tenant's full tree, so nothing here
+writes to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import cProfile
+import io
+import pstats
+import random
+import time
+from typing import Final
+
+from bench.dataset import Dataset
+from bench.report import Figure, Run, median, percentile
+from sealtrail.ledger import merkle
+from sealtrail.ledger.checkpoint import origin_for_tenant
+from sealtrail.store.codec import SELECT_LIST
+from sealtrail.store.sqlite import SQLiteStore
+from sealtrail.verify import verify_store
+
+PROOFS: Final = 100
+PROOF_TARGET_MS: Final = 5.0
+VERIFY_TARGET: Final = 100_000
+
+
+def _proofs(report: Run, dataset: Dataset, section: str) -> None:
+    log = dataset.open()
+    tenant = dataset.big.tenant_id
+    store = log.store
+    assert isinstance(store, SQLiteStore)
+    try:
+        head = store.tree_head(tenant)
+        latest = store.latest_checkpoint(tenant)
+        if latest is None or latest.tree_size < head.size:
+            report.note(section, "the dataset's checkpoint was behind its tree; signed a new one")
+        rng = random.Random(f"{dataset.seed}:proofs")
+        seqs = [rng.randrange(head.size) for _ in range(PROOFS)]
+        for seq in seqs[:10]:
+            log.inclusion_proof(tenant, seq)
+        timings = []
+        body: dict[str, object] = {}
+        for seq in seqs:
+            started = time.perf_counter()
+            body = log.inclusion_proof(tenant, seq)
+            timings.append((time.perf_counter() - started) * 1000)
+        checkpoint = log.signer().open(str(body["checkpoint"]), origin_for_tenant(tenant))
+        path = [base64.b64decode(h) for h in body["proof"]]  # type: ignore[attr-defined]
+        merkle.verify_inclusion(
+            seqs[-1],
+            checkpoint.size,
+            base64.b64decode(str(body["leaf_hash"])),
+            path,
+            checkpoint.root_hash,
+        )
+        connection = store._connect()
+        raw = []
+        try:
+            for seq in seqs:
+                started = time.perf_counter()
+                connection.execute(
+                    "SELECT leaf_hash FROM events WHERE tenant_id = ? AND seq = ?", (tenant, seq)
+                ).fetchone()
+                raw.append((time.perf_counter() - started) * 1000)
+        finally:
+            connection.close()
+    finally:
+        log.close()
+    report.add(
+        [
+            Figure(
+                section,
+                f"inclusion proof, tree of {head.size:,} leaves ({len(path)} hashes)",
+                percentile(timings, 0.95),
+                "ms",
+                baseline=percentile(raw, 0.95),
+                baseline_name="one indexed leaf_hash row read, p95",
+                detail=f"p50 {median(timings):.3f} ms over {PROOFS} random leaves",
+                target=f"p95 ≤ {PROOF_TARGET_MS:.0f} ms",
+                passed=percentile(timings, 0.95) <= PROOF_TARGET_MS,
+            )
+        ]
+    )
+
+
+def _verify(report: Run, dataset: Dataset, section: str) -> None:
+    plan = dataset.plans[1]
+    log = dataset.open()
+    store = log.store
+    assert isinstance(store, SQLiteStore)
+    try:
+        vkey = log.signer().vkey
+        connection = store._connect()
+        try:
+            started = time.perf_counter()
+            rows = 0
+            cursor = connection.execute(
+                f"SELECT {SELECT_LIST} FROM events WHERE tenant_id = ? ORDER BY seq",
+                (plan.tenant_id,),
+            )
+            while chunk := cursor.fetchmany(5000):
+                rows += len(chunk)
+            raw_rate = rows / (time.perf_counter() - started)
+        finally:
+            connection.close()
+        started = time.perf_counter()
+        scanned = sum(len(chunk) for chunk in store.scan(plan.tenant_id))
+        scan_rate = scanned / (time.perf_counter() - started)
+        started = time.perf_counter()
+        result = verify_store(store, vkey, tenants=[plan.tenant_id])
+        verify_rate = result.events / (time.perf_counter() - started)
+        if not result.ok:
+            raise RuntimeError(f"the dataset does not verify: {result.problems[:3]}")
+        small = dataset.plans[-1]
+        profiler = cProfile.Profile()
+        profiler.enable()
+        verify_store(store, vkey, tenants=[small.tenant_id])
+        profiler.disable()
+    finally:
+        log.close()
+    report.add(
+        [
+            Figure(
+                section,
+                f"verify_store, tenant of {plan.events:,} events",
+                verify_rate,
+                "events/s",
+                baseline=scan_rate,
+                baseline_name="store.scan of the same rows (decode only)",
+                detail=f"raw SELECT of the rows: {raw_rate:,.0f} rows/s",
+                target=f"≥ {VERIFY_TARGET:,} events/s",
+                passed=verify_rate >= VERIFY_TARGET,
+            )
+        ]
+    )
+    report.note(section, f"where verify_store spends its time ({small.events:,} events, cProfile):")
+    for line in _top(profiler, 12):
+        report.note(section, line)
+
+
+def _top(profiler: cProfile.Profile, count: int) -> list[str]:
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    entries = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
+    lines = []
+    for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in entries[:count]:
+        where = filename.split("/site-packages/")[-1].split("/src/")[-1]
+        lines.append(
+            f"`{name}` ({where}:{line}): {tottime / total * 100:.0f} % self, "
+            f"{cumtime / total * 100:.0f} % with callees, {calls:,} calls"
+        )
+    return lines
+
+
+def run(report: Run, dataset: Dataset, *, section: str = "ledger", verify: bool = True) -> None:
+    _proofs(report, dataset, section)
+    if verify:
+        _verify(report, dataset, section)

@@ -1,0 +1,109 @@
+"""A real ``sealtrail serve`` in a subprocess, on a free port, with a tenant and a key."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from sealtrail.audit_log import AuditLog
+from sealtrail.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class LiveServer:
+    url: str
+    api_key: str
+    tenant_id: str
+    database_url: str
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_for(directory: Path) -> Settings:
+    """Settings for a fresh SQLite database and signing key inside ``directory``."""
+    return Settings(
+        database_url=f"sqlite:///{directory / 'sealtrail.db'}",
+        signing_key_file=str(directory / "signing.key"),
+    )
+
+
+def prepare(settings: Settings, tenant_id: str, scopes: str = "events:write,events:read") -> str:
+    """Migrate, create the tenant and return a new API key for it."""
+    log = AuditLog.open(settings=settings)
+    try:
+        log.store.migrate()
+        log.create_tenant(tenant_id)
+        return log.create_api_key(tenant_id, scopes, name="bench").plain
+    finally:
+        log.close()
+
+
+@contextlib.contextmanager
+def serve(
+    directory: Path, tenant_id: str = "bench", *, timeout: float = 60
+) -> Iterator[LiveServer]:
+    """Run ``sealtrail serve`` on a fresh SQLite database in ``directory`` until the block ends."""
+    settings = settings_for(directory)
+    api_key = prepare(settings, tenant_id)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALTRAIL_")}
+    env["SEALTRAIL_SIGNING_KEY_FILE"] = settings.signing_key_file
+    log_path = directory / "server.log"
+    with log_path.open("wb") as server_log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sealtrail",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database",
+                settings.database_url,
+            ],
+            cwd=directory,
+            env=env,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(process, url, timeout, log_path)
+            yield LiveServer(url, api_key, tenant_id, settings.database_url)
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sealtrail serve exited early:\n{log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"sealtrail serve was not ready within {timeout} s")
