@@ -102,10 +102,25 @@ class AuditLog:
         self._tenants: dict[str, Tenant] = {}
 
     @classmethod
-    def open(cls, database_url: str | None = None, *, settings: Settings | None = None) -> AuditLog:
+    def open(
+        cls,
+        database_url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        serving: bool = False,
+    ) -> AuditLog:
+        """An AuditLog on the configured database.
+
+        ``serving`` connects as the API does: with ``runtime_database_url`` when
+        one is set (PostgreSQL's INSERT/SELECT-only role), otherwise with
+        ``database_url``; searches go to ``read_database_url`` when set.
+        """
         settings = settings or Settings.load()
+        url = database_url or settings.database_url
+        if serving and database_url is None and settings.runtime_database_url:
+            url = settings.runtime_database_url
         store = open_store(
-            database_url or settings.database_url, sqlite_cache_mib=settings.sqlite_cache_mib
+            url, sqlite_cache_mib=settings.sqlite_cache_mib, read_url=settings.read_database_url
         )
         return cls(store, settings=settings)
 

@@ -37,6 +37,7 @@ class Settings:
     session_secret: str | None = None
     sqlite_cache_mib: int = 256
     runtime_database_url: str | None = None
+    read_database_url: str | None = None
 
     @property
     def base_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -186,3 +187,34 @@ def test_an_ordinary_database_owner_can_migrate_and_is_told_about_the_role(
     assert f"cannot create the runtime role {missing}" in caplog.text
     with psycopg.connect(plain_owner) as owner, pytest.raises(psycopg.errors.RestrictViolation):
         owner.execute("DELETE FROM events")
+
+
+def test_the_api_connects_with_the_runtime_url(
+    migrated: str, runtime_login: str, tmp_path: Path
+) -> None:
+    """``serve``'s workers open the log as the runtime role when it is configured."""
+    from sealtrail.audit_log import AuditLog
+    from sealtrail.auth import Principal
+    from sealtrail.settings import Settings
+
+    settings = Settings(
+        database_url=migrated,
+        runtime_database_url=runtime_login,
+        signing_key_file=str(tmp_path / "signing.key"),
+    )
+    log = AuditLog.open(settings=settings, serving=True)
+    try:
+        assert log.store.url == runtime_login
+        before = log.store.tree_head("acme").size
+        log.ingest(
+            Principal.operator("acme"),
+            {"action": "member.invited", "actor": {"type": "user", "id": "u"}},
+        )
+        assert log.checkpoint("acme").tree_size == before + 1
+    finally:
+        log.close()
+    operator = AuditLog.open(settings=settings)
+    try:
+        assert operator.store.url == migrated
+    finally:
+        operator.close()

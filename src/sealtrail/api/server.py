@@ -15,4 +15,4 @@ from sealtrail.settings import Settings
 
 def create_from_environment() -> FastAPI:
     settings = Settings.load()
-    return create_app(AuditLog.open(settings=settings), settings)
+    return create_app(AuditLog.open(settings=settings, serving=True), settings)

@@ -10,6 +10,7 @@ import click
 import uvicorn
 
 from sealtrail.cli.common import config_option, database_option, load_settings, open_log
+from sealtrail.errors import ConfigurationError
 from sealtrail.settings import Settings
 
 if TYPE_CHECKING:
@@ -35,11 +36,14 @@ def _run(settings: Settings, config: str | None) -> None:
     )
 
 
-def _prepare(settings: Settings) -> None:
+def _prepare(settings: Settings, *, migrate: bool = True) -> None:
     """Migrate and create the signing key once, before any worker starts."""
     log = open_log(settings)
     try:
-        log.store.migrate()
+        if migrate:
+            log.store.migrate()
+        elif log.store.schema_revision() is None:
+            raise ConfigurationError("the database has no schema: run sealtrail migrate first")
         log.signer(settings)
     finally:
         log.close()
@@ -49,18 +53,28 @@ def _prepare(settings: Settings) -> None:
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default 8000).")
 @click.option("--workers", default=None, type=int, help="Worker processes (default 1).")
+@click.option(
+    "--no-migrate",
+    is_flag=True,
+    help="Don't migrate first (API hosts that hold only the runtime role's URL).",
+)
 @database_option
 @config_option
 def serve(
     host: str | None,
     port: int | None,
     workers: int | None,
+    no_migrate: bool,
     database: str | None,
     config: str | None,
 ) -> None:
-    """Serve the HTTP API and the viewer page."""
+    """Serve the HTTP API and the viewer page.
+
+    Workers connect with runtime_database_url when it is set (PostgreSQL's
+    INSERT/SELECT-only role); migrations run first with database_url.
+    """
     settings = load_settings(database, config, host=host, port=port, workers=workers)
-    _prepare(settings)
+    _prepare(settings, migrate=not no_migrate)
     click.echo(f"Sealtrail on {settings.base_url}  (database {settings.database_url})", err=True)
     _run(settings, config)
 

@@ -6,8 +6,12 @@ from sealtrail.errors import ConfigurationError
 from sealtrail.store.base import EventStore
 
 
-def open_store(url: str, *, sqlite_cache_mib: int = 256) -> EventStore:
-    """The engine a database URL names (``sqlite:///…`` or ``postgresql://…``)."""
+def open_store(url: str, *, sqlite_cache_mib: int = 256, read_url: str | None = None) -> EventStore:
+    """The engine a database URL names (``sqlite:///…`` or ``postgresql://…``).
+
+    ``read_url`` names a PostgreSQL hot standby for searches and exports;
+    SQLite has no replicas and ignores it.
+    """
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite" or scheme.startswith("sqlite+"):
         from sealtrail.store.sqlite import SQLiteStore
@@ -20,7 +24,7 @@ def open_store(url: str, *, sqlite_cache_mib: int = 256) -> EventStore:
             raise ConfigurationError(
                 "PostgreSQL needs the postgres extra: pip install 'sealtrail[postgres]'"
             ) from exc
-        return PostgresStore(url)
+        return PostgresStore(url, read_url=read_url)
     raise ConfigurationError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 
 
