@@ -6,6 +6,7 @@ placeholders and types differ, so the mapping lives here once.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -54,6 +55,7 @@ SALTED_FIELDS: Final = PERSONAL_FIELDS
 SALT_BYTES: Final = SALT_SIZE
 
 
+@functools.lru_cache(maxsize=8192)
 def ip_key(address: str) -> bytes:
     """16 bytes that sort like the address; IPv4 maps into ::ffff:0:0/96."""
     parsed = ipaddress.ip_address(address)
