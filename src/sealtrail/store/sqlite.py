@@ -50,6 +50,8 @@ _INSERT_EVENT = (
 )
 _GROUP_LIMIT = 64  # jobs committed together at most
 _ID_CHUNK = 500  # ids per IN (...) lookup, under SQLite's variable limit
+# Up to this many matches a page is read through the filter's own index and sorted.
+SPARSE_MATCHES = 4000
 
 
 def database_path(url: str) -> str:
@@ -407,32 +409,40 @@ class SQLiteStore(EventStore):
     def search(
         self, tenant_id: str, query: EventQuery, page: Page, *, with_total: bool = True
     ) -> SearchResult:
-        where, params = compile_where(tenant_id, query)
+        # Without statistics SQLite cannot tell whether a filter matches a few rows
+        # (read them through the filter's index, then sort) or many (walk the time
+        # index and stop after one page). So it counts first, cheaply and capped,
+        # and picks the plan; the count is the exact total when it is small.
+        estimate = self._count(tenant_id, query, SPARSE_MATCHES) if query.terms else None
+        sparse = estimate is not None
+        where, params = compile_where(tenant_id, query, text_first=sparse)
         direction = "DESC" if query.order == "desc" else "ASC"
-        sql_where, sql_params = where, list(params)
         if page.cursor is not None:
             op = "<" if query.order == "desc" else ">"
-            sql_where += f" AND (occurred_at, seq) {op} (?, ?)"
-            sql_params += [page.cursor.occurred_at_us, page.cursor.seq]
-        sql = (
-            f"SELECT {SELECT_LIST} FROM events WHERE {sql_where}"
-            f" ORDER BY occurred_at {direction}, seq {direction} LIMIT ? OFFSET ?"
-        )
-        rows = (
-            self._reader()
-            .execute(sql, (*sql_params, page.limit + 1, page.offset if page.cursor is None else 0))
-            .fetchall()
-        )
+            where += f" AND (occurred_at, seq) {op} (?, ?)"
+            params += [page.cursor.occurred_at_us, page.cursor.seq]
+        if sparse:  # "+" keeps the time index from being chosen just for the order
+            source, order = "events", f"+occurred_at {direction}, +seq {direction}"
+        else:
+            source, order = (
+                "events INDEXED BY events_by_time",
+                f"occurred_at {direction}, seq {direction}",
+            )
+        sql = f"SELECT {SELECT_LIST} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        offset = page.offset if page.cursor is None else 0
+        rows = self._reader().execute(sql, (*params, page.limit + 1, offset)).fetchall()
         has_more = len(rows) > page.limit
         events = [from_row(r) for r in rows[: page.limit]]
-        total = self._count(where, params, COUNT_CAP) if with_total else None
+        total = None
+        if with_total:
+            total = estimate if sparse else self._count(tenant_id, query, COUNT_CAP)
         return SearchResult(events, total, has_more)
 
     def count(self, tenant_id: str, query: EventQuery, cap: int | None = COUNT_CAP) -> int | None:
-        where, params = compile_where(tenant_id, query)
-        return self._count(where, params, cap)
+        return self._count(tenant_id, query, cap)
 
-    def _count(self, where: str, params: Sequence[Any], cap: int | None) -> int | None:
+    def _count(self, tenant_id: str, query: EventQuery, cap: int | None) -> int | None:
+        where, params = compile_where(tenant_id, query, text_first=True)
         if cap is None:
             row = self._reader().execute(f"SELECT count(*) FROM events WHERE {where}", params)
             return int(row.fetchone()[0])

@@ -96,8 +96,17 @@ def _term(term: Term) -> Clause:
     return joined, params
 
 
-def compile_where(tenant_id: str, query: EventQuery) -> tuple[str, list[Any]]:
-    clauses = ["tenant_id = ?"]
+def compile_where(
+    tenant_id: str, query: EventQuery, *, text_first: bool = False
+) -> tuple[str, list[Any]]:
+    """The WHERE clause and its parameters.
+
+    ``text_first`` writes the tenant test as ``+tenant_id`` when the query has
+    free text, so SQLite reads the few full-text matches by rowid instead of
+    walking the tenant's index and testing each row against the match list.
+    """
+    drive_by_text = text_first and any(t.field is Field.TEXT and not t.negate for t in query.terms)
+    clauses = ["+tenant_id = ?" if drive_by_text else "tenant_id = ?"]
     params: list[Any] = [tenant_id]
     if query.time.since is not None:
         clauses.append("occurred_at >= ?")
