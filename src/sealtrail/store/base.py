@@ -101,7 +101,7 @@ class StoreStats:
 
 
 # Counting past this many matches costs more than it tells; totals above it are None.
-COUNT_CAP = 100_000
+COUNT_CAP = 10_000
 
 
 class EventStore(abc.ABC):

@@ -12,6 +12,8 @@ import jinja2
 from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
+from sealtrail.store.base import COUNT_CAP
+
 HERE: Final = Path(__file__).resolve().parent
 STATIC_DIR: Final = HERE / "static"
 STATIC_PATH: Final = "/ui/static"
@@ -56,6 +58,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["static"] = static_url
+    env.globals["count_cap"] = COUNT_CAP  # totals past it are not counted
     env.filters["number"] = _number
     env.filters["breakable"] = _breakable
     return env
