@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--repeats", type=int, default=3, help="interleaved runs per in-process ingest figure"
     )
-    parser.add_argument("--http-repeats", type=int, default=1, help="runs per HTTP ingest figure")
+    parser.add_argument("--http-repeats", type=int, default=3, help="runs per HTTP ingest figure")
     parser.add_argument(
         "--export-repeats", type=int, default=1, help="runs per export rate (400 k rows each)"
     )

@@ -2,8 +2,9 @@
 
 ``ensure(size)`` returns a complete Sealtrail SQLite database under
 ``bench/.data/`` and builds it first if it is missing. The name carries the
-size, the generator version and a fingerprint of the schema migrations, row
-codec and leaf format, so a change to any of them builds a new one.
+size, the generator version and a fingerprint of what gets stored (the
+migrated schema and the rows of a small probe), so a change to either builds a
+new one and removes the outdated one.
 
 The big tenant ``acme`` holds ``size`` events (so "queries at 1 M" are over a
 tenant of 1 M events, and its Merkle tree has exactly 1 M leaves); four more
@@ -30,6 +31,7 @@ import json
 import multiprocessing
 import random
 import sqlite3
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,11 +53,6 @@ from sealtrail.store.sqlite import _INSERT_EVENT, SQLiteStore
 DATA_DIR: Final = REPO / "bench" / ".data"
 CHUNK: Final = 5000
 SPAN_DAYS: Final = 365
-_FINGERPRINTED: Final = (
-    "src/sealtrail/store/migrations/sqlite",
-    "src/sealtrail/store/codec.py",
-    "src/sealtrail/ledger/leaf.py",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,20 +93,53 @@ def size_label(size: int) -> str:
     return str(size)
 
 
-def fingerprint() -> str:
-    digest = hashlib.sha256()
-    for name in _FINGERPRINTED:
-        path = REPO / name
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            digest.update(file.relative_to(REPO).as_posix().encode())
-            digest.update(file.read_bytes())
+def fingerprint(seed: int) -> str:
+    """What the stored bytes depend on, measured rather than assumed.
+
+    The schema a fresh migration creates, and the rows, FTS bodies and leaf
+    hashes the build writes for a small probe of generated events: a refactor
+    that leaves them alike keeps the cache, any change to what is stored (a
+    column, an index, the codec, the leaf format, validation, descriptions)
+    builds anew.
+    """
+    digest = hashlib.sha256(f"generator {data.GENERATOR_VERSION}".encode())
+    with tempfile.TemporaryDirectory(prefix="sealtrail-fingerprint-") as scratch:
+        store = SQLiteStore(f"sqlite:///{Path(scratch) / 'probe.db'}")
+        try:
+            store.migrate()
+            connection = store._connect()
+            try:
+                schema = connection.execute(
+                    "SELECT type, name, sql FROM sqlite_master"
+                    " WHERE name NOT LIKE 'alembic%' ORDER BY type, name"
+                ).fetchall()
+            finally:
+                connection.close()
+        finally:
+            store.close()
+    digest.update(repr(schema).encode())
+    probe = data.TenantPlan("probe", 300, data.population("probe", seed=seed))
+    _init_worker((probe,), seed)
+    try:
+        _, rows, bodies, hashes = _chunk((0, 0, 300, data.ANCHOR_US - data.DAY_US, data.ANCHOR_US))
+    finally:
+        _factories.clear()
+    digest.update(repr((rows, bodies, hashes)).encode())
     return digest.hexdigest()[:10]
+
+
+def _stale(size: int, seed: int, keep: str) -> list[Path]:
+    prefix = f"sqlite-{size_label(size)}-"
+    return [
+        path
+        for path in DATA_DIR.glob(f"{prefix}*")
+        if not path.name.startswith(keep) and f"-s{seed}-" in path.name
+    ]
 
 
 def ensure(size: int, *, seed: int = 1, workers: int = 2) -> Dataset:
     """The cached dataset of ``size``, built now if it is not there yet."""
-    stem = f"sqlite-{size_label(size)}-g{data.GENERATOR_VERSION}-s{seed}-{fingerprint()}"
+    stem = f"sqlite-{size_label(size)}-g{data.GENERATOR_VERSION}-s{seed}-{fingerprint(seed)}"
     dataset = Dataset(
         DATA_DIR / f"{stem}.db",
         DATA_DIR / f"{stem}.key",
@@ -121,6 +151,9 @@ def ensure(size: int, *, seed: int = 1, workers: int = 2) -> Dataset:
         print(f"dataset: using {dataset.path.relative_to(REPO)}", flush=True)
         return dataset
     prepare_data_dir()
+    for old in _stale(size, seed, stem):
+        print(f"dataset: removing the outdated {old.name}", flush=True)
+        old.unlink()
     _build(dataset, workers)
     return dataset
 
@@ -288,7 +321,7 @@ def _build(dataset: Dataset, workers: int) -> None:
         "size": dataset.size,
         "seed": dataset.seed,
         "generator_version": data.GENERATOR_VERSION,
-        "fingerprint": fingerprint(),
+        "fingerprint": dataset.path.stem.rsplit("-", 1)[-1],
         "tenants": {p.tenant_id: p.events for p in dataset.plans},
         "build_seconds": round(elapsed, 1),
         "bytes": size_bytes,
