@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, make_url
 from sealtrail.catalog import EventType
 from sealtrail.errors import ConfigurationError, Conflict, NotFound
 from sealtrail.events import Event
-from sealtrail.query import EventQuery, Page
+from sealtrail.query import EventQuery, Field, Page
 from sealtrail.store import migrations
 from sealtrail.store.base import (
     COUNT_CAP,
@@ -413,7 +413,9 @@ class SQLiteStore(EventStore):
         # (read them through the filter's index, then sort) or many (walk the time
         # index and stop after one page). So it counts first, cheaply and capped,
         # and picks the plan; the count is the exact total when it is small.
-        estimate = self._count(tenant_id, query, SPARSE_MATCHES) if query.terms else None
+        estimate = (
+            self._count(tenant_id, query, SPARSE_MATCHES) if _needs_plan_choice(query) else None
+        )
         sparse = estimate is not None
         where, params = compile_where(tenant_id, query, text_first=sparse)
         direction = "DESC" if query.order == "desc" else "ASC"
@@ -592,6 +594,37 @@ class SQLiteStore(EventStore):
             (tenant_id,),
         )
         return [StoredCheckpoint(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
+
+
+# One positive value of these is served, in page order, by an index ending in (occurred_at, seq).
+_ORDERED_EQUALITY = frozenset(
+    {
+        Field.ACTION,
+        Field.CATEGORY,
+        Field.KIND,
+        Field.OUTCOME,
+        Field.ACTOR_ID,
+        Field.ACTOR_EMAIL,
+        Field.TARGET_ID,
+        Field.RESOURCE_ID,
+        Field.ACCOUNT_ID,
+    }
+)
+
+
+def _needs_plan_choice(query: EventQuery) -> bool:
+    """Whether SQLite's own plan could be slow: anything but one indexed equality."""
+    if not query.terms:
+        return False
+    if len(query.terms) > 1:
+        return True
+    term = query.terms[0]
+    return (
+        term.negate
+        or len(term.values) != 1
+        or term.field not in _ORDERED_EQUALITY
+        or (term.field is Field.ACTION and str(term.values[0]).endswith(".*"))
+    )
 
 
 def _split_frontier(blob: bytes) -> tuple[bytes, ...]:

@@ -32,6 +32,8 @@ def _action(value: object) -> Clause:
 
 def _either(id_column: str, email_column: str) -> Callable[[object], Clause]:
     def build(value: object) -> Clause:
+        if "@" not in str(value):  # emails always hold an "@": only the id can match
+            return f"{id_column} = ?", [value]
         return f"({id_column} = ? OR {email_column} = ? COLLATE NOCASE)", [value, value]
 
     return build
