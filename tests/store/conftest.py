@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,19 @@ from sealtrail.store import open_store
 from sealtrail.store.base import EventStore
 
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture
+def pg(postgres_url: str) -> Iterator[Any]:
+    """A migrated PostgreSQL store (engine-specific tests)."""
+    from sealtrail.store.postgres import PostgresStore
+
+    store = PostgresStore(postgres_url)
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @pytest.fixture(params=ENGINES)

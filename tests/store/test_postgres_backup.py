@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from sealtrail.auth import Principal
 from sealtrail.query import Page, parse_phrase
 from sealtrail.settings import Settings
 from sealtrail.verify import verify_store
+
+from ..conftest import fresh_postgres_database
 
 pytestmark = pytest.mark.postgres
 
@@ -34,14 +35,8 @@ def _tool(name: str) -> str:
 
 @pytest.fixture
 def restored_url(postgres_server: str) -> Iterator[str]:
-    name = f"sealtrail_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{postgres_server.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(postgres_server, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(postgres_server) as url:
+        yield url
 
 
 def _events(count: int, offset: int = 0) -> dict[str, object]:

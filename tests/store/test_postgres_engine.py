@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-import psycopg
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,6 +17,7 @@ from sealtrail.store.postgres import PostgresStore
 from sealtrail.store.postgres_admin import libpq_url, redacted, sqlalchemy_url
 from sealtrail.store.postgres_rows import escape_text, unescape_text
 
+from ..conftest import fresh_postgres_database
 from .factory import T0, add_tenant, append, make_event, seal
 
 
@@ -69,25 +68,9 @@ def test_other_urls_are_refused_by_name(url: str) -> None:
 
 
 @pytest.fixture
-def pg(postgres_url: str) -> Iterator[PostgresStore]:
-    store = PostgresStore(postgres_url)
-    store.migrate()
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@pytest.fixture
 def other_url(postgres_server: str) -> Iterator[str]:
-    name = f"sealtrail_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{postgres_server.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(postgres_server, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(postgres_server) as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import psycopg
@@ -15,16 +14,6 @@ from sealtrail.store.postgres import PostgresStore
 from .factory import add_tenant, append, make_event
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg(postgres_url: str) -> Iterator[PostgresStore]:
-    store = PostgresStore(postgres_url)
-    store.migrate()
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _month(offset: int) -> date:
