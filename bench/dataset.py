@@ -41,6 +41,7 @@ from typing import Any, Final
 from bench import data
 from bench.report import REPO
 from sealtrail.audit_log import AuditLog
+from sealtrail.auth import Principal
 from sealtrail.catalog import Catalog
 from sealtrail.errors import FieldError
 from sealtrail.events import parse_timestamp, validate_event
@@ -79,10 +80,11 @@ class Dataset:
         return Settings(database_url=self.url, signing_key_file=str(self.key_file))
 
     def open(self) -> AuditLog:
-        settings = self.settings()
-        return AuditLog(
-            SQLiteStore(self.url, cache_mib=settings.sqlite_cache_mib), settings=settings
-        )
+        return AuditLog(self.store(), settings=self.settings())
+
+    def store(self) -> SQLiteStore:
+        """The dataset's store itself, for the baselines that bypass ``AuditLog``."""
+        return SQLiteStore(self.url, cache_mib=self.settings().sqlite_cache_mib)
 
 
 def size_label(size: int) -> str:
@@ -239,7 +241,7 @@ def _build(dataset: Dataset, workers: int) -> None:
     )
     settings = Settings(database_url=f"sqlite:///{building}", signing_key_file=str(key))
     log = AuditLog(SQLiteStore(settings.database_url), settings=settings)
-    log.store.migrate()
+    log.migrate()
     for plan in dataset.plans:
         log.create_tenant(plan.tenant_id)
     log.close()
@@ -309,7 +311,7 @@ def _build(dataset: Dataset, workers: int) -> None:
     log = AuditLog(SQLiteStore(settings.database_url), settings=settings)
     try:
         for plan in dataset.plans:
-            log.checkpoint(plan.tenant_id)
+            log.checkpoint(Principal.operator(plan.tenant_id))
     finally:
         log.close()
     checkpointer = sqlite3.connect(building)

@@ -74,7 +74,7 @@ def _export_chunks(args: argparse.Namespace) -> Iterator[bytes]:
     log = AuditLog(SQLiteStore(settings.database_url), settings=settings)
     query = _window(args.since_us, args.until_us)
     try:
-        yield from log.export(Principal.operator(args.tenant), query, args.format)
+        yield from log.export(Principal.operator(args.tenant), query, args.format).chunks
     finally:
         log.close()
 

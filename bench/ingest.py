@@ -112,14 +112,14 @@ def _prepared(batch: Sequence[EventInput], catalog: Catalog) -> list[Event]:
 # -- in-process writers, stepped one batch at a time ------------------------------------------
 
 
-def _fresh_log(directory: Path) -> AuditLog:
+def _fresh_log(directory: Path) -> tuple[AuditLog, SQLiteStore]:
+    """A migrated log with the bench tenant, and its store (for the baselines that bypass it)."""
     settings = settings_for(directory)
-    log = AuditLog(
-        SQLiteStore(settings.database_url, cache_mib=settings.sqlite_cache_mib), settings=settings
-    )
-    log.store.migrate()
+    store = SQLiteStore(settings.database_url, cache_mib=settings.sqlite_cache_mib)
+    log = AuditLog(store, settings=settings)
+    log.migrate()
     log.create_tenant(TENANT)
-    return log
+    return log, store
 
 
 class Writer(Protocol):
@@ -135,9 +135,7 @@ class RawWriter:
 
     def __init__(self, payload: IngestData, directory: Path) -> None:
         self._payload = payload
-        self._log = _fresh_log(directory)
-        store = self._log.store
-        assert isinstance(store, SQLiteStore)
+        self._log, store = _fresh_log(directory)
         self._connection = store._connect(cache_kib=store._cache_kib)
 
     def step(self, index: int) -> None:
@@ -163,10 +161,11 @@ class AppendWriter:
 
     def __init__(self, payload: IngestData, directory: Path) -> None:
         self._payload = payload
-        self._log = _fresh_log(directory)
+        self._log, self._store = _fresh_log(directory)
+        self._operator = Principal.operator(TENANT)
 
     def step(self, index: int) -> None:
-        self._log.append(TENANT, self._payload.inputs[index])
+        self._log.append(self._operator, self._payload.inputs[index])
 
     def close(self) -> None:
         self._log.close()
@@ -196,12 +195,12 @@ class NoLedgerWriter(AppendWriter):
 
     def __init__(self, payload: IngestData, directory: Path) -> None:
         super().__init__(payload, directory)
-        self._catalog = self._log.catalog(TENANT)
+        self._catalog = self._log.catalog(self._operator)
 
     def step(self, index: int) -> None:
         self._log.tenant(TENANT)
         pending = _prepared(self._payload.inputs[index], self._catalog)
-        self._log.store.append(TENANT, pending, _seal_without_ledger)
+        self._store.append(TENANT, pending, _seal_without_ledger)
 
 
 WRITERS: dict[str, Callable[[IngestData, Path], Writer]] = {

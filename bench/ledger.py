@@ -26,10 +26,10 @@ from typing import Final
 
 from bench.dataset import Dataset
 from bench.report import Figure, Run, median, percentile
+from sealtrail.auth import Principal
 from sealtrail.ledger import merkle
 from sealtrail.ledger.checkpoint import origin_for_tenant
 from sealtrail.store.codec import SELECT_LIST
-from sealtrail.store.sqlite import SQLiteStore
 from sealtrail.verify import verify_store
 
 PROOFS: Final = 100
@@ -40,8 +40,8 @@ VERIFY_TARGET: Final = 100_000
 def _proofs(report: Run, dataset: Dataset, section: str) -> None:
     log = dataset.open()
     tenant = dataset.big.tenant_id
-    store = log.store
-    assert isinstance(store, SQLiteStore)
+    operator = Principal.operator(tenant)
+    store = dataset.store()
     try:
         head = store.tree_head(tenant)
         latest = store.latest_checkpoint(tenant)
@@ -50,12 +50,12 @@ def _proofs(report: Run, dataset: Dataset, section: str) -> None:
         rng = random.Random(f"{dataset.seed}:proofs")
         seqs = [rng.randrange(head.size) for _ in range(PROOFS)]
         for seq in seqs[:10]:
-            log.inclusion_proof(tenant, seq)
+            log.inclusion_proof(operator, seq)
         timings = []
         body: dict[str, object] = {}
         for seq in seqs:
             started = time.perf_counter()
-            body = log.inclusion_proof(tenant, seq)
+            body = log.inclusion_proof(operator, seq)
             timings.append((time.perf_counter() - started) * 1000)
         checkpoint = log.signer().open(str(body["checkpoint"]), origin_for_tenant(tenant))
         path = [base64.b64decode(h) for h in body["proof"]]  # type: ignore[attr-defined]
@@ -99,10 +99,9 @@ def _proofs(report: Run, dataset: Dataset, section: str) -> None:
 def _verify(report: Run, dataset: Dataset, section: str) -> None:
     plan = dataset.plans[1]
     log = dataset.open()
-    store = log.store
-    assert isinstance(store, SQLiteStore)
+    store = dataset.store()
     try:
-        vkey = log.signer().vkey
+        vkey = log.verifier_key
         connection = store._connect()
         try:
             started = time.perf_counter()

@@ -368,7 +368,7 @@ def _http_ingest(url: str, data: Sequence[Event], batch: int, workers: int, clie
         key_file = f"{home}/signing.key"
         log = AuditLog.open(settings=Settings(database_url=url, signing_key_file=key_file))
         try:
-            log.store.migrate()
+            log.migrate()
             log.create_tenant("acme")
             api_key = log.create_api_key("acme", "events:write").plain
         finally:

@@ -45,7 +45,7 @@ def prepare(settings: Settings, tenant_id: str, scopes: str = "events:write,even
     """Migrate, create the tenant and return a new API key for it."""
     log = AuditLog.open(settings=settings)
     try:
-        log.store.migrate()
+        log.migrate()
         log.create_tenant(tenant_id)
         return log.create_api_key(tenant_id, scopes, name="bench").plain
     finally:

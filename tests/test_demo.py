@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from sealtrail.audit_log import AuditLog
+from sealtrail.auth import Principal
 from sealtrail.catalog import Catalog
 from sealtrail.demo import SCOPES, DemoInfo, generate, seed_demo
 from sealtrail.demo.cast import ROLES, TENANT_ID
 from sealtrail.events import Event, now_micros, validate_event
+from sealtrail.query import EventQuery
 from sealtrail.query.phrase import parse_phrase
 from sealtrail.settings import Settings
 
@@ -37,7 +39,7 @@ def _open(tmp: Path) -> tuple[AuditLog, Settings]:
         database_url=f"sqlite:///{tmp / 'demo.db'}", signing_key_file=str(tmp / "signing.key")
     )
     log = AuditLog.open(settings=settings)
-    log.store.migrate()
+    log.migrate()
     return log, settings
 
 
@@ -46,7 +48,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     log, settings = _open(tmp_path_factory.mktemp("demo"))
     now = now_micros()
     info = seed_demo(log, settings, events=COUNT, now=now)
-    events = [event for chunk in log.store.scan(TENANT_ID) for event, _ in chunk]
+    events = [
+        event
+        for chunk in log.stream(Principal.operator(TENANT_ID), EventQuery(order="asc"))
+        for event in chunk
+    ]
     yield Seeded(log, settings, info, now, events)
     log.close()
 
@@ -152,7 +158,7 @@ def test_seeding_again_keeps_the_history_and_mints_a_new_key(seeded: Seeded) -> 
     again = seed_demo(seeded.log, seeded.settings, events=COUNT)
     assert not again.seeded
     assert again.events == COUNT
-    assert seeded.log.store.tree_head(TENANT_ID).size == COUNT
+    assert seeded.log.tree_size(TENANT_ID) == COUNT
     assert again.api_key != seeded.info.api_key
     principal = seeded.log.authenticate_api_key(again.api_key)
     assert principal.tenant_id == TENANT_ID
@@ -193,6 +199,6 @@ def test_the_default_twenty_thousand(tmp_path: Path) -> None:
     try:
         info = seed_demo(log, settings)
         assert info.events == 20_000
-        assert log.store.tree_head(TENANT_ID).size == 20_000
+        assert log.tree_size(TENANT_ID) == 20_000
     finally:
         log.close()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sealtrail.api.app import create_app
 from sealtrail.audit_log import AuditLog
 from sealtrail.cli import cli
+from sealtrail.server.app import create_app
 from sealtrail.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"

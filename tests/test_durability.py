@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 
 from sealtrail.audit_log import AuditLog
+from sealtrail.auth import Principal
+from sealtrail.query import EventQuery
 from sealtrail.settings import Settings
-from sealtrail.verify import verify_store
 
 from .client.live_server import LiveServer, wait_until
 
@@ -56,10 +57,14 @@ def test_every_acknowledged_event_survives_sigkill(tmp_path: Path) -> None:
     )
     log = AuditLog.open(settings=settings)
     try:
-        stored = {e.id for chunk in log.store.scan("acme") for e, _ in chunk}
+        stored = {
+            e.id
+            for chunk in log.stream(Principal.operator("acme"), EventQuery(order="asc"))
+            for e in chunk
+        }
         missing = [ident for ident in acknowledged if ident not in stored]
         assert not missing, f"{len(missing)} acknowledged events were lost, e.g. {missing[:3]}"
-        report = verify_store(log.store, log.signer().vkey)
+        report = log.verify_database()
         assert report.ok, report.problems
     finally:
         log.close()

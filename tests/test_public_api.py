@@ -21,7 +21,7 @@ def test_in_process_record_has_the_client_signature(tmp_path: Path) -> None:
     import inspect
 
     log = sealtrail.AuditLog.open(f"sqlite:///{tmp_path / 'x.db'}")
-    log.store.migrate()
+    log.migrate()
     log.create_tenant("acme")
     client_params = set(inspect.signature(sealtrail.Client.record).parameters) - {"self"}
     log_params = set(inspect.signature(sealtrail.AuditLog.record).parameters) - {"self", "tenant"}

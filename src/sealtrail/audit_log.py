@@ -1,9 +1,16 @@
 """``AuditLog``: the one place where Sealtrail's rules live.
 
-Every edge — the HTTP API, the viewer page, the CLI, the in-process SDK —
-is a thin translator over this class: it records, searches, exports and
-proves, always on behalf of a ``Principal`` whose tenant and account scope it
-applies itself.
+Every edge — the HTTP API, the viewer page, the CLI, the in-process SDK — is a
+thin translator over this class. Each use case takes the caller's
+``Principal`` and applies, here and only here, the scope it needs, the tenant
+and account it may see, and the recording of access (a viewer's searches and
+views, anyone's export). Results carry what an edge needs to answer (a page
+with its ``next_cursor``, an export with its media type and filename), so no
+edge reaches the store or the ledger.
+
+The operator API (migrations, tenants, API keys, readiness, verifying the
+whole database) takes no principal: whoever holds the database URL is the
+operator. The store itself is private.
 """
 
 from __future__ import annotations
@@ -12,14 +19,14 @@ import base64
 import functools
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any, Literal, Unpack
 
 from uuid_utils import uuid7
 
-from sealtrail import bundle, export
+from sealtrail import bundle, export, inclusion, verify
 from sealtrail.auth import (
     Principal,
     Scope,
@@ -28,21 +35,22 @@ from sealtrail.auth import (
     secret_matches,
     split_api_key,
 )
-from sealtrail.catalog import Catalog, EventType
+from sealtrail.catalog import Catalog, EventType, event_type_from_body
 from sealtrail.errors import (
     AuthenticationFailed,
     FieldError,
     InvalidEvent,
     InvalidInput,
     InvalidQuery,
+    LedgerError,
     NotFound,
 )
 from sealtrail.events import (
     Actor,
     Event,
     EventInput,
-    Outcome,
     Resource,
+    format_timestamp,
     now_micros,
     validate_batch,
 )
@@ -54,8 +62,15 @@ from sealtrail.ledger.checkpoint import (
     origin_for_tenant,
 )
 from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
-from sealtrail.query import EventQuery, Page, format_phrase
-from sealtrail.recording import ActorLike, ResourceLike, TargetLike, build_event
+from sealtrail.limits import EXPORT_FORMATS, ExportFormat
+from sealtrail.query import Cursor, EventQuery, Page, TimeRange, format_phrase
+from sealtrail.recording import RecordFields, build_event
+from sealtrail.sessions import (
+    SessionRequest,
+    SessionSigner,
+    ViewerSession,
+    viewer_url,
+)
 from sealtrail.settings import Settings
 from sealtrail.store import open_store
 from sealtrail.store.base import (
@@ -63,15 +78,32 @@ from sealtrail.store.base import (
     EventStore,
     Receipt,
     SealedBatch,
-    SearchResult,
     StoredCheckpoint,
     Tenant,
     TreeHead,
 )
 
+__all__ = [
+    "ApiKeyRecord",
+    "AuditLog",
+    "Browse",
+    "CreatedKey",
+    "Export",
+    "MintedSession",
+    "Readiness",
+    "Receipt",
+    "SearchPage",
+    "SignedCheckpoint",
+    "Tenant",
+]
+
 CATALOG_TTL = 5.0
 
-ExportFormat = Literal["csv", "ndjson", "bundle"]
+_EXPORT_MEDIA_TYPES: Mapping[ExportFormat, tuple[str, str]] = {
+    "csv": (export.CSV_MEDIA_TYPE, "csv"),
+    "ndjson": (export.NDJSON_MEDIA_TYPE, "ndjson"),
+    "bundle": ("application/json", "json"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +112,78 @@ class CreatedKey:
     plain: str
 
 
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of events, with the cursor that reads the next one (None at the end)."""
+
+    events: list[Event]
+    total: int | None
+    has_more: bool
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Browse:
+    """A page newest first, as the viewer pages: with cursors both ways.
+
+    ``older_cursor`` continues towards older rows, ``newer_cursor`` back towards
+    newer ones; each is None where there is nothing more that way.
+    """
+
+    events: list[Event]
+    total: int | None
+    newer_cursor: str | None
+    older_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """An export ready to stream: ``chunks`` is lazy, the rest is known before the first byte."""
+
+    media_type: str
+    filename: str
+    chunks: Iterator[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCheckpoint:
+    tenant_id: str
+    tree_size: int
+    root_hash: bytes
+    note: str
+    verifier_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class MintedSession:
+    url: str
+    token: str
+    expires_at: str  # RFC 3339
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    ready: bool
+    schema: str | None = None
+    reason: str | None = None
+
+
 def _display(name: str | None, email: str | None, ident: str) -> str:
     return name or email or ident
+
+
+def _cursor_after(event: Event, order: Literal["asc", "desc"]) -> str:
+    """The one way a cursor is made: the position just past ``event`` in ``order``."""
+    return Cursor(event.occurred_at, event.seq, order).encode()
+
+
+def _decode_cursor(token: str | None, parameter: str) -> Cursor | None:
+    if not token or not token.strip():
+        return None
+    cursor = Cursor.decode(token.strip())
+    if cursor.order != "desc":
+        raise InvalidQuery("cursor is not valid", parameter)
+    return cursor
 
 
 class AuditLog:
@@ -94,9 +196,10 @@ class AuditLog:
         settings: Settings | None = None,
         catalog: Catalog | None = None,
     ) -> None:
-        self.store = store
+        self._store = store
         self._settings = settings or Settings()
         self._signer: CheckpointSigner | None = None
+        self._sessions: SessionSigner | None = None
         self._catalog = catalog or Catalog.builtin()
         self._tenant_catalogs: dict[str, tuple[float, Catalog]] = {}
         self._tenants: dict[str, Tenant] = {}
@@ -124,30 +227,63 @@ class AuditLog:
         )
         return cls(store, settings=settings)
 
-    def close(self) -> None:
-        self.store.close()
+    @property
+    def settings(self) -> Settings:
+        return self._settings
 
-    # -- tenants and keys -------------------------------------------------------
+    @property
+    def database_url(self) -> str:
+        """The URL this log connects with (the runtime role's when serving with one)."""
+        return self._store.url
+
+    def close(self) -> None:
+        self._store.close()
+
+    # -- the operator API -----------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Create or upgrade the schema; the revisions applied."""
+        return self._store.migrate()
+
+    def schema_revision(self) -> str | None:
+        return self._store.schema_revision()
+
+    def readiness(self) -> Readiness:
+        """Whether this process can serve: the database answers and its schema is current."""
+        try:
+            self._store.ping()
+            revision = self._store.schema_revision()
+        except Exception as exc:  # readiness reports any failure, it does not raise
+            return Readiness(False, reason=type(exc).__name__)
+        if revision is None:
+            return Readiness(False, reason="schema not migrated: run sealtrail migrate")
+        return Readiness(True, schema=revision)
+
     def create_tenant(
         self, tenant_id: str, name: str | None = None, *, strict: bool = False
     ) -> Tenant:
         _check_tenant_id(tenant_id)
         tenant = Tenant(tenant_id, name or tenant_id, now_micros(), strict)
-        self.store.create_tenant(tenant)
+        self._store.create_tenant(tenant)
         return tenant
 
     def tenant(self, tenant_id: str) -> Tenant:
+        """The tenant; ``NotFound`` when there is none."""
         cached = self._tenants.get(tenant_id)
         if cached is not None:
             return cached
-        found = self.store.get_tenant(tenant_id)
+        found = self._store.get_tenant(tenant_id)
         if found is None:
             raise NotFound(f"no tenant {tenant_id!r}")
         self._tenants[tenant_id] = found
         return found
 
     def tenants(self) -> list[Tenant]:
-        return self.store.list_tenants()
+        return self._store.list_tenants()
+
+    def tree_size(self, tenant_id: str) -> int:
+        """How many events the tenant's log holds."""
+        self.tenant(tenant_id)
+        return self._store.tree_head(tenant_id).size
 
     def create_api_key(
         self, tenant_id: str, scopes: str | Sequence[Scope], *, name: str | None = None
@@ -158,19 +294,33 @@ class AuditLog:
         record = ApiKeyRecord(
             fresh.id, tenant_id, fresh.secret_hash, frozenset(wanted), now_micros(), name
         )
-        self.store.add_api_key(record)
+        self._store.add_api_key(record)
         return CreatedKey(record, fresh.plain)
 
     def api_keys(self, tenant_id: str | None = None) -> list[ApiKeyRecord]:
-        return self.store.list_api_keys(tenant_id)
+        if tenant_id is not None:
+            self.tenant(tenant_id)
+        return self._store.list_api_keys(tenant_id)
 
     def revoke_api_key(self, key_id: str) -> None:
-        if not self.store.revoke_api_key(key_id, now_micros()):
+        if not self._store.revoke_api_key(key_id, now_micros()):
             raise NotFound(f"no active API key {key_id!r}")
 
+    def verify_database(
+        self,
+        verifier_key: str | None = None,
+        *,
+        tenants: Sequence[str] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> verify.Report:
+        """Recompute every leaf, tree and checkpoint of the database (``sealtrail verify``)."""
+        vkey = verifier_key if verifier_key is not None else self.verifier_key
+        return verify.verify_store(self._store, vkey, tenants=tenants or None, progress=progress)
+
+    # -- who is asking ------------------------------------------------------------------
     def authenticate_api_key(self, plain: str) -> Principal:
         key_id, secret = split_api_key(plain)
-        record = self.store.get_api_key(key_id)
+        record = self._store.get_api_key(key_id)
         if (
             record is None
             or record.revoked_at is not None
@@ -184,83 +334,100 @@ class AuditLog:
             scopes=record.scopes,
         )
 
-    # -- the catalog --------------------------------------------------------------
-    def catalog(self, tenant_id: str) -> Catalog:
-        """The built-in catalog plus the tenant's own types.
+    def _session_signer(self) -> SessionSigner:
+        if self._sessions is None:
+            self._sessions = SessionSigner.from_settings(self._settings)
+        return self._sessions
 
-        Cached briefly: another API process may register a type, and this one
-        picks it up within ``CATALOG_TTL`` seconds.
+    def open_viewer_session(self, token: str) -> ViewerSession:
+        """The session a viewer token carries; ``SessionInvalid``/``SessionExpired`` if none."""
+        return self._session_signer().open(token)
+
+    def authenticate_viewer(self, token: str) -> Principal:
+        return self.open_viewer_session(token).principal()
+
+    def mint_viewer_session(
+        self,
+        principal: Principal,
+        wanted: SessionRequest | object,
+        *,
+        base_url: str | None = None,
+        ttl: int | None = None,
+    ) -> MintedSession:
+        """A viewer link for one user of the principal's tenant (SPEC §5).
+
+        ``wanted`` is a ``SessionRequest`` or the JSON body of one, validated here.
         """
+        principal.require("viewer:mint")
+        if not isinstance(wanted, SessionRequest):
+            wanted = SessionRequest.from_body(wanted)
+        self.tenant(principal.tenant_id)
+        lifetime = self._settings.viewer_session_ttl if ttl is None else ttl
+        token, session = self._session_signer().mint(principal.tenant_id, wanted, lifetime)
+        return MintedSession(
+            url=viewer_url(base_url or self._settings.base_url, token),
+            token=token,
+            expires_at=format_timestamp(session.expires_at * 1_000_000),
+        )
+
+    # -- the catalog --------------------------------------------------------------
+    def catalog(self, principal: Principal) -> Catalog:
+        """The built-in catalog plus the tenant's own types (any credential of the tenant)."""
+        return self._tenant_catalog(principal.tenant_id)
+
+    def _tenant_catalog(self, tenant_id: str) -> Catalog:
+        """Cached briefly: another API process may register a type, and this one
+        picks it up within ``CATALOG_TTL`` seconds."""
         now = time.monotonic()
         cached = self._tenant_catalogs.get(tenant_id)
         if cached is None or now - cached[0] > CATALOG_TTL:
-            found = self._catalog.with_types(self.store.tenant_event_types(tenant_id))
+            found = self._catalog.with_types(self._store.tenant_event_types(tenant_id))
             cached = (now, found)
             self._tenant_catalogs[tenant_id] = cached
         return cached[1]
 
-    def register_event_type(self, tenant_id: str, event_type: EventType) -> EventType:
+    def register_event_type(
+        self, principal: Principal, event_type: EventType | object
+    ) -> EventType:
+        """Register one of the tenant's own types (an ``EventType`` or its JSON body)."""
+        principal.require("events:write")
+        if not isinstance(event_type, EventType):
+            event_type = event_type_from_body(event_type)
+        tenant_id = principal.tenant_id
         self.tenant(tenant_id)
         self._catalog.with_types([event_type])  # validates, raising InvalidInput
-        self.store.put_event_type(tenant_id, event_type)
+        self._store.put_event_type(tenant_id, event_type)
         self._tenant_catalogs.pop(tenant_id, None)
         return replace(event_type, builtin=False)
 
     # -- recording -------------------------------------------------------------------
     def ingest(self, principal: Principal, body: object) -> list[Receipt]:
         """Validate and store one event or a ``{"events": [...]}`` batch, all or nothing."""
-        principal.require("events:write")
-        return self.append(principal.tenant_id, validate_batch(body))
+        return self.append(principal, validate_batch(body))
 
-    def record(
-        self,
-        *,
-        action: str,
-        tenant: str | None = None,
-        actor: ActorLike | None = None,
-        target: TargetLike | None = None,
-        resource: ResourceLike | None = None,
-        context: Mapping[str, Any] | None = None,
-        description: str | None = None,
-        account_id: str | None = None,
-        ip: str | None = None,
-        user_agent: str | None = None,
-        outcome: Outcome = "success",
-        request_id: str | None = None,
-        occurred_at: datetime | str | None = None,
-        id: str | None = None,
-    ) -> str:
-        """Record one event in-process, with ``sealtrail.Client.record``'s signature.
+    def record(self, *, tenant: str | None = None, **fields: Unpack[RecordFields]) -> str:
+        """Record one event in-process, with ``sealtrail.Client.record``'s fields
+        (``sealtrail.recording.RecordFields``).
 
         The tenant comes from ``tenant`` or the surrounding ``sealtrail.context``.
         Unlike the HTTP client this waits for the event to be stored. Returns its id.
         """
-        scoped_tenant, payload = build_event(
-            action=action,
-            actor=actor,
-            target=target,
-            resource=resource,
-            context=context,
-            description=description,
-            account_id=account_id,
-            ip=ip,
-            user_agent=user_agent,
-            outcome=outcome,
-            request_id=request_id,
-            occurred_at=occurred_at,
-            id=id,
-        )
+        scoped_tenant, payload = build_event(**fields)
         tenant_id = tenant or scoped_tenant
         if tenant_id is None:
             raise InvalidInput(
                 "name the tenant: record(..., tenant=...) or sealtrail.context(tenant=...)"
             )
-        return self.append(tenant_id, validate_batch(payload))[0].id
+        return self.append(Principal.operator(tenant_id), validate_batch(payload))[0].id
 
-    def append(self, tenant_id: str, inputs: Sequence[EventInput]) -> list[Receipt]:
-        """Store already-validated events for a tenant (idempotent on ``id``)."""
+    def append(self, principal: Principal, inputs: Sequence[EventInput]) -> list[Receipt]:
+        """Store already-validated events in the principal's tenant (idempotent on ``id``)."""
+        principal.require("events:write")
+        return self._append(principal.tenant_id, inputs)
+
+    def _append(self, tenant_id: str, inputs: Sequence[EventInput]) -> list[Receipt]:
         tenant = self.tenant(tenant_id)
-        catalog = self.catalog(tenant_id)
+        catalog = self._tenant_catalog(tenant_id)
         if tenant.strict:
             unknown = [
                 FieldError("action", f"{e.action} is not a registered event type", i)
@@ -280,7 +447,7 @@ class AuditLog:
             # The leaf's costly part, done before the store takes the tenant's write lock.
             if event.id not in templates:
                 templates[event.id] = LeafTemplate(event.to_dict(), event.salts)
-        return self.store.append(tenant_id, pending, functools.partial(_seal, templates))
+        return self._store.append(tenant_id, pending, functools.partial(_seal, templates))
 
     @staticmethod
     def _prepare(
@@ -341,26 +508,23 @@ class AuditLog:
             salts=salts,
         )
 
-    def record_access(
+    def _record_access(
         self,
         principal: Principal,
         action: Literal["audit_log.viewed", "audit_log.exported"],
         context: Mapping[str, Any],
-        *,
-        ip: str | None = None,
-        user_agent: str | None = None,
+        ip: str | None,
     ) -> None:
-        """Record a viewer's search or anyone's export in the tenant's own log."""
+        """A viewer's search or view, or anyone's export, in the tenant's own log (SPEC §5)."""
         event = EventInput(
             action=action,
             actor=principal.actor,
             resource=Resource("audit_log", principal.tenant_id),
             context=dict(context),
             ip=ip,
-            user_agent=user_agent,
             account_id=None,
         )
-        self.append(principal.tenant_id, [event])
+        self._append(principal.tenant_id, [event])
 
     # -- reading -------------------------------------------------------------------------
     def search(
@@ -370,15 +534,15 @@ class AuditLog:
         page: Page,
         *,
         with_total: bool = True,
-        viewer_ip: str | None = None,
-    ) -> SearchResult:
+        ip: str | None = None,
+    ) -> SearchPage:
         """One page of the principal's events; a viewer's search is itself recorded."""
         principal.require("events:read")
-        result = self.store.search(
+        result = self._store.search(
             principal.tenant_id, principal.scoped(query), page, with_total=with_total
         )
         if principal.kind == "viewer":
-            self.record_access(
+            self._record_access(
                 principal,
                 "audit_log.viewed",
                 {
@@ -386,36 +550,125 @@ class AuditLog:
                     "offset": page.offset,
                     "results": len(result.events),
                 },
-                ip=viewer_ip,
+                ip,
             )
-        return result
+        next_cursor = (
+            _cursor_after(result.events[-1], query.order)
+            if result.has_more and result.events
+            else None
+        )
+        return SearchPage(result.events, result.total, result.has_more, next_cursor)
+
+    def browse(
+        self,
+        principal: Principal,
+        query: EventQuery,
+        limit: int,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        ip: str | None = None,
+    ) -> Browse:
+        """One page newest first, paging either way (the viewer's list).
+
+        ``after`` (parameter ``cursor``) pages towards older rows; ``before``
+        towards newer ones, by reading ascending from that row. When the rows
+        newer than ``before`` fit on one page, the first page is shown instead, so
+        paging back always ends on a full page.
+        """
+        older_from = _decode_cursor(after, "cursor")
+        newer_from = _decode_cursor(before, "before")
+        if newer_from is not None:
+            newer = EventQuery(
+                query.terms, query.time.intersect(TimeRange(since=newer_from.occurred_at)), "desc"
+            )
+            count = self.count(principal, newer, cap=limit)
+            if count is not None and count <= limit:
+                newer_from = None
+        if newer_from is not None:
+            ascending = EventQuery(query.terms, query.time, "asc")
+            start = Cursor(newer_from.occurred_at_us, newer_from.seq, "asc")
+            found = self.search(principal, ascending, Page(limit, cursor=start), ip=ip)
+            events = list(reversed(found.events))
+            has_newer, has_older = found.has_more, True
+            total = found.total
+        else:
+            found = self.search(principal, query, Page(limit, cursor=older_from), ip=ip)
+            events = found.events
+            has_newer, has_older = older_from is not None, found.has_more
+            total = found.total
+        return Browse(
+            events,
+            total,
+            newer_cursor=_cursor_after(events[0], "desc") if events and has_newer else None,
+            older_cursor=_cursor_after(events[-1], "desc") if events and has_older else None,
+        )
 
     def count(self, principal: Principal, query: EventQuery, cap: int | None = None) -> int | None:
         principal.require("events:read")
-        return self.store.count(principal.tenant_id, principal.scoped(query), cap)
+        return self._store.count(principal.tenant_id, principal.scoped(query), cap)
 
     def get_event(self, principal: Principal, event_id: str) -> Event:
+        """One event the principal may see, not recorded as a view (see ``view_event``)."""
         principal.require("events:read")
-        event = self.store.get_event(principal.tenant_id, event_id)
-        if event is None or (
-            principal.accounts is not None and event.account_id not in principal.accounts
-        ):
+        event = self._store.get_event(principal.tenant_id, event_id)
+        if event is None or not principal.may_see(event):
             raise NotFound(f"no event {event_id!r}")
         return event
 
+    def view_event(self, principal: Principal, event_id: str, *, ip: str | None = None) -> Event:
+        """One event, shown to someone: a viewer's look at it is recorded."""
+        event = self.get_event(principal, event_id)
+        if principal.kind == "viewer":
+            self._record_access(
+                principal, "audit_log.viewed", {"event_id": event.id, "results": 1}, ip
+            )
+        return event
+
     def event_with_proof(
-        self, principal: Principal, event_id: str, *, include_salts: bool = False
+        self,
+        principal: Principal,
+        event_id: str,
+        *,
+        include_salts: bool = False,
+        ip: str | None = None,
     ) -> dict[str, Any]:
         """The event's JSON object with its inclusion proof against the latest checkpoint."""
-        event = self.get_event(principal, event_id)
+        event = self.view_event(principal, event_id, ip=ip)
         body = event.to_dict(include_salts=include_salts)
-        checkpoint = self.checkpoint(principal.tenant_id)
+        checkpoint = self._checkpoint(principal.tenant_id)
         body["proof"] = self._inclusion_body(principal.tenant_id, event.seq, checkpoint)
         return body
 
-    def stream(self, principal: Principal, query: EventQuery) -> Iterator[list[Event]]:
+    def verify_events(
+        self, principal: Principal, events: Sequence[Event]
+    ) -> dict[str, inclusion.Verification]:
+        """The "verified ✓" mark of each event, by id: its leaf recomputed from what is
+        shown, proven into the latest checkpoint, the checkpoint's signature checked.
+
+        Not recorded: the events were recorded as viewed when they were shown.
+        """
         principal.require("events:read")
-        return self.store.stream(principal.tenant_id, principal.scoped(query))
+        visible = [e for e in events if principal.may_see(e)]
+        if not visible:
+            return {}
+        tenant_id = principal.tenant_id
+        try:
+            stored = self._checkpoint(tenant_id)
+            signed = self.signer().open(stored.note, origin_for_tenant(tenant_id))
+        except LedgerError as exc:
+            failed = inclusion.unsigned(exc.message)
+            return {e.id: failed for e in visible}
+
+        def prove(seq: int, size: int) -> dict[str, Any]:
+            return self._inclusion_body(tenant_id, seq, stored, size)
+
+        return {e.id: inclusion.check(e, signed, prove) for e in visible}
+
+    def stream(self, principal: Principal, query: EventQuery) -> Iterator[list[Event]]:
+        """Every matching event, in chunks, oldest first or as the query orders."""
+        principal.require("events:read")
+        return self._store.stream(principal.tenant_id, principal.scoped(query))
 
     def export(
         self,
@@ -424,55 +677,96 @@ class AuditLog:
         fmt: ExportFormat,
         *,
         ip: str | None = None,
-    ) -> Iterator[bytes]:
+    ) -> Export:
         """Every matching event as CSV, NDJSON or a verifiable bundle, streamed.
 
         The export is recorded in the tenant's log before the first byte is
         written, whoever asks (SPEC §5).
         """
         principal.require("events:read")
-        if fmt not in ("csv", "ndjson", "bundle"):
+        if fmt not in EXPORT_FORMATS:
             raise InvalidInput(f"unknown export format {fmt!r}")
-        self.record_access(
-            principal, "audit_log.exported", {"format": fmt, "phrase": format_phrase(query)}, ip=ip
+        media_type, suffix = _EXPORT_MEDIA_TYPES[fmt]
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        filename = f"sealtrail-{principal.tenant_id}-{stamp}.{suffix}"
+        self._record_access(
+            principal, "audit_log.exported", {"format": fmt, "phrase": format_phrase(query)}, ip
         )
+        chunks: Iterator[bytes]
         if fmt == "bundle":
-            return bundle.write(self, principal, query)
-        records = (e.to_dict() for chunk in self.stream(principal, query) for e in chunk)
-        return export.csv_chunks(records) if fmt == "csv" else export.ndjson_chunks(records)
+            whole_log = principal.sees_whole_tenant and query.selects_everything
+            chunks = bundle.write(
+                self._store,
+                self._checkpoint(principal.tenant_id),
+                self.verifier_key,
+                query,
+                None if whole_log else self.stream(principal, query),
+            )
+        else:
+            records = (e.to_dict() for chunk in self.stream(principal, query) for e in chunk)
+            chunks = export.csv_chunks(records) if fmt == "csv" else export.ndjson_chunks(records)
+        return Export(media_type, filename, chunks)
 
     # -- proofs and checkpoints ----------------------------------------------------------------
-    def signer(self, settings: Settings | None = None) -> CheckpointSigner:
+    def signer(self) -> CheckpointSigner:
         """The checkpoint signer, its key file created (0600) on first use."""
         if self._signer is None:
-            path = (settings or self._settings).signing_key_file
-            self._signer = CheckpointSigner(load_or_create_signer_key(path))
+            self._signer = CheckpointSigner(
+                load_or_create_signer_key(self._settings.signing_key_file)
+            )
         return self._signer
 
-    def checkpoint(self, tenant_id: str) -> StoredCheckpoint:
-        """The latest checkpoint, signing a new one first if the tree has grown."""
+    @property
+    def verifier_key(self) -> str:
+        """The log's public key (C2SP vkey): what auditors verify checkpoints with."""
+        return self.signer().vkey
+
+    def checkpoint(self, principal: Principal) -> SignedCheckpoint:
+        """The latest checkpoint of the principal's tenant, signing one first if the tree grew."""
+        principal.require("events:read")
+        stored = self._checkpoint(principal.tenant_id)
+        return SignedCheckpoint(
+            stored.tenant_id, stored.tree_size, stored.root_hash, stored.note, self.verifier_key
+        )
+
+    def _checkpoint(self, tenant_id: str) -> StoredCheckpoint:
         self.tenant(tenant_id)
-        head = self.store.tree_head(tenant_id)
-        latest = self.store.latest_checkpoint(tenant_id)
+        head = self._store.tree_head(tenant_id)
+        latest = self._store.latest_checkpoint(tenant_id)
         if latest is not None and latest.tree_size >= head.size:
             return latest
         signer = self.signer()
         origin = origin_for_tenant(tenant_id)
         fresh = Checkpoint(origin, head.size, tree.root_from_frontier(head.frontier, head.size))
         previous = None if latest is None else signer.open(latest.note, origin)
-        reader = _NodeReader(self.store, tenant_id)
+        reader = _NodeReader(self._store, tenant_id)
         note = signer.sign(
             fresh,
             previous=previous,
             proof=lambda old, new: tree.consistency_proof_from_nodes(reader, old, new),
         )
         stored = StoredCheckpoint(tenant_id, fresh.size, fresh.root_hash, note, now_micros())
-        self.store.add_checkpoint(stored)
+        self._store.add_checkpoint(stored)
         return stored
 
-    def inclusion_proof(self, tenant_id: str, seq: int, size: int | None = None) -> dict[str, Any]:
-        checkpoint = self.checkpoint(tenant_id)
-        return self._inclusion_body(tenant_id, seq, checkpoint, size)
+    def inclusion_proof(
+        self, principal: Principal, seq: int, size: int | None = None
+    ) -> dict[str, Any]:
+        """The proof that leaf ``seq`` is in the signed tree (of ``size``, or the latest).
+
+        An account-scoped principal may prove only its accounts' events: any
+        other seq answers like a missing one.
+        """
+        principal.require("events:read")
+        tenant_id = principal.tenant_id
+        checkpoint = self._checkpoint(tenant_id)
+        if not principal.sees_whole_tenant:
+            found = self._store.get_events_by_seq(tenant_id, [seq]) if seq >= 0 else []
+            if not found or not principal.may_see(found[0]):
+                raise NotFound(f"no leaf {seq} among the events you may see")
+        body = self._inclusion_body(tenant_id, seq, checkpoint, size)
+        body.pop("checkpoint", None)
+        return body
 
     def _inclusion_body(
         self, tenant_id: str, seq: int, checkpoint: StoredCheckpoint, size: int | None = None
@@ -480,7 +774,7 @@ class AuditLog:
         tree_size = checkpoint.tree_size if size is None else size
         if not 0 <= seq < tree_size or tree_size > checkpoint.tree_size:
             raise NotFound(f"no leaf {seq} in a signed tree of size {tree_size}")
-        reader = _NodeReader(self.store, tenant_id)
+        reader = _NodeReader(self._store, tenant_id)
         leaf = reader.nodes([(0, seq)])[0]
         path = tree.inclusion_proof_from_nodes(reader, seq, tree_size)
         return {
@@ -492,16 +786,19 @@ class AuditLog:
         }
 
     def consistency_proof(
-        self, tenant_id: str, first: int, second: int | None = None
+        self, principal: Principal, first: int, second: int | None = None
     ) -> dict[str, Any]:
-        checkpoint = self.checkpoint(tenant_id)
+        """The proof that the tree of size ``second`` extends the tree of size ``first``."""
+        principal.require("events:read")
+        tenant_id = principal.tenant_id
+        checkpoint = self._checkpoint(tenant_id)
         second = checkpoint.tree_size if second is None else second
         if not 0 <= first <= second or second > checkpoint.tree_size:
             raise InvalidQuery(
                 f"need 0 <= first <= second <= {checkpoint.tree_size} (the signed tree size)",
                 "first",
             )
-        reader = _NodeReader(self.store, tenant_id)
+        reader = _NodeReader(self._store, tenant_id)
         path = (
             [] if first in (0, second) else tree.consistency_proof_from_nodes(reader, first, second)
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from sealtrail.errors import AuthenticationFailed, InvalidInput, PermissionDenied
-from sealtrail.events import Actor
+from sealtrail.events import Actor, Event
 from sealtrail.query import EventQuery, Field, Term
 
 Scope = Literal["events:write", "events:read", "viewer:mint"]
@@ -42,12 +42,22 @@ class Principal:
         if scope not in self.scopes:
             raise PermissionDenied(f"this credential lacks the {scope} scope")
 
+    @property
+    def sees_whole_tenant(self) -> bool:
+        return self.accounts is None
+
     def scoped(self, query: EventQuery) -> EventQuery:
         """The query limited to what this principal may see."""
         if self.accounts is None:
             return query
         term = Term(Field.ACCOUNT_ID, tuple(sorted(self.accounts)))
         return EventQuery(terms=(*query.terms, term), time=query.time, order=query.order)
+
+    def may_see(self, event: Event) -> bool:
+        """``scoped``'s rule for one event already read."""
+        return event.tenant_id == self.tenant_id and (
+            self.accounts is None or event.account_id in self.accounts
+        )
 
 
 def parse_scopes(text: str) -> frozenset[Scope]:

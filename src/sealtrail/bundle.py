@@ -20,20 +20,16 @@ provable against the header.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Final
 
 import orjson
 
-from sealtrail.auth import Principal
-from sealtrail.events import format_timestamp, now_micros
+from sealtrail.events import Event, format_timestamp, now_micros
 from sealtrail.ledger import tree
 from sealtrail.ledger.checkpoint import origin_for_tenant
 from sealtrail.query import EventQuery, format_phrase
-from sealtrail.store.base import EventStore
-
-if TYPE_CHECKING:
-    from sealtrail.audit_log import AuditLog
+from sealtrail.store.base import EventStore, StoredCheckpoint
 
 BUNDLE_VERSION: Final = 1
 MAX_GROWTH_PROOFS: Final = 1000
@@ -70,26 +66,27 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def is_complete(principal: Principal, query: EventQuery) -> bool:
-    """Whether the query selects a tenant's whole log."""
-    return (
-        principal.accounts is None
-        and not query.terms
-        and query.time.since is None
-        and query.time.until is None
-    )
+def write(
+    store: EventStore,
+    checkpoint: StoredCheckpoint,
+    verifier_key: str,
+    query: EventQuery,
+    events: Iterable[list[Event]] | None,
+) -> Iterator[bytes]:
+    """The bundle of ``events`` (chunks of the query's matches), proven against ``checkpoint``.
 
-
-def write(log: AuditLog, principal: Principal, query: EventQuery) -> Iterator[bytes]:
-    tenant_id = principal.tenant_id
-    complete = is_complete(principal, query)
-    checkpoint = log.checkpoint(tenant_id)
+    ``events`` is None for a complete bundle: the tenant's whole log, read in seq
+    order so a verifier rebuilds the root as it reads. ``AuditLog.export`` decides
+    which it is and applies the caller's scope.
+    """
+    tenant_id = checkpoint.tenant_id
+    complete = events is None
     size = checkpoint.tree_size
     header: dict[str, Any] = {
         "sealtrail_bundle": BUNDLE_VERSION,
         "tenant_id": tenant_id,
         "origin": origin_for_tenant(tenant_id),
-        "verifier_key": log.signer().vkey,
+        "verifier_key": verifier_key,
         "checkpoint": checkpoint.note,
         "tree_size": size,
         "root_hash": _b64(checkpoint.root_hash),
@@ -97,22 +94,21 @@ def write(log: AuditLog, principal: Principal, query: EventQuery) -> Iterator[by
         "query": format_phrase(query),
         "exported_at": format_timestamp(now_micros()),
     }
-    reader = _CachingReader(log.store, tenant_id)
+    reader = _CachingReader(store, tenant_id)
     if not complete:
         # A partial bundle cannot rebuild the tree, so it proves growth from every
         # earlier checkpoint an auditor may hold (the newest MAX_GROWTH_PROOFS of them).
-        earlier = [c.tree_size for c in log.store.checkpoints(tenant_id) if 0 < c.tree_size < size]
+        earlier = [c.tree_size for c in store.checkpoints(tenant_id) if 0 < c.tree_size < size]
         header["consistency_proofs"] = {
             str(old): [_b64(h) for h in tree.consistency_proof_from_nodes(reader, old, size)]
             for old in earlier[-MAX_GROWTH_PROOFS:]
         }
     yield orjson.dumps(header) + b"\n"
     count = 0
-    # A complete bundle is written in seq order, so a verifier rebuilds the root as it reads.
     chunks = (
-        ([event for event, _ in pairs] for pairs in log.store.scan(tenant_id))
-        if complete
-        else log.stream(principal, query)
+        ([event for event, _ in pairs] for pairs in store.scan(tenant_id))
+        if events is None
+        else events
     )
     for chunk in chunks:
         lines = []

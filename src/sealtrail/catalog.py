@@ -19,9 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
-from typing import Literal, TypedDict, TypeGuard
+from typing import TypedDict, TypeGuard
 
-from sealtrail.errors import ConfigurationError, InvalidInput
+from sealtrail.errors import ConfigurationError, FieldError, InvalidEvent, InvalidInput
+from sealtrail.limits import ACTION_PATTERN, ACTION_REGEX, KINDS, MAX_DESCRIPTION, Kind
 
 __all__ = [
     "KINDS",
@@ -32,18 +33,14 @@ __all__ = [
     "EventTypeDict",
     "Kind",
     "catalog_markdown",
+    "event_type_from_body",
     "kind_for_action",
 ]
 
-Kind = Literal["create", "update", "delete", "access", "other"]
-KINDS: tuple[Kind, ...] = ("create", "update", "delete", "access", "other")
 
 OTHER_CATEGORY = "other"
 PLACEHOLDERS = frozenset({"actor", "target", "resource", "resource_type", "resource_id", "action"})
-MAX_DESCRIPTION_LENGTH = 1000
 
-# fullmatch, never match + "$": "$" also matches before a trailing newline.
-_ACTION = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+")
 _SLUG = re.compile(r"[a-z][a-z0-9_]*")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
@@ -164,15 +161,15 @@ def _template_problem(template: str) -> str | None:
             return f"description has unknown placeholder {{{name}}} (allowed: {allowed})"
     if "{" in _PLACEHOLDER.sub("", template) or "}" in _PLACEHOLDER.sub("", template):
         return "description has an unmatched brace"
-    if len(template) > MAX_DESCRIPTION_LENGTH:
-        return f"description is longer than {MAX_DESCRIPTION_LENGTH} characters"
+    if len(template) > MAX_DESCRIPTION:
+        return f"description is longer than {MAX_DESCRIPTION} characters"
     return None
 
 
 def _problems(event_type: EventType) -> list[str]:
     problems = []
-    if not _ACTION.fullmatch(event_type.name):
-        problems.append("name must look like resource.verb: ^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$")
+    if not ACTION_PATTERN.fullmatch(event_type.name):
+        problems.append(f"name must look like resource.verb: {ACTION_REGEX}")
     if event_type.kind not in KINDS:
         problems.append(f"kind must be one of {', '.join(KINDS)}")
     if not _SLUG.fullmatch(event_type.category):
@@ -311,8 +308,8 @@ class Catalog:
         text = _PLACEHOLDER.sub(
             lambda m: values.get(m.group(1), m.group(0)), event_type.description
         )
-        if len(text) > MAX_DESCRIPTION_LENGTH:
-            text = text[: MAX_DESCRIPTION_LENGTH - 1] + "…"
+        if len(text) > MAX_DESCRIPTION:
+            text = text[: MAX_DESCRIPTION - 1] + "…"
         return text
 
     def _home_categories(self) -> dict[str, str]:
@@ -492,6 +489,39 @@ def catalog_markdown(catalog: Catalog | None = None) -> str:
                 f" | {'yes' if t.expects_target else ''} | {resource} |"
             )
     return "\n".join(lines) + "\n"
+
+
+_TYPE_FIELDS = {"name", "category", "kind", "description", "expects_target", "resource_type"}
+
+
+def event_type_from_body(body: object) -> EventType:
+    """A tenant's own type from the JSON body of ``POST /v1/catalog``; ``InvalidEvent``
+    names every bad field (the type's rules are then checked by ``Catalog.with_types``)."""
+    if not isinstance(body, dict):
+        raise InvalidEvent(
+            "an event type is a JSON object", [FieldError("type", "must be an object")]
+        )
+    problems = [FieldError(k, "is not a known field") for k in body if k not in _TYPE_FIELDS]
+    for key in ("name", "category", "kind", "description"):
+        if not isinstance(body.get(key), str):
+            problems.append(FieldError(key, "is required and must be a string"))
+    if not isinstance(body.get("expects_target", False), bool):
+        problems.append(FieldError("expects_target", "must be true or false"))
+    if not isinstance(body.get("resource_type"), str | None):
+        problems.append(FieldError("resource_type", "must be a string"))
+    if body.get("kind") not in KINDS:
+        problems.append(FieldError("kind", f"must be one of {', '.join(KINDS)}"))
+    if problems:
+        raise InvalidEvent("the event type is invalid", problems)
+    return EventType(
+        name=body["name"],
+        category=body["category"],
+        kind=body["kind"],
+        description=body["description"],
+        expects_target=body.get("expects_target", False),
+        resource_type=body.get("resource_type"),
+        builtin=False,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,27 +18,27 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, cast
 
 import orjson
 
 from sealtrail.errors import FieldError, InvalidEvent
+from sealtrail.limits import (
+    ACTION_PATTERN,
+    ACTOR_TYPES,
+    MAX_ACTION,
+    MAX_BATCH,
+    MAX_CONTEXT_BYTES,
+    MAX_DESCRIPTION,
+    MAX_EMAIL,
+    MAX_ID,
+    MAX_NAME,
+    MAX_TYPE,
+    MAX_USER_AGENT,
+    OUTCOMES,
+    Outcome,
+)
 
-ActorType = Literal["user", "system", "api_key", "service"]
-Outcome = Literal["success", "failure"]
-ACTOR_TYPES: Final = ("user", "system", "api_key", "service")
-OUTCOMES: Final = ("success", "failure")
-
-MAX_BATCH: Final = 1000
-MAX_ID: Final = 64
-MAX_DESCRIPTION: Final = 1000
-MAX_USER_AGENT: Final = 1024
-MAX_CONTEXT_BYTES: Final = 64 * 1024
-MAX_NAME: Final = 256
-MAX_EMAIL: Final = 320
-MAX_TYPE: Final = 64
-
-ACTION_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _RFC3339: Final = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
@@ -494,7 +494,11 @@ def validate_event(body: object, index: int = 0) -> tuple[EventInput | None, lis
     if ident == "":
         check.fail("id", "must not be empty")
     action = body.get("action")
-    if not isinstance(action, str) or len(action) > 128 or not ACTION_PATTERN.fullmatch(action):
+    if (
+        not isinstance(action, str)
+        or len(action) > MAX_ACTION
+        or not ACTION_PATTERN.fullmatch(action)
+    ):
         check.fail("action", "must look like resource.verb, e.g. member.role_changed")
         action = None
     occurred_at = _occurred_at(check, body)

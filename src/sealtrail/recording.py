@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal, NotRequired, Required, TypedDict
+from typing import Any, Literal, NotRequired, Required, TypedDict, Unpack
 
 import uuid_utils
 
@@ -37,6 +37,7 @@ __all__ = [
     "ActorDict",
     "ActorLike",
     "EventPayload",
+    "RecordFields",
     "RecordingContext",
     "ResourceDict",
     "ResourceLike",
@@ -153,22 +154,34 @@ def context(
         _current.reset(token)
 
 
-def build_event(
-    *,
-    action: str,
-    actor: ActorLike | None = None,
-    target: TargetLike | None = None,
-    resource: ResourceLike | None = None,
-    context: Mapping[str, Any] | None = None,
-    description: str | None = None,
-    account_id: str | None = None,
-    ip: str | None = None,
-    user_agent: str | None = None,
-    outcome: Outcome = "success",
-    request_id: str | None = None,
-    occurred_at: datetime | str | None = None,
-    id: str | None = None,
-) -> tuple[str | None, EventPayload]:
+class RecordFields(TypedDict, total=False):
+    """The fields of one ``record(...)`` call — the one signature of
+    ``sealtrail.Client.record``, ``AsyncClient.record`` and ``AuditLog.record``.
+
+    Only ``action`` is required; ``outcome`` defaults to ``"success"``, ``id`` to
+    a fresh UUIDv7 and ``occurred_at`` to now. ``occurred_at`` is an aware
+    ``datetime`` or RFC 3339 text.
+    """
+
+    action: Required[str]
+    actor: ActorLike | None
+    target: TargetLike | None
+    resource: ResourceLike | None
+    context: Mapping[str, Any] | None
+    description: str | None
+    account_id: str | None
+    ip: str | None
+    user_agent: str | None
+    outcome: Outcome
+    request_id: str | None
+    occurred_at: datetime | str | None
+    id: str | None
+
+
+_RECORD_KEYS = frozenset(RecordFields.__annotations__)
+
+
+def build_event(**fields: Unpack[RecordFields]) -> tuple[str | None, EventPayload]:
     """Assemble and validate one event; return ``(tenant from the context, event)``.
 
     Explicit arguments win over the surrounding :func:`context`. The event gets
@@ -177,9 +190,25 @@ def build_event(
     is recognised by the server as the same event. Raises ``InvalidEvent``
     naming every bad field.
     """
+    unknown = fields.keys() - _RECORD_KEYS
+    if unknown:
+        raise TypeError(f"record() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    action = fields["action"]
+    actor = fields.get("actor")
+    target = fields.get("target")
+    resource = fields.get("resource")
+    context = fields.get("context")
+    description = fields.get("description")
+    account_id = fields.get("account_id")
+    ip = fields.get("ip")
+    user_agent = fields.get("user_agent")
+    outcome = fields.get("outcome", "success")
+    request_id = fields.get("request_id")
+    occurred_at = fields.get("occurred_at")
+    event_id = fields.get("id")
     scope = _current.get()
     event: EventPayload = {
-        "id": id if id is not None else str(uuid_utils.uuid7()),
+        "id": event_id if event_id is not None else str(uuid_utils.uuid7()),
         "action": action,
         "occurred_at": _timestamp(occurred_at),
         "outcome": outcome,

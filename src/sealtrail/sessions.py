@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
+from urllib.parse import urlencode
 
 import orjson
 from cryptography.hazmat.primitives import hashes
@@ -47,6 +48,9 @@ MIN_SECRET_LENGTH: Final = 32
 MAX_TOKEN_LENGTH: Final = 3800  # a cookie holds about 4 KiB
 MAX_ACCOUNTS: Final = 100
 MAX_TEXT: Final = 256
+
+SESSION_PATH: Final = "/ui/session"
+"""Where a session link points: the viewer trades its token for a cookie there."""
 
 _VERSION: Final = "v1"
 _HKDF_INFO: Final = b"sealtrail viewer session key v1"
@@ -211,6 +215,11 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def viewer_url(base_url: str, token: str) -> str:
+    """The link that opens the viewer with ``token``'s session."""
+    return f"{base_url.rstrip('/')}{SESSION_PATH}?{urlencode({'token': token})}"
 
 
 class SessionSigner:

@@ -15,8 +15,9 @@ import re
 from typing import Any
 
 from sealtrail.errors import MalformedBody
+from sealtrail.limits import MAX_JSON_DEPTH
 
-MAX_DEPTH = 32
+MAX_DEPTH = MAX_JSON_DEPTH
 
 # A \uD800-\uDFFF escape; only bodies that contain one pay for the pairing check.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from sealtrail.api.app import create_app
 from sealtrail.audit_log import AuditLog
+from sealtrail.server.app import create_app
 from sealtrail.settings import Settings
 
 
@@ -56,7 +56,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
     log = AuditLog.open(settings=settings)
-    log.store.migrate()
+    log.migrate()
     log.create_tenant("acme")
     log.create_tenant("globex")
     with TestClient(create_app(log, settings)) as client:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import typing
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -190,12 +191,22 @@ def test_context_rejects_a_bad_actor_when_entered() -> None:
         pass
 
 
-def test_client_record_takes_exactly_the_build_event_keywords() -> None:
-    expected = inspect.signature(build_event).parameters
-    for cls in (Client, AsyncClient):
-        params = dict(inspect.signature(cls.record).parameters)
-        params.pop("self")
-        assert list(params) == list(expected)
-        for name, param in params.items():
-            assert param.kind is inspect.Parameter.KEYWORD_ONLY
-            assert param.default == expected[name].default, name
+def test_every_record_takes_the_one_set_of_fields() -> None:
+    """Client, AsyncClient, AuditLog and build_event share RecordFields, written once."""
+    from sealtrail.audit_log import AuditLog
+    from sealtrail.recording import RecordFields
+
+    hints = typing.get_type_hints(build_event)
+    assert hints["fields"] == typing.Unpack[RecordFields]
+    for method in (Client.record, AsyncClient.record, AuditLog.record):
+        params = inspect.signature(method).parameters
+        assert params["fields"].kind is inspect.Parameter.VAR_KEYWORD, method
+        assert typing.get_type_hints(method)["fields"] == typing.Unpack[RecordFields], method
+    assert (
+        typing.get_type_hints(RecordFields, include_extras=True)["action"] == typing.Required[str]
+    )
+
+
+def test_record_refuses_an_unknown_field_by_name() -> None:
+    with pytest.raises(TypeError, match="'actr'"):
+        build_event(action="member.invited", actr="user:u_1")  # type: ignore[call-arg]

@@ -17,9 +17,8 @@ import pytest
 
 from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
-from sealtrail.query import Page, parse_phrase
+from sealtrail.query import EventQuery, Page, parse_phrase
 from sealtrail.settings import Settings
-from sealtrail.verify import verify_store
 
 from ..conftest import fresh_postgres_database
 
@@ -68,19 +67,23 @@ def test_dump_and_restore_keep_a_verifiable_log(
     settings = Settings(database_url=postgres_url, signing_key_file=str(tmp_path / "k.key"))
     source = AuditLog.open(settings=settings)
     try:
-        source.store.migrate()
+        source.migrate()
         for tenant in ("acme", "globex"):
             source.create_tenant(tenant)
             source.ingest(Principal.operator(tenant), _events(60))
-            source.checkpoint(tenant)
+            source.checkpoint(Principal.operator(tenant))
             source.ingest(Principal.operator(tenant), _events(15, offset=60))
-            source.checkpoint(tenant)
+            source.checkpoint(Principal.operator(tenant))
         vkey = source.signer().vkey
         before = {
-            t: [e.to_dict(include_salts=True) for c in source.store.scan(t) for e, _ in c]
+            t: [
+                e.to_dict(include_salts=True)
+                for c in source.stream(Principal.operator(t), EventQuery(order="asc"))
+                for e in c
+            ]
             for t in ("acme", "globex")
         }
-        assert verify_store(source.store, vkey).ok
+        assert source.verify_database(vkey).ok
     finally:
         source.close()
 
@@ -104,20 +107,24 @@ def test_dump_and_restore_keep_a_verifiable_log(
         settings=Settings(database_url=restored_url, signing_key_file=str(tmp_path / "k.key"))
     )
     try:
-        report = verify_store(copy.store, vkey)
+        report = copy.verify_database(vkey)
         assert report.ok, report.problems
         assert report.events == 150 and report.checkpoints == 4
         after = {
-            t: [e.to_dict(include_salts=True) for c in copy.store.scan(t) for e, _ in c]
+            t: [
+                e.to_dict(include_salts=True)
+                for c in copy.stream(Principal.operator(t), EventQuery(order="asc"))
+                for e in c
+            ]
             for t in ("acme", "globex")
         }
         assert after == before
-        hits = copy.store.search("acme", parse_phrase('"step 7"'), Page())
+        hits = copy.search(Principal.operator("acme"), parse_phrase('"step 7"'), Page())
         assert [e.id for e in hits.events] == ["ev-7"]
         # The restored database keeps working: it grows, and still refuses rewrites.
         copy.ingest(Principal.operator("acme"), _events(5, offset=75))
-        copy.checkpoint("acme")
-        assert verify_store(copy.store, vkey).ok
+        copy.checkpoint(Principal.operator("acme"))
+        assert copy.verify_database(vkey).ok
         with (
             psycopg.connect(restored_url) as owner,
             pytest.raises(psycopg.errors.RestrictViolation),

@@ -204,17 +204,17 @@ def test_the_api_connects_with_the_runtime_url(
     )
     log = AuditLog.open(settings=settings, serving=True)
     try:
-        assert log.store.url == runtime_login
-        before = log.store.tree_head("acme").size
+        assert log.database_url == runtime_login
+        before = log.tree_size("acme")
         log.ingest(
             Principal.operator("acme"),
             {"action": "member.invited", "actor": {"type": "user", "id": "u"}},
         )
-        assert log.checkpoint("acme").tree_size == before + 1
+        assert log.checkpoint(Principal.operator("acme")).tree_size == before + 1
     finally:
         log.close()
     operator = AuditLog.open(settings=settings)
     try:
-        assert operator.store.url == migrated
+        assert operator.database_url == migrated
     finally:
         operator.close()

@@ -78,7 +78,7 @@ def signed_log(tmp_path: Path) -> Iterator[Fixture]:
     path = tmp_path / "log.db"
     settings = Settings(database_url=f"sqlite:///{path}", signing_key_file=str(tmp_path / "k.key"))
     log = AuditLog.open(settings=settings)
-    log.store.migrate()
+    log.migrate()
     rng = random.Random(1000)
     for index, tenant in enumerate(TENANTS):
         log.create_tenant(tenant)
@@ -86,8 +86,8 @@ def signed_log(tmp_path: Path) -> Iterator[Fixture]:
         for start in range(0, len(events), 100):
             log.ingest(Principal.operator(tenant), {"events": events[start : start + 100]})
             if start == 100:
-                log.checkpoint(tenant)
-        log.checkpoint(tenant)
+                log.checkpoint(Principal.operator(tenant))
+        log.checkpoint(Principal.operator(tenant))
     try:
         yield Fixture(log, str(path), log.signer().vkey)
     finally:

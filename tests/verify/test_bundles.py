@@ -16,7 +16,7 @@ from .conftest import Fixture
 
 def export(fixture: Fixture, phrase: str = "", tenant: str = "acme") -> list[bytes]:
     chunks = fixture.log.export(Principal.operator(tenant), parse_phrase(phrase), "bundle")
-    return b"".join(chunks).splitlines()
+    return b"".join(chunks.chunks).splitlines()
 
 
 def check(
@@ -29,7 +29,7 @@ def check(
 @pytest.fixture
 def older(signed_log: Fixture) -> str:
     """A checkpoint the auditor kept, then more events arrive."""
-    kept = signed_log.log.checkpoint("acme").note
+    kept = signed_log.log.checkpoint(Principal.operator("acme")).note
     signed_log.log.ingest(
         Principal.operator("acme"),
         {"events": [{"action": "auth.login", "actor": {"type": "user", "id": "late"}}] * 3},

@@ -9,8 +9,8 @@ import pytest
 
 from sealtrail.ledger import tree
 from sealtrail.ledger.checkpoint import Checkpoint, CheckpointSigner, origin_for_tenant
+from sealtrail.store import open_store
 from sealtrail.store.base import StoredCheckpoint
-from sealtrail.verify import verify_store
 
 from .conftest import TENANTS, Fixture
 
@@ -45,12 +45,12 @@ COLUMNS = [
 
 
 def problems(fixture: Fixture) -> set[tuple[str, int | None]]:
-    report = verify_store(fixture.log.store, fixture.vkey)
+    report = fixture.log.verify_database(fixture.vkey)
     return {(p.tenant_id, p.seq) for p in report.problems}
 
 
 def test_an_untouched_log_verifies(signed_log: Fixture) -> None:
-    report = verify_store(signed_log.log.store, signed_log.vkey)
+    report = signed_log.log.verify_database(signed_log.vkey)
     assert report.ok, report.problems
     assert report.events == 1000
     assert report.checkpoints == 6
@@ -124,14 +124,14 @@ def test_a_forged_row_with_its_own_leaf_breaks_the_signed_root(signed_log: Fixtu
         "UPDATE events SET actor_id = 'mallory', leaf_hash = randomblob(32)"
         " WHERE tenant_id = 'acme' AND seq = 5"
     )
-    report = verify_store(signed_log.log.store, signed_log.vkey)
+    report = signed_log.log.verify_database(signed_log.vkey)
     assert not report.ok
     assert any(p.tenant_id == "acme" and p.seq == 5 for p in report.problems)
 
 
 def test_truncating_and_resigning_with_the_real_key_is_caught(signed_log: Fixture) -> None:
     """An attacker with the key drops the newest events and signs the shorter tree."""
-    store = signed_log.log.store
+    store = open_store(f"sqlite:///{signed_log.path}")  # the attacker's own connection
     signed_log.sql("DELETE FROM events WHERE tenant_id = 'acme' AND seq >= 390")
     leaves = store.leaf_hashes("acme", 0, 390)
     grown = tree.append([], 0, leaves)
@@ -142,5 +142,6 @@ def test_truncating_and_resigning_with_the_real_key_is_caught(signed_log: Fixtur
     signer = CheckpointSigner(signed_log.log.signer()._signer)  # the real key
     note = signer.sign(Checkpoint(origin_for_tenant("acme"), 390, grown.root), previous=None)
     store.add_checkpoint(StoredCheckpoint("acme", 390, grown.root, note, 0))
+    store.close()
     found = problems(signed_log)
     assert ("acme", 390) in found

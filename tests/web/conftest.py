@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from sealtrail.api.app import create_app
 from sealtrail.audit_log import AuditLog
+from sealtrail.server.app import create_app
 from sealtrail.sessions import SessionRequest, SessionSigner, ViewerUser
 from sealtrail.settings import Settings
 
@@ -90,7 +90,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def site(settings: Settings) -> Iterator[Site]:
     log = AuditLog.open(settings=settings)
-    log.store.migrate()
+    log.migrate()
     log.create_tenant("acme", "Acme Robotics")
     log.create_tenant("globex", "Globex")
     app = create_app(log, settings)

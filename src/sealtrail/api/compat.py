@@ -6,9 +6,10 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from sealtrail.api import deps, schemas
-from sealtrail.api.requests import client_ip, query_lists
+from sealtrail.api import schemas
 from sealtrail.query import seed_query_from_params
+from sealtrail.server import deps
+from sealtrail.server.requests import client_ip, query_lists
 
 router = APIRouter(tags=["compatibility"])
 
@@ -22,7 +23,7 @@ def members_audit_log(request: Request) -> Response:
     principal = deps.principal(request)
     query, page = seed_query_from_params(query_lists(request))
     log = deps.audit_log(request)
-    result = log.search(principal, query, page, with_total=False, viewer_ip=client_ip(request))
+    result = log.search(principal, query, page, with_total=False, ip=client_ip(request))
     total = log.count(principal, query, cap=None)
     body = {
         "events": [e.to_dict() for e in result.events],

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
-from sealtrail.api import deps
+from sealtrail.server import deps
 
 router = APIRouter(tags=["operations"])
 
@@ -19,18 +19,13 @@ def healthz() -> Response:
 
 @router.get("/readyz", summary="The database answers and the schema is current")
 def readyz(request: Request) -> Response:
-    log = deps.audit_log(request)
-    try:
-        log.store.ping()
-        revision = log.store.schema_revision()
-    except Exception as exc:  # readiness reports any failure, it does not raise
-        body = {"status": "unavailable", "reason": type(exc).__name__}
-        return Response(orjson.dumps(body), 503, media_type="application/json")
-    if revision is None:
-        body = {"status": "unavailable", "reason": "schema not migrated: run sealtrail migrate"}
+    readiness = deps.audit_log(request).readiness()
+    if not readiness.ready:
+        body = {"status": "unavailable", "reason": readiness.reason}
         return Response(orjson.dumps(body), 503, media_type="application/json")
     return Response(
-        orjson.dumps({"status": "ready", "schema": revision}), media_type="application/json"
+        orjson.dumps({"status": "ready", "schema": readiness.schema}),
+        media_type="application/json",
     )
 
 

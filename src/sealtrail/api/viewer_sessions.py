@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from sealtrail.api import deps
-from sealtrail.api.requests import read_json
-from sealtrail.events import format_timestamp
-from sealtrail.sessions import SessionRequest, SessionSigner
+from sealtrail.server import deps
+from sealtrail.server.requests import read_json
+from sealtrail.sessions import ROLES
 
 router = APIRouter(tags=["viewer"])
 
-SESSION_PATH = "/ui/session"
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -46,7 +42,7 @@ _BODY = {
                         },
                         "role": {
                             "type": "string",
-                            "enum": ["owner", "admin", "account_admin", "member"],
+                            "enum": list(ROLES),
                         },
                         "account_ids": {
                             "type": "array",
@@ -61,15 +57,6 @@ _BODY = {
 }
 
 
-def signer(request: Request) -> SessionSigner:
-    found: SessionSigner = request.app.state.viewer_sessions
-    return found
-
-
-def viewer_url(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}{SESSION_PATH}?{urlencode({'token': token})}"
-
-
 @router.post(
     "/v1/viewer-sessions",
     status_code=201,
@@ -79,16 +66,12 @@ def viewer_url(base_url: str, token: str) -> str:
 )
 async def create_viewer_session(request: Request) -> Response:
     principal = deps.principal(request)
-    principal.require("viewer:mint")
-    wanted = SessionRequest.from_body(await read_json(request, MAX_BODY_BYTES))
+    wanted = await read_json(request, MAX_BODY_BYTES)
     settings = deps.settings(request)
-    token, session = signer(request).mint(principal.tenant_id, wanted, settings.viewer_session_ttl)
-    base = settings.public_url or str(request.base_url)
-    body = {
-        "url": viewer_url(base, token),
-        "token": token,
-        "expires_at": format_timestamp(session.expires_at * 1_000_000),
-    }
+    minted = deps.audit_log(request).mint_viewer_session(
+        principal, wanted, base_url=settings.public_url or str(request.base_url)
+    )
+    body = {"url": minted.url, "token": minted.token, "expires_at": minted.expires_at}
     return Response(
         orjson.dumps(body),
         201,

@@ -25,8 +25,8 @@ def migrate(database: str | None, config: str | None, as_json: bool) -> None:
     """Create or upgrade the database schema."""
     log = open_log(load_settings(database, config))
     try:
-        applied = log.store.migrate()
-        revision = log.store.schema_revision()
+        applied = log.migrate()
+        revision = log.schema_revision()
     finally:
         log.close()
     if as_json:

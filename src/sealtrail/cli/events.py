@@ -22,9 +22,8 @@ from sealtrail.cli.common import (
 )
 from sealtrail.errors import FieldError, InvalidEvent, MalformedBody
 from sealtrail.events import EventInput, format_timestamp, validate_event
+from sealtrail.limits import DEFAULT_PAGE, EXPORT_FORMATS, MAX_BATCH, MAX_PAGE
 from sealtrail.query import Page, parse_phrase
-
-INGEST_BATCH = 1000
 
 
 @dataclass
@@ -37,14 +36,14 @@ class IngestSummary:
 
 
 def _batches(stream: BinaryIO) -> Iterator[tuple[list[tuple[int, bytes]], int]]:
-    """Non-blank lines with their numbers, INGEST_BATCH at a time, plus bytes read."""
+    """Non-blank lines with their numbers, MAX_BATCH at a time, plus bytes read."""
     batch: list[tuple[int, bytes]] = []
     consumed = 0
     for number, line in enumerate(stream, start=1):
         consumed += len(line)
         if line.strip():
             batch.append((number, line))
-        if len(batch) >= INGEST_BATCH:
+        if len(batch) >= MAX_BATCH:
             yield batch, consumed
             batch, consumed = [], 0
     if batch or consumed:
@@ -81,7 +80,7 @@ def _describe(number: int, errors: list[FieldError]) -> list[str]:
 def ingest(
     file: BinaryIO, tenant_id: str, database: str | None, config: str | None, as_json: bool
 ) -> None:
-    """Record events from an NDJSON FILE (- for stdin), 1000 per batch.
+    """Record events from an NDJSON FILE (- for stdin), in batches (the API's batch limit).
 
     A batch with any bad line is stored not at all; each bad line is reported
     with its line number, and the command exits 1. Resending a file is safe:
@@ -90,6 +89,7 @@ def ingest(
     log = open_log(load_settings(database, config))
     summary = IngestSummary()
     total = _size(file)
+    operator = Principal.operator(tenant_id)
     try:
         log.tenant(tenant_id)
         with click.progressbar(
@@ -106,7 +106,7 @@ def ingest(
                     summary.problems.extend(problems)
                 elif events:
                     try:
-                        receipts = log.append(tenant_id, events)
+                        receipts = log.append(operator, events)
                     except InvalidEvent as exc:
                         summary.rejected_batches += 1
                         first = lines[0][0]
@@ -155,7 +155,7 @@ def _size(file: BinaryIO) -> int | None:
 @click.command()
 @click.argument("phrase", required=False, default="")
 @click.option("--tenant", "tenant_id", required=True, help="Tenant to search.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
+@click.option("--limit", default=DEFAULT_PAGE, show_default=True, type=click.IntRange(1, MAX_PAGE))
 @click.option("--order", type=click.Choice(["desc", "asc"]), default="desc", show_default=True)
 @database_option
 @config_option
@@ -199,8 +199,8 @@ def search(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "ndjson", "bundle"]),
-    default="csv",
+    type=click.Choice(EXPORT_FORMATS),
+    default=EXPORT_FORMATS[0],
     show_default=True,
 )
 @click.option("--phrase", default="", help="Only events matching this search phrase.")
@@ -226,7 +226,7 @@ def export(
     log = open_log(load_settings(database, config))
     try:
         log.tenant(tenant_id)
-        chunks = log.export(Principal.operator(tenant_id), query, fmt)  # type: ignore[arg-type]
+        chunks = log.export(Principal.operator(tenant_id), query, fmt).chunks  # type: ignore[arg-type]
         if output is None:
             for chunk in chunks:
                 sys.stdout.buffer.write(chunk)

@@ -9,6 +9,7 @@ from typing import BinaryIO, TextIO
 
 import click
 
+from sealtrail.auth import Principal
 from sealtrail.cli.common import (
     config_option,
     database_option,
@@ -18,7 +19,7 @@ from sealtrail.cli.common import (
     print_json,
     show_progress,
 )
-from sealtrail.verify import Report, read_vkey, verify_bundle, verify_store
+from sealtrail.verify import Report, read_vkey, verify_bundle
 
 
 @click.command()
@@ -33,8 +34,8 @@ def checkpoint(
     log = open_log(load_settings(database, config))
     try:
         ids = list(tenant_ids) or [t.id for t in log.tenants()]
-        signed = [log.checkpoint(tenant_id) for tenant_id in ids]
-        vkey = log.signer().vkey
+        signed = [log.checkpoint(Principal.operator(tenant_id)) for tenant_id in ids]
+        vkey = log.verifier_key
     finally:
         log.close()
     records = [
@@ -107,13 +108,11 @@ def verify(
     else:
         log = open_log(load_settings(database, config))
         try:
-            vkey = key_file.read() if key_file is not None else log.signer().vkey
+            vkey = key_file.read() if key_file is not None else None
             with click.progressbar(
                 length=0, label="verifying", file=sys.stderr, hidden=not show_progress()
             ) as bar:
-                report = verify_store(
-                    log.store, vkey, tenants=tenant_ids or None, progress=bar.update
-                )
+                report = log.verify_database(vkey, tenants=tenant_ids, progress=bar.update)
         finally:
             log.close()
     _print(report, as_json)

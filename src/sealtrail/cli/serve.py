@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import click
 import uvicorn
 
+from sealtrail.audit_log import AuditLog
+from sealtrail.auth import Principal
 from sealtrail.cli.common import config_option, database_option, load_settings, open_log
 from sealtrail.errors import ConfigurationError
 from sealtrail.settings import Settings
@@ -25,7 +27,7 @@ def _run(settings: Settings, config: str | None) -> None:
     if config:
         os.environ["SEALTRAIL_CONFIG"] = config
     uvicorn.run(
-        "sealtrail.api.server:create_from_environment",
+        "sealtrail.server.asgi:create_from_environment",
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -41,10 +43,10 @@ def _prepare(settings: Settings, *, migrate: bool = True) -> None:
     log = open_log(settings)
     try:
         if migrate:
-            log.store.migrate()
-        elif log.store.schema_revision() is None:
+            log.migrate()
+        elif log.schema_revision() is None:
             raise ConfigurationError("the database has no schema: run sealtrail migrate first")
-        log.signer(settings)
+        log.signer()  # creates the key file once, before workers race to
     finally:
         log.close()
 
@@ -104,20 +106,26 @@ def demo(
     log = open_log(settings)
     try:
         info = seed_demo(log, settings, events=event_count, progress=True)
+        link = _owner_link(log, info)
     finally:
         log.close()
-    click.echo(replace(info, viewer_url=_owner_link(settings, info)).banner(settings.base_url))
+    click.echo(replace(info, viewer_url=link).banner(settings.base_url))
     if not no_serve:
         _run(settings, config)
 
 
-def _owner_link(settings: Settings, info: DemoInfo) -> str:
+def _owner_link(log: AuditLog, info: DemoInfo) -> str:
     """The demo owner's viewer link, valid for ``DEMO_SESSION_TTL`` (docs/viewer.md)."""
-    from sealtrail.sessions import ViewerUser
-    from sealtrail.web import DEMO_SESSION_TTL, owner_link
+    from sealtrail.demo import DEMO_SESSION_TTL
+    from sealtrail.sessions import SessionRequest, ViewerUser
 
     owner = ViewerUser(info.owner.id, info.owner.email, info.owner.name)
-    return owner_link(settings, info.tenant_id, owner, ttl=DEMO_SESSION_TTL)
+    minted = log.mint_viewer_session(
+        Principal.operator(info.tenant_id),
+        SessionRequest(owner, "owner", None),
+        ttl=DEMO_SESSION_TTL,
+    )
+    return minted.url
 
 
 COMMANDS = [serve, demo]

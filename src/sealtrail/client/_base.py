@@ -13,11 +13,9 @@ import importlib.metadata
 import logging
 import os
 import weakref
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from random import Random
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, Unpack
 from urllib.parse import urlsplit
 
 import orjson
@@ -25,8 +23,8 @@ import orjson
 from sealtrail.client._delivery import Counters, Pause, Requests, RetryPolicy
 from sealtrail.client._queue import EventQueue, OnFull, QueuedEvent
 from sealtrail.errors import ConfigurationError
-from sealtrail.events import MAX_BATCH
-from sealtrail.recording import ActorLike, ResourceLike, TargetLike, build_event
+from sealtrail.limits import MAX_BATCH
+from sealtrail.recording import RecordFields, build_event
 
 logger = logging.getLogger("sealtrail.client")
 
@@ -146,23 +144,7 @@ class BaseClient(Generic[TransportT]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._settings.base_url!r})"
 
-    def record(
-        self,
-        *,
-        action: str,
-        actor: ActorLike | None = None,
-        target: TargetLike | None = None,
-        resource: ResourceLike | None = None,
-        context: Mapping[str, Any] | None = None,
-        description: str | None = None,
-        account_id: str | None = None,
-        ip: str | None = None,
-        user_agent: str | None = None,
-        outcome: Literal["success", "failure"] = "success",
-        request_id: str | None = None,
-        occurred_at: datetime | str | None = None,
-        id: str | None = None,
-    ) -> str:
+    def record(self, **fields: Unpack[RecordFields]) -> str:
         """Validate one event, queue it for sending, and return its id. Never waits for I/O.
 
         Fields missing here come from the surrounding ``sealtrail.context``. Raises
@@ -170,21 +152,7 @@ class BaseClient(Generic[TransportT]):
         dropped and counted (``on_full="drop"``), or the call waits up to
         ``block_timeout`` for room (``on_full="block"``); the id is returned either way.
         """
-        _, event = build_event(
-            action=action,
-            actor=actor,
-            target=target,
-            resource=resource,
-            context=context,
-            description=description,
-            account_id=account_id,
-            ip=ip,
-            user_agent=user_agent,
-            outcome=outcome,
-            request_id=request_id,
-            occurred_at=occurred_at,
-            id=id,
-        )
+        _, event = build_event(**fields)
         may_block = self._prepare_put()
         queued = self._queue.put(QueuedEvent(event["id"], orjson.dumps(event)), may_block=may_block)
         if queued is not None:

@@ -22,18 +22,21 @@ from dataclasses import dataclass
 
 import click
 
-from sealtrail.audit_log import AuditLog
+from sealtrail.audit_log import AuditLog, Tenant
+from sealtrail.auth import Principal
 from sealtrail.demo.cast import ACCOUNTS, ORG_NAME, OWNER_PROFILE, TENANT_ID, email, user_id
 from sealtrail.demo.history import MIN_EVENTS, generate
 from sealtrail.errors import Conflict, NotFound
 from sealtrail.events import EventInput, now_micros
+from sealtrail.limits import MAX_BATCH
 from sealtrail.settings import Settings
-from sealtrail.store.base import Tenant
 
 __all__ = ["BATCH", "MIN_EVENTS", "SCOPES", "DemoInfo", "DemoUser", "generate", "seed_demo"]
 
-BATCH = 1000
+BATCH = MAX_BATCH
 SCOPES = "events:write,events:read,viewer:mint"
+DEMO_SESSION_TTL = 12 * 3600
+"""How long the link ``sealtrail demo`` prints stays valid: a working day, not 15 minutes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ def seed_demo(
     when ``progress`` is set and stderr is a terminal.
     """
     tenant = _tenant(log)
-    count = log.store.tree_head(TENANT_ID).size
+    count = log.tree_size(TENANT_ID)
     started = time.perf_counter()
     seeded = count == 0
     if seeded:
@@ -155,6 +158,7 @@ def _write(log: AuditLog, stream: Iterator[EventInput], events: int, progress: b
         return list(itertools.islice(stream, BATCH))
 
     written = 0
+    operator = Principal.operator(TENANT_ID)
     with (
         _progress(max(events, MIN_EVENTS), progress) as advance,
         ThreadPoolExecutor(1, thread_name_prefix="sealtrail-demo") as generator,
@@ -162,7 +166,7 @@ def _write(log: AuditLog, stream: Iterator[EventInput], events: int, progress: b
         pending = generator.submit(take)
         while batch := pending.result():
             pending = generator.submit(take)
-            log.append(TENANT_ID, batch)
+            log.append(operator, batch)
             written += len(batch)
             advance(len(batch))
     return written

@@ -23,7 +23,8 @@ from sealtrail.demo.cast import (
     make_person,
 )
 from sealtrail.demo.inventory import Inventory
-from sealtrail.events import Actor, EventInput, Outcome, Resource, Target, from_micros
+from sealtrail.events import Actor, EventInput, Resource, Target, from_micros
+from sealtrail.limits import Outcome
 
 SECOND: Final = 1_000_000
 MINUTE: Final = 60 * SECOND

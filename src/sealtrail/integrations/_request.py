@@ -19,7 +19,7 @@ from typing import Final
 import uuid_utils
 
 from sealtrail.errors import ConfigurationError
-from sealtrail.events import MAX_USER_AGENT
+from sealtrail.limits import MAX_USER_AGENT
 from sealtrail.recording import RecordingContext, context
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -49,12 +49,12 @@ from typing import Final
 
 from sealtrail.errors import InvalidQuery
 from sealtrail.events import to_micros
+from sealtrail.limits import DEFAULT_PAGE, MAX_OFFSET, MAX_PAGE
 from sealtrail.query.cursor import Cursor, Order
 from sealtrail.query.values import Field, ResourceRef, TermValue, normalise_value
 
-DEFAULT_LIMIT: Final = 50
-MAX_LIMIT: Final = 200
-MAX_OFFSET: Final = 2**63 - 1
+DEFAULT_LIMIT: Final = DEFAULT_PAGE
+MAX_LIMIT: Final = MAX_PAGE
 
 
 def _value_fits(field: Field, value: TermValue) -> bool:
@@ -170,6 +170,11 @@ class EventQuery:
 
     def terms_for(self, field: Field) -> tuple[Term, ...]:
         return tuple(term for term in self.terms if term.field is field)
+
+    @property
+    def selects_everything(self) -> bool:
+        """No term and no time bound: every event of the tenant matches."""
+        return not self.terms and self.time.since is None and self.time.until is None
 
 
 def action_prefix(value: str) -> str | None:

@@ -16,7 +16,7 @@ from typing import Final, TypeAlias
 
 from sealtrail.catalog import KINDS
 from sealtrail.errors import InvalidQuery
-from sealtrail.events import ACTION_PATTERN, OUTCOMES
+from sealtrail.limits import ACTION_PATTERN, OUTCOMES
 
 MAX_VALUE_LENGTH: Final = 1024
 

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from sealtrail.catalog import EventType
 from sealtrail.events import Event
+from sealtrail.limits import COUNT_CAP as COUNT_CAP  # re-exported for the engines
 from sealtrail.query import EventQuery, Page
 
 
@@ -98,10 +99,6 @@ class StoreStats:
     tenants: int = 0
     events: int = 0
     extra: dict[str, int] = field(default_factory=dict)
-
-
-# Counting past this many matches costs more than it tells; totals above it are None.
-COUNT_CAP = 10_000
 
 
 class EventStore(abc.ABC):

@@ -17,20 +17,21 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from sealtrail import export
-from sealtrail.api import deps
-from sealtrail.api.requests import client_ip
-from sealtrail.audit_log import AuditLog
+from sealtrail.audit_log import AuditLog, Browse
 from sealtrail.auth import Principal
 from sealtrail.errors import InvalidQuery, NotFound, PhraseSyntaxError
 from sealtrail.events import now_micros
-from sealtrail.query import Cursor, EventQuery, Page, TimeRange
+from sealtrail.query import EventQuery
+from sealtrail.server import deps
+from sealtrail.server.requests import client_ip
+from sealtrail.server.session_cookie import (
+    clear_session_cookie,
+    session_token,
+    set_session_cookie,
+)
 from sealtrail.sessions import SessionExpired, SessionInvalid, ViewerSession
-from sealtrail.store.base import SearchResult
 from sealtrail.web.filters import Filters, page_limit, start_index
-from sealtrail.web.proofs import verify_events
 from sealtrail.web.rows import KIND_LABELS, Row, build_row
-from sealtrail.web.session_cookie import SessionCookie
 from sealtrail.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -115,27 +116,22 @@ def render_page_error(request: Request, exc: PageError) -> Response:
 # -- sessions --------------------------------------------------------------------------
 
 
-def _cookie(request: Request) -> SessionCookie:
-    cookie: SessionCookie = request.app.state.session_authenticator
-    return cookie
-
-
-def _open(cookie: SessionCookie, request: Request, token: str | None = None) -> ViewerSession:
+def _open(request: Request, token: str | None = None) -> ViewerSession:
     """The session of ``token`` (or of the request's cookie); PageError when there is none."""
+    token = token or session_token(request)
+    if token is None:
+        raise PageError(401, "no_session")
     try:
-        session = cookie.signer.open(token) if token else cookie.session(request)
+        return deps.audit_log(request).open_viewer_session(token)
     except SessionExpired:
         raise PageError(401, "expired") from None
     except SessionInvalid:
         raise PageError(401, "invalid") from None
-    if session is None:
-        raise PageError(401, "no_session")
-    return session
 
 
 def _reader(request: Request) -> ViewerSession:
     """The request's session, for a page with event data: members are sent away."""
-    session = _open(_cookie(request), request)
+    session = _open(request)
     if not session.may_read:
         raise PageError(303, location=NOT_ALLOWED_PATH)
     return session
@@ -147,10 +143,10 @@ def open_session(request: Request) -> Response:
     token = request.query_params.get("token", "")
     if not token:
         raise PageError(401, "no_session")
-    cookie = _cookie(request)
-    session = _open(cookie, request, token)
+    session = _open(request, token)
     response = RedirectResponse("/ui" if session.may_read else NOT_ALLOWED_PATH, 303)
-    cookie.set(request, response, token, session.expires_at - int(time.time()))
+    lifetime = session.expires_at - int(time.time())
+    set_session_cookie(request, response, token, lifetime, deps.settings(request).public_url)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -158,7 +154,7 @@ def open_session(request: Request) -> Response:
 @router.post("/ui/sign-out")
 def sign_out(request: Request) -> Response:
     response = RedirectResponse("/ui/signed-out", 303)
-    _cookie(request).clear(request, response)
+    clear_session_cookie(request, response, deps.settings(request).public_url)
     return response
 
 
@@ -200,49 +196,6 @@ def _viewer_context(log: AuditLog, session: ViewerSession) -> dict[str, Any]:
     }
 
 
-def _cursor(params: dict[str, str], name: str) -> Cursor | None:
-    token = params.get(name, "").strip()
-    if not token:
-        return None
-    cursor = Cursor.decode(token)
-    if cursor.order != "desc":
-        raise InvalidQuery("cursor is not valid", name)
-    return cursor
-
-
-def _search(
-    log: AuditLog,
-    principal: Principal,
-    query: EventQuery,
-    limit: int,
-    after: Cursor | None,
-    before: Cursor | None,
-    ip: str | None,
-) -> tuple[SearchResult, bool, bool]:
-    """One page, newest first: (result, has newer rows, has older rows).
-
-    ``after`` pages towards older rows; ``before`` towards newer ones by reading
-    ascending from that row. When the rows newer than ``before`` fit on one page,
-    the first page is shown instead, so paging back always ends on a full page.
-    """
-    if before is not None:
-        newer = EventQuery(
-            query.terms, query.time.intersect(TimeRange(since=before.occurred_at)), query.order
-        )
-        count = log.count(principal, newer, cap=limit)
-        if count is not None and count <= limit:
-            before = None
-    if before is not None:
-        ascending = EventQuery(query.terms, query.time, "asc")
-        page = Page(limit, cursor=Cursor(before.occurred_at_us, before.seq, "asc"))
-        result = log.search(principal, ascending, page, viewer_ip=ip)
-        flipped = SearchResult(list(reversed(result.events)), result.total, result.has_more)
-        return flipped, result.has_more, True
-    page = Page(limit, cursor=after)
-    result = log.search(principal, query, page, viewer_ip=ip)
-    return result, after is not None, result.has_more
-
-
 def _first_params(request: Request) -> dict[str, str]:
     """Each parameter's first value (the form never repeats one)."""
     out: dict[str, str] = {}
@@ -264,14 +217,12 @@ def audit_log_page(request: Request) -> Response:
     as_of = datetime.now(UTC)
     try:
         query = filters.query()
-        after, before = _cursor(params, "cursor"), _cursor(params, "before")
+        listing = _listing(request, log, principal, filters, query, limit, params)
     except PhraseSyntaxError as exc:
         problems["phrase"] = Problem(exc.message, exc.token, exc.position)
     except InvalidQuery as exc:
         problems[exc.parameter or "form"] = Problem(exc.message)
-    else:
-        listing = _listing(request, log, principal, filters, query, limit, after, before, params)
-    catalog = log.catalog(principal.tenant_id)
+    catalog = log.catalog(principal)
     resource_types = sorted({t.resource_type for t in catalog.types() if t.resource_type})
     limit_param = "" if limit == page_limit(None) else str(limit)
     return render(
@@ -297,35 +248,31 @@ def _listing(
     filters: Filters,
     query: EventQuery,
     limit: int,
-    after: Cursor | None,
-    before: Cursor | None,
     params: dict[str, str],
 ) -> Listing:
-    result, has_newer, has_older = _search(
-        log, principal, query, limit, after, before, client_ip(request)
+    after, before = params.get("cursor"), params.get("before")
+    page: Browse = log.browse(
+        principal, query, limit, after=after, before=before, ip=client_ip(request)
     )
-    events = result.events
-    first = 1 if after is None and before is None else start_index(params.get("start"))
-    if before is not None and not has_newer:
+    events = page.events
+    paging_back = bool(before and before.strip())
+    first = (
+        1 if not (after and after.strip()) and not paging_back else start_index(params.get("start"))
+    )
+    if paging_back and page.newer_cursor is None:
         first = 1
     now = now_micros()
-    catalog = log.catalog(principal.tenant_id)
+    catalog = log.catalog(principal)
     rows = [build_row(e, catalog, now) for e in events]  # proofs load when a row opens
     extra = {"limit": "" if limit == page_limit(None) else str(limit)}
     newer_url = older_url = None
-    if events and has_newer:
-        head = events[0]
+    if page.newer_cursor is not None:
         start = "" if first is None else str(max(1, first - limit))
-        newer_url = filters.url(
-            before=Cursor(head.occurred_at, head.seq, "desc").encode(), start=start, **extra
-        )
-    if events and has_older:
-        tail = events[-1]
+        newer_url = filters.url(before=page.newer_cursor, start=start, **extra)
+    if page.older_cursor is not None:
         start = "" if first is None else str(first + len(events))
-        older_url = filters.url(
-            cursor=Cursor(tail.occurred_at, tail.seq, "desc").encode(), start=start, **extra
-        )
-    return Listing(rows, result.total, newer_url, older_url, first)
+        older_url = filters.url(cursor=page.older_cursor, start=start, **extra)
+    return Listing(rows, page.total, newer_url, older_url, first)
 
 
 # -- one event, and the export ------------------------------------------------------------
@@ -337,17 +284,11 @@ def event_page(request: Request, event_id: str) -> Response:
     principal = session.principal()
     log = deps.audit_log(request)
     try:
-        event = log.get_event(principal, event_id)
+        event = log.view_event(principal, event_id, ip=client_ip(request))
     except NotFound:
         raise PageError(404, "not_found") from None
-    log.record_access(
-        principal,
-        "audit_log.viewed",
-        {"event_id": event.id, "results": 1},
-        ip=client_ip(request),
-    )
-    proof = verify_events(log, principal, [event]).get(event.id)
-    row = build_row(event, log.catalog(principal.tenant_id), now_micros(), proof)
+    proof = log.verify_events(principal, [event]).get(event.id)
+    row = build_row(event, log.catalog(principal), now_micros(), proof)
     return render("event.html", **_viewer_context(log, session), row=row)
 
 
@@ -364,7 +305,7 @@ def verify_event(request: Request, event_id: str) -> Response:
         event = log.get_event(principal, event_id)
     except NotFound:
         return JSONResponse({"ok": False, "message": "no such event"}, 404)
-    proof = verify_events(log, principal, [event])[event.id]
+    proof = log.verify_events(principal, [event])[event.id]
     body = {
         "ok": proof.ok,
         "message": proof.message,
@@ -384,14 +325,12 @@ def export_csv(request: Request) -> Response:
         query = filters.query()
     except (InvalidQuery, PhraseSyntaxError):
         raise PageError(400, "bad_export") from None
-    chunks = log.export(principal, query, "csv", ip=client_ip(request))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    filename = f"audit-log-{principal.tenant_id}-{stamp}.csv"
+    export = log.export(principal, query, "csv", ip=client_ip(request))
     return StreamingResponse(
-        chunks,
-        media_type=export.CSV_MEDIA_TYPE,
+        export.chunks,
+        media_type=export.media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
             "Cache-Control": "no-store",
         },
     )

@@ -14,8 +14,8 @@ import orjson
 
 from sealtrail.catalog import Catalog
 from sealtrail.events import Event, format_timestamp, from_micros
+from sealtrail.inclusion import Verification
 from sealtrail.web.changes import Change, find_changes
-from sealtrail.web.proofs import Verification
 
 KIND_LABELS: Final = {
     "create": "Create",

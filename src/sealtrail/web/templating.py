@@ -12,7 +12,7 @@ import jinja2
 from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse
 
-from sealtrail.store.base import COUNT_CAP
+from sealtrail.limits import COUNT_CAP
 
 HERE: Final = Path(__file__).resolve().parent
 STATIC_DIR: Final = HERE / "static"

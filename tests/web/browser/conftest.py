@@ -131,7 +131,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         port=_free_port(),
     )
     log = AuditLog.open(settings=settings)
-    log.store.migrate()
+    log.migrate()
     keys = {}
     for tenant, name in TENANTS.items():
         log.create_tenant(tenant, name)

@@ -1,4 +1,4 @@
-"""The FastAPI application: routers over one ``AuditLog``."""
+"""The FastAPI application: the API's routers and the viewer over one ``AuditLog``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sealtrail import __version__
-from sealtrail.api import catalog, compat, errors, events, health, ledger
-from sealtrail.api.metrics import Metrics
+from sealtrail.api import ROUTERS
 from sealtrail.audit_log import AuditLog
+from sealtrail.server import errors
+from sealtrail.server.metrics import Metrics
 from sealtrail.settings import Settings
 
 
@@ -27,8 +28,8 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     errors.install(app)
-    for module in (events, ledger, catalog, compat, health):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     _install_metrics(app)
     try:
         from sealtrail.web import install as install_viewer

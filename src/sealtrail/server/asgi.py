@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sealtrail.api.app import create_app
 from sealtrail.audit_log import AuditLog
+from sealtrail.server.app import create_app
 from sealtrail.settings import Settings
 
 

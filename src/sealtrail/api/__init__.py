@@ -1,0 +1,28 @@
+"""The JSON API (SPEC §6): one router per resource, each a thin translator over ``AuditLog``.
+
+    events           record, search, read one (with its proof), export
+    ledger           the signed checkpoint, inclusion and consistency proofs
+    catalog          the tenant's event types; registering its own
+    viewer_sessions  minting a viewer link for one user of the tenant
+    compat           the seed product's members audit-log endpoint
+    health           liveness, readiness, metrics
+    schemas          the shapes ``/openapi.json`` documents
+
+Handlers authenticate (``sealtrail.server.deps``), parse the request and write
+the response; every rule is ``AuditLog``'s.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sealtrail.api import catalog, compat, events, health, ledger, viewer_sessions
+
+ROUTERS: tuple[APIRouter, ...] = (
+    events.router,
+    ledger.router,
+    catalog.router,
+    viewer_sessions.router,
+    compat.router,
+    health.router,
+)

@@ -1,0 +1,47 @@
+"""Every limit and fixed vocabulary of Sealtrail, named once.
+
+The validators (``events``, ``catalog``, ``query``), the OpenAPI document
+(``sealtrail.api.schemas``), the CLI's options and the SDK all read them from
+here, so a limit cannot say one thing in the docs and do another at the door.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal, get_args
+
+# -- an event (SPEC §2) --------------------------------------------------------------
+MAX_BATCH: Final = 1000
+"""Events in one ``POST /v1/events`` batch, one CLI ingest batch, one SDK batch."""
+MAX_ID: Final = 64
+MAX_ACTION: Final = 128
+MAX_TYPE: Final = 64
+MAX_NAME: Final = 256
+MAX_EMAIL: Final = 320
+MAX_DESCRIPTION: Final = 1000
+"""An event's description, and a catalog type's description template."""
+MAX_USER_AGENT: Final = 1024
+MAX_CONTEXT_BYTES: Final = 64 * 1024
+MAX_JSON_DEPTH: Final = 32
+
+ACTION_REGEX: Final = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
+"""An action (an event type's name): ``resource.verb``, lower case, dotted."""
+ACTION_PATTERN: Final = re.compile(ACTION_REGEX)
+
+ActorType = Literal["user", "system", "api_key", "service"]
+ACTOR_TYPES: Final[tuple[ActorType, ...]] = get_args(ActorType)
+Outcome = Literal["success", "failure"]
+OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
+Kind = Literal["create", "update", "delete", "access", "other"]
+KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
+
+# -- reading -------------------------------------------------------------------------
+DEFAULT_PAGE: Final = 50
+MAX_PAGE: Final = 200
+"""Events on one page of a search (API, seed endpoint, viewer, CLI)."""
+MAX_OFFSET: Final = 2**63 - 1
+COUNT_CAP: Final = 10_000
+"""Totals are exact up to here; past it a search reports ``None`` (counting costs more)."""
+
+ExportFormat = Literal["csv", "ndjson", "bundle"]
+EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = get_args(ExportFormat)
