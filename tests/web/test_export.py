@@ -24,7 +24,7 @@ def test_the_export_equals_the_api_export_of_the_same_filters(seeded: Site) -> N
     assert exported.status_code == 200
     assert exported.headers["content-type"] == "text/csv; charset=utf-8"
     assert exported.headers["content-disposition"].startswith(
-        'attachment; filename="audit-log-acme-'
+        'attachment; filename="sealtrail-acme-'
     )
     api = seeded.api().get(
         "/v1/events/export", params={"format": "csv", "kind": "update", "q": "role"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import sample
 from .conftest import Site
 
 
@@ -67,4 +68,21 @@ def test_a_refused_member_records_nothing(seeded: Site) -> None:
     client.get("/ui")
     client.get("/ui/export")
     client.get("/v1/events")
+    assert _access_events(seeded) == []
+
+
+def test_the_json_api_records_a_viewers_look_at_one_event(seeded: Site) -> None:
+    """The rule lives in AuditLog, so the API with the viewer's cookie records it like the page."""
+    client = seeded.browser("admin")
+    response = client.get(f"/v1/events/{sample.ROLE_CHANGE_ID}")
+    assert response.status_code == 200
+    recorded = _access_events(seeded)
+    assert [e["action"] for e in recorded] == ["audit_log.viewed"]
+    assert recorded[0]["actor"]["id"] == "usr_admin"
+    assert recorded[0]["context"] == {"event_id": sample.ROLE_CHANGE_ID, "results": 1}
+
+
+def test_an_api_keys_look_at_one_event_is_not_a_viewers_view(seeded: Site) -> None:
+    response = seeded.api().get(f"/v1/events/{sample.ROLE_CHANGE_ID}")
+    assert response.status_code == 200
     assert _access_events(seeded) == []

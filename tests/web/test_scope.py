@@ -68,3 +68,29 @@ def test_owners_and_admins_see_every_account(seeded: Site) -> None:
             "/ui", params={"since": "", "phrase": "-category:audit_log"}
         )
         assert len(rows(page.text).ids) == len(sample.events()), role
+
+
+def _seq_of(seeded: Site, event_id: str) -> int:
+    response = seeded.api().get(f"/v1/events/{event_id}")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    seq: int = body["proof"]["seq"]
+    return seq
+
+
+def test_an_account_admin_cannot_prove_another_accounts_event(seeded: Site) -> None:
+    hq_seq = _seq_of(seeded, sample.ROLE_CHANGE_ID)  # an acc_hq event
+    eu_events = seeded.api().get("/v1/events", params={"account_id": "acc_eu"}).json()["events"]
+    eu_seq = _seq_of(seeded, eu_events[0]["id"])
+    client = seeded.browser("account_admin", account_ids=["acc_eu"])
+    refused = client.get("/v1/proofs/inclusion", params={"seq": str(hq_seq)})
+    assert refused.status_code == 404
+    assert refused.json()["error"]["code"] == "not_found"
+    missing = client.get("/v1/proofs/inclusion", params={"seq": "999999"})
+    assert missing.status_code == 404  # exactly like a seq that does not exist
+    allowed = client.get("/v1/proofs/inclusion", params={"seq": str(eu_seq)})
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["seq"] == eu_seq
+    # The whole-tenant roles still prove any event.
+    owner = seeded.browser("owner")
+    assert owner.get("/v1/proofs/inclusion", params={"seq": str(hq_seq)}).status_code == 200
