@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-import typing
 import re
+import typing
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
