@@ -245,7 +245,7 @@ class Event:
 
 # -- validation ---------------------------------------------------------------
 
-_EVENT_FIELDS: Final = frozenset(
+EVENT_FIELDS: Final = frozenset(
     {
         "id",
         "action",
@@ -263,7 +263,7 @@ _EVENT_FIELDS: Final = frozenset(
     }
 )
 # Set by the server; accepted and ignored so an exported event can be sent back.
-_SERVER_FIELDS: Final = frozenset({"tenant_id", "seq", "received_at", "category", "kind", "salts"})
+SERVER_FIELDS: Final = frozenset({"tenant_id", "seq", "received_at", "category", "kind", "salts"})
 
 
 class _Checker:
@@ -363,9 +363,9 @@ def _is_ip(value: str) -> bool:
     return True
 
 
-_ACTOR_KEYS: Final = frozenset({"type", "id", "role", "name", "email"})
-_TARGET_KEYS: Final = frozenset({"type", "id", "name", "email"})
-_RESOURCE_KEYS: Final = frozenset({"type", "id", "name"})
+ACTOR_FIELDS: Final = frozenset({"type", "id", "role", "name", "email"})
+TARGET_FIELDS: Final = frozenset({"type", "id", "name", "email"})
+RESOURCE_FIELDS: Final = frozenset({"type", "id", "name"})
 
 
 def _actor(check: _Checker, body: Mapping[str, Any]) -> Actor | None:
@@ -375,7 +375,7 @@ def _actor(check: _Checker, body: Mapping[str, Any]) -> Actor | None:
     obj = check.mapping(body, "actor")
     if obj is None:
         return None
-    check.unknown_keys(obj, _ACTOR_KEYS, "actor.")
+    check.unknown_keys(obj, ACTOR_FIELDS, "actor.")
     kind = obj.get("type")
     if kind not in ACTOR_TYPES:
         check.fail("actor.type", f"must be one of {', '.join(ACTOR_TYPES)}")
@@ -392,7 +392,7 @@ def _target(check: _Checker, body: Mapping[str, Any]) -> Target | None:
     obj = check.mapping(body, "target")
     if obj is None:
         return None
-    check.unknown_keys(obj, _TARGET_KEYS, "target.")
+    check.unknown_keys(obj, TARGET_FIELDS, "target.")
     kind = check.text(obj, "type", "target.type", required=True, max_len=MAX_TYPE, single_line=True)
     ident = check.text(obj, "id", "target.id", required=True)
     name = check.text(obj, "name", "target.name")
@@ -406,7 +406,7 @@ def _resource(check: _Checker, body: Mapping[str, Any]) -> Resource | None:
     obj = check.mapping(body, "resource")
     if obj is None:
         return None
-    check.unknown_keys(obj, _RESOURCE_KEYS, "resource.")
+    check.unknown_keys(obj, RESOURCE_FIELDS, "resource.")
     kind = check.text(
         obj, "type", "resource.type", required=True, max_len=MAX_TYPE, single_line=True
     )
@@ -489,7 +489,7 @@ def validate_event(body: object, index: int = 0) -> tuple[EventInput | None, lis
     if not isinstance(body, dict):
         check.fail("event", "must be a JSON object")
         return None, check.errors
-    check.unknown_keys(body, _EVENT_FIELDS | _SERVER_FIELDS, "")
+    check.unknown_keys(body, EVENT_FIELDS | SERVER_FIELDS, "")
     ident = check.text(body, "id", "id", max_len=MAX_ID, single_line=True)
     if ident == "":
         check.fail("id", "must not be empty")

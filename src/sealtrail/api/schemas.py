@@ -7,13 +7,34 @@ costs more than the database); these models exist so ``/openapi.json`` and
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final
 
 from pydantic import BaseModel, Field
 
+from sealtrail.limits import (
+    ACTION_REGEX,
+    ACTOR_TYPES,
+    DEFAULT_PAGE,
+    EXPORT_FORMATS,
+    MAX_ACTION,
+    MAX_BATCH,
+    MAX_CONTEXT_BYTES,
+    MAX_DESCRIPTION,
+    MAX_EMAIL,
+    MAX_ID,
+    MAX_NAME,
+    MAX_PAGE,
+    MAX_TYPE,
+    MAX_USER_AGENT,
+    OUTCOMES,
+    ActorType,
+    Kind,
+    Outcome,
+)
+
 
 class ActorOut(BaseModel):
-    type: Literal["user", "system", "api_key", "service"]
+    type: ActorType
     id: str
     role: str | None = None
     name: str | None = None
@@ -47,10 +68,10 @@ class EventOut(BaseModel):
     tenant_id: str
     action: str
     category: str
-    kind: Literal["create", "update", "delete", "access", "other"]
+    kind: Kind
     occurred_at: str
     received_at: str
-    outcome: Literal["success", "failure"]
+    outcome: Outcome
     actor: ActorOut
     target: TargetOut | None = None
     resource: ResourceOut | None = None
@@ -95,25 +116,68 @@ class ErrorOut(BaseModel):
     error: ErrorDetail
 
 
-_EVENT_IN = {
+def _string(max_length: int | None = None, **extra: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", **extra}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return schema
+
+
+def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+# The event as a producer sends it, from the same limits the validator applies
+# (sealtrail.limits); tests/api/test_openapi.py fails when the field sets drift.
+ACTOR_IN: Final = _object(
+    {
+        "type": {"type": "string", "enum": list(ACTOR_TYPES)},
+        "id": _string(MAX_NAME, description="required unless type is system"),
+        "role": _string(MAX_TYPE),
+        "name": _string(MAX_NAME),
+        "email": _string(MAX_EMAIL),
+    },
+    ["type"],
+)
+TARGET_IN: Final = _object(
+    {
+        "type": _string(MAX_TYPE),
+        "id": _string(MAX_NAME),
+        "name": _string(MAX_NAME),
+        "email": _string(MAX_EMAIL),
+    },
+    ["type", "id"],
+)
+RESOURCE_IN: Final = _object(
+    {"type": _string(MAX_TYPE), "id": _string(MAX_NAME), "name": _string(MAX_NAME)},
+    ["type", "id"],
+)
+EVENT_IN: Final = {
     "type": "object",
     "required": ["action", "actor"],
     "properties": {
-        "id": {"type": "string", "maxLength": 64},
-        "action": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"},
-        "occurred_at": {"type": "string", "format": "date-time"},
-        "actor": {"type": "object"},
-        "target": {"type": "object"},
-        "resource": {"type": "object"},
-        "account_id": {"type": "string"},
-        "description": {"type": "string", "maxLength": 1000},
-        "context": {"type": "object"},
-        "ip": {"type": "string"},
-        "user_agent": {"type": "string", "maxLength": 1024},
-        "outcome": {"type": "string", "enum": ["success", "failure"]},
-        "request_id": {"type": "string"},
+        "id": _string(MAX_ID),
+        "action": _string(MAX_ACTION, pattern=ACTION_REGEX),
+        "occurred_at": _string(format="date-time"),
+        "actor": ACTOR_IN,
+        "target": TARGET_IN,
+        "resource": RESOURCE_IN,
+        "account_id": _string(MAX_NAME),
+        "description": _string(MAX_DESCRIPTION),
+        "context": {"type": "object", "description": f"at most {MAX_CONTEXT_BYTES} bytes of JSON"},
+        "ip": _string(description="an IPv4 or IPv6 address"),
+        "user_agent": _string(MAX_USER_AGENT),
+        "outcome": {"type": "string", "enum": list(OUTCOMES)},
+        "request_id": _string(MAX_NAME),
     },
 }
+
+_BATCH: Final = {"type": "array", "maxItems": MAX_BATCH, "items": EVENT_IN}
 
 INGEST_BODY: dict[str, Any] = {
     "requestBody": {
@@ -122,12 +186,16 @@ INGEST_BODY: dict[str, Any] = {
             "application/json": {
                 "schema": {
                     "oneOf": [
-                        _EVENT_IN,
+                        EVENT_IN,
                         {
                             "type": "object",
                             "required": ["events"],
                             "properties": {
-                                "events": {"type": "array", "maxItems": 1000, "items": _EVENT_IN}
+                                "events": {
+                                    "type": "array",
+                                    "maxItems": MAX_BATCH,
+                                    "items": EVENT_IN,
+                                }
                             },
                         },
                     ]
@@ -173,12 +241,15 @@ _FILTERS = [
 SEARCH_PARAMETERS: dict[str, Any] = {
     "parameters": [
         *_FILTERS,
-        _param("limit", "1-200, default 50"),
+        _param("limit", f"1-{MAX_PAGE}, default {DEFAULT_PAGE}"),
         _param("offset", "rows to skip"),
         _param("cursor", "next_cursor of the previous page"),
     ]
 }
 
 EXPORT_PARAMETERS: dict[str, Any] = {
-    "parameters": [_param("format", "csv (default), ndjson or bundle"), *_FILTERS]
+    "parameters": [
+        _param("format", f"one of {', '.join(EXPORT_FORMATS)}; default {EXPORT_FORMATS[0]}"),
+        *_FILTERS,
+    ]
 }
