@@ -177,7 +177,7 @@ def test_export_downloads_exactly_what_the_filters_match(page: Any, server: Serv
     with page.expect_download() as info:
         export.click()
     download = info.value
-    assert download.suggested_filename.startswith("audit-log-acme-")
+    assert download.suggested_filename.startswith("sealtrail-acme-")
     body = Path(download.path()).read_bytes()
     assert body == server.api_export(kind="update")
     records = list(csv.DictReader(io.StringIO(body.decode("utf-8"))))
