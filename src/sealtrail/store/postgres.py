@@ -27,9 +27,9 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import psycopg
 from psycopg import errors
@@ -38,31 +38,18 @@ from psycopg_pool import ConnectionPool
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from sealtrail.catalog import EventType
-from sealtrail.errors import Conflict, InconsistentTree, NotFound
+from sealtrail.errors import NotFound
 from sealtrail.events import Event
-from sealtrail.query import EventQuery, Page
 from sealtrail.store import migrations
-from sealtrail.store.base import (
-    COUNT_CAP,
-    ApiKeyRecord,
-    EventStore,
-    Receipt,
-    SealedBatch,
-    Sealer,
-    SearchResult,
-    StoredCheckpoint,
-    Tenant,
-    TreeHead,
-)
-from sealtrail.store.codec import COLUMNS, SELECT_LIST
+from sealtrail.store.base import Receipt, SealedBatch, Sealer
+from sealtrail.store.codec import COLUMNS
+from sealtrail.store.dialect import Clause, Dialect
 from sealtrail.store.postgres_admin import (
     DEFAULT_RUNTIME_ROLE,
     grant_runtime_role,
     libpq_url,
     sqlalchemy_url,
 )
-from sealtrail.store.postgres_filters import compile_where
 from sealtrail.store.postgres_rows import (
     COPY_TYPES,
     escape_text,
@@ -70,10 +57,12 @@ from sealtrail.store.postgres_rows import (
     event_row,
     unescape_text,
 )
+from sealtrail.store.sql import MAX_SEQ, SQLStore
 
 log = logging.getLogger(__name__)
 
 Connection = psycopg.Connection[TupleRow]
+T = TypeVar("T")
 
 _COPY_EVENTS: Final = f"COPY events ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _COPY_IDS: Final = (
@@ -86,13 +75,49 @@ _BY_ID_JOIN: Final = (
     f"SELECT {', '.join('e.' + c for c in COLUMNS)} FROM event_ids i JOIN events e"
     " ON e.tenant_id = i.tenant_id AND e.seq = i.seq AND e.occurred_at = i.occurred_at"
 )
-_MAX_BIGINT: Final = 2**63 - 1
 _DAY_US: Final = 86_400_000_000
 # Partitions are extended once fewer than this many days of them remain ahead.
 _EXTEND_MARGIN_US: Final = 62 * _DAY_US
 _EXTEND_RETRY_S: Final = 300.0
-_KEY_COLUMNS: Final = "id, tenant_id, secret_hash, scopes, created_at, name, revoked_at"
-_CHECKPOINT_COLUMNS: Final = "tenant_id, tree_size, root_hash, note, created_at"
+# A value folded the way the indexed lower(column) is: ASCII only, as NOCASE does.
+_FOLDED: Final = 'lower(?::text COLLATE "C")'
+
+
+def _action_prefix(prefix: str) -> Clause:
+    group, _, deeper = prefix[:-1].partition(".")
+    # Every action has a dot, so "member.*" is exactly "first segment is member":
+    # one test the events_by_action_group index answers in time order.
+    if not deeper:
+        return "split_part(action, '.', 1) = ?", [group]
+    # Deeper prefixes add the range of everything between "a.b." and "a.b/".
+    return (
+        "(split_part(action, '.', 1) = ? AND action >= ? AND action < ?)",
+        [group, prefix, prefix[:-1] + "/"],
+    )
+
+
+# Case-insensitive email matches compare lower(column), which under the columns'
+# "C" collation folds ASCII letters only — what SQLite's NOCASE does — and is what
+# the partial lower(...) indexes are built on. Free text is a phrase over the
+# generated ``search`` tsvector (sealtrail_phrase splits the words the way the
+# stored vector was split). Text is stored escaped (postgres_rows).
+DIALECT: Final = Dialect(
+    placeholder="%s",
+    for_update=" FOR UPDATE",
+    unique_violation=errors.UniqueViolation,
+    foreign_key_violation=(errors.ForeignKeyViolation,),
+    undefined_table=errors.UndefinedTable,
+    true="TRUE",
+    false="FALSE",
+    unindexed="",
+    nocase_equals=lambda column: f"lower({column}) = {_FOLDED}",
+    action_prefix=_action_prefix,
+    text_match=lambda text: ("search @@ sealtrail_phrase(?)", [text]),
+    id_alone_without_at=False,
+    escape=escape_text,
+    unescape=unescape_text,
+    event_from_row=event_from_row,
+)
 
 
 class _Pool:
@@ -129,7 +154,7 @@ class _Pool:
                 self._opened = False
 
 
-class PostgresStore(EventStore):
+class PostgresStore(SQLStore[Connection]):
     """``EventStore`` on a PostgreSQL database (``postgresql://user@host:5432/db``).
 
     ``read_url``, when given, names a hot standby (a streaming replica) that
@@ -140,6 +165,10 @@ class PostgresStore(EventStore):
     ``months_ahead`` is how many month partitions beyond the current one are
     kept ready.
     """
+
+    dialect = DIALECT
+    _EVENT_BY_ID = f"{_BY_ID_JOIN} WHERE i.tenant_id = ? AND i.id = ?"
+    _LEAVES = "event_ids"
 
     def __init__(
         self,
@@ -173,8 +202,13 @@ class PostgresStore(EventStore):
     ) -> contextlib.AbstractContextManager[Connection]:
         return self._pool.connection(timeout)
 
-    def _read_connection(self) -> contextlib.AbstractContextManager[Connection]:
-        return self._read_pool.connection()
+    def _read(self, work: Callable[[Connection], T], *, replica: bool = False) -> T:
+        with (self._read_pool if replica else self._pool).connection() as connection:
+            return work(connection)
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        with self._connection() as connection, connection.transaction():
+            return work(connection)
 
     # -- lifecycle -------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -229,14 +263,6 @@ class PostgresStore(EventStore):
         finally:
             self._partition_lock.release()
 
-    def schema_revision(self) -> str | None:
-        with self._connection() as connection:
-            try:
-                row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-            except errors.UndefinedTable:
-                return None
-        return None if row is None else str(row[0])
-
     def close(self) -> None:
         self._pool.close()
         self._read_pool.close()
@@ -245,175 +271,25 @@ class PostgresStore(EventStore):
         with self._connection(timeout=5.0) as connection:
             connection.execute("SELECT 1").fetchone()
 
-    # -- tenants, keys, event types --------------------------------------------
-    def create_tenant(self, tenant: Tenant) -> None:
-        with self._connection() as connection:
-            try:
-                connection.execute(
-                    "INSERT INTO tenants (id, name, created_at, strict) VALUES (%s, %s, %s, %s)",
-                    (tenant.id, escape_text(tenant.name), tenant.created_at, tenant.strict),
-                )
-            except errors.UniqueViolation as exc:
-                raise Conflict(f"tenant {tenant.id!r} already exists") from exc
-
-    @staticmethod
-    def _tenant(row: Sequence[Any]) -> Tenant:
-        return Tenant(row[0], unescape_text(row[1]), row[2], row[3])
-
-    def get_tenant(self, tenant_id: str) -> Tenant | None:
-        with self._connection() as connection:
-            row = connection.execute(
-                "SELECT id, name, created_at, strict FROM tenants WHERE id = %s", (tenant_id,)
-            ).fetchone()
-        return None if row is None else self._tenant(row)
-
-    def list_tenants(self) -> list[Tenant]:
-        with self._connection() as connection:
-            rows = connection.execute(
-                "SELECT id, name, created_at, strict FROM tenants ORDER BY id"
-            ).fetchall()
-        return [self._tenant(r) for r in rows]
-
-    def add_api_key(self, key: ApiKeyRecord) -> None:
-        with self._connection() as connection:
-            try:
-                connection.execute(
-                    "INSERT INTO api_keys (id, tenant_id, secret_hash, scopes, name, created_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)",
-                    (
-                        key.id,
-                        key.tenant_id,
-                        key.secret_hash,
-                        ",".join(sorted(key.scopes)),
-                        None if key.name is None else escape_text(key.name),
-                        key.created_at,
-                    ),
-                )
-            except errors.UniqueViolation as exc:
-                raise Conflict(f"API key {key.id!r} already exists") from exc
-            except errors.ForeignKeyViolation as exc:
-                raise NotFound(f"no tenant {key.tenant_id!r}") from exc
-
-    @staticmethod
-    def _key(row: Sequence[Any]) -> ApiKeyRecord:
-        return ApiKeyRecord(
-            id=row[0],
-            tenant_id=row[1],
-            secret_hash=bytes(row[2]),
-            scopes=frozenset(s for s in row[3].split(",") if s),
-            created_at=row[4],
-            name=None if row[5] is None else unescape_text(row[5]),
-            revoked_at=row[6],
-        )
-
-    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
-        with self._connection() as connection:
-            row = connection.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = %s", (key_id,)
-            ).fetchone()
-        return None if row is None else self._key(row)
-
-    def list_api_keys(self, tenant_id: str | None = None) -> list[ApiKeyRecord]:
-        with self._connection() as connection:
-            if tenant_id is None:
-                rows = connection.execute(
-                    f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY tenant_id, created_at, id"
-                ).fetchall()
-            else:
-                rows = connection.execute(
-                    f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = %s"
-                    " ORDER BY created_at, id",
-                    (tenant_id,),
-                ).fetchall()
-        return [self._key(r) for r in rows]
-
-    def revoke_api_key(self, key_id: str, at: int) -> bool:
-        with self._connection() as connection:
-            cursor = connection.execute(
-                "UPDATE api_keys SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL",
-                (at, key_id),
-            )
-            return cursor.rowcount == 1
-
-    def put_event_type(self, tenant_id: str, event_type: EventType) -> None:
-        with self._connection() as connection:
-            connection.execute(
-                "INSERT INTO event_types (tenant_id, name, category, kind, description,"
-                " expects_target, resource_type) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (tenant_id, name) DO UPDATE SET category = EXCLUDED.category,"
-                " kind = EXCLUDED.kind, description = EXCLUDED.description,"
-                " expects_target = EXCLUDED.expects_target,"
-                " resource_type = EXCLUDED.resource_type",
-                (
-                    tenant_id,
-                    event_type.name,
-                    event_type.category,
-                    event_type.kind,
-                    escape_text(event_type.description),
-                    event_type.expects_target,
-                    event_type.resource_type,
-                ),
-            )
-
-    def tenant_event_types(self, tenant_id: str) -> list[EventType]:
-        with self._connection() as connection:
-            rows = connection.execute(
-                "SELECT name, category, kind, description, expects_target, resource_type"
-                " FROM event_types WHERE tenant_id = %s ORDER BY name",
-                (tenant_id,),
-            ).fetchall()
-        return [
-            EventType(
-                name=r[0],
-                category=r[1],
-                kind=r[2],
-                description=unescape_text(r[3]),
-                expects_target=r[4],
-                resource_type=r[5],
-                builtin=False,
-            )
-            for r in rows
-        ]
-
     # -- events ------------------------------------------------------------------
     def append(self, tenant_id: str, events: Sequence[Event], seal: Sealer) -> list[Receipt]:
         self._keep_partitions_ahead()
-        first_of: dict[str, int] = {}
-        with self._connection() as connection, connection.transaction():
-            head_row = connection.execute(
-                "SELECT tree_size, frontier FROM tenants WHERE id = %s FOR UPDATE", (tenant_id,)
-            ).fetchone()
-            if head_row is None:
-                raise NotFound(f"no tenant {tenant_id!r}")
-            known: dict[str, int] = {
-                unescape_text(ident): seq
-                for ident, seq in connection.execute(
-                    # One primary-key probe per id, whatever the statistics say.
-                    "SELECT i.id, i.seq FROM unnest(%s::text[]) AS k (id)"
-                    " JOIN event_ids i ON i.tenant_id = %s AND i.id = k.id",
-                    (list({escape_text(e.id) for e in events}), tenant_id),
-                )
-            }
-            fresh: list[Event] = []
-            for event in events:
-                if event.id not in known and event.id not in first_of:
-                    first_of[event.id] = len(fresh)
-                    fresh.append(event)
-            if fresh:
-                head = TreeHead(head_row[0], _split_frontier(head_row[1]))
-                sealed = seal(head, fresh)
-                _check_sealed(tenant_id, head, fresh, sealed)
-                self._insert(connection, tenant_id, sealed)
-                for event in sealed.events:
-                    known[event.id] = event.seq
-        receipts: list[Receipt] = []
-        for event in events:
-            created = first_of.pop(event.id, None) is not None
-            receipts.append(Receipt(event.id, known[event.id], created))
-        return receipts
+        return super().append(tenant_id, events, seal)
 
-    @staticmethod
-    def _insert(connection: Connection, tenant_id: str, sealed: SealedBatch) -> None:
+    def _existing_ids(
+        self, connection: Connection, tenant_id: str, ids: list[str]
+    ) -> dict[str, int]:
+        return {
+            unescape_text(ident): seq
+            for ident, seq in connection.execute(
+                # One primary-key probe per id, whatever the statistics say.
+                "SELECT i.id, i.seq FROM unnest(%s::text[]) AS k (id)"
+                " JOIN event_ids i ON i.tenant_id = %s AND i.id = k.id",
+                ([escape_text(i) for i in ids], tenant_id),
+            )
+        }
+
+    def _insert(self, connection: Connection, tenant_id: str, sealed: SealedBatch) -> None:
         pairs = list(zip(sealed.events, sealed.leaf_hashes, strict=True))
         with connection.cursor() as cursor:
             with cursor.copy(_COPY_EVENTS) as copy:
@@ -430,86 +306,14 @@ class PostgresStore(EventStore):
                     copy.set_types(["text", "int2", "int8", "bytea"])
                     for level, index, node in sealed.nodes:
                         copy.write_row((tenant_id, level, index, node))
-            cursor.execute(
-                "UPDATE tenants SET tree_size = %s, frontier = %s WHERE id = %s",
-                (sealed.head.size, b"".join(sealed.head.frontier), tenant_id),
-            )
-
-    def search(
-        self, tenant_id: str, query: EventQuery, page: Page, *, with_total: bool = True
-    ) -> SearchResult:
-        where, params = compile_where(tenant_id, query)
-        direction = "DESC" if query.order == "desc" else "ASC"
-        page_where, page_params = where, list(params)
-        if page.cursor is not None:
-            op = "<" if query.order == "desc" else ">"
-            page_where += f" AND (occurred_at, seq) {op} (%s, %s)"
-            page_params += [page.cursor.occurred_at_us, min(page.cursor.seq, _MAX_BIGINT)]
-        sql = (
-            f"SELECT {SELECT_LIST} FROM events WHERE {page_where}"
-            f" ORDER BY occurred_at {direction}, seq {direction} LIMIT %s OFFSET %s"
-        )
-        offset = page.offset if page.cursor is None else 0
-        with self._read_connection() as connection:
-            rows = connection.execute(sql, [*page_params, page.limit + 1, offset]).fetchall()
-            total = self._count(connection, where, params, COUNT_CAP) if with_total else None
-        has_more = len(rows) > page.limit
-        return SearchResult([event_from_row(r) for r in rows[: page.limit]], total, has_more)
-
-    def count(self, tenant_id: str, query: EventQuery, cap: int | None = COUNT_CAP) -> int | None:
-        where, params = compile_where(tenant_id, query)
-        with self._read_connection() as connection:
-            return self._count(connection, where, params, cap)
-
-    @staticmethod
-    def _count(
-        connection: Connection, where: str, params: Sequence[Any], cap: int | None
-    ) -> int | None:
-        if cap is None:
-            row = connection.execute(f"SELECT count(*) FROM events WHERE {where}", params)
-            found = row.fetchone()
-            assert found is not None
-            return int(found[0])
-        row = connection.execute(
-            f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT %s) AS matches",
-            [*params, cap + 1],
-        )
-        found = row.fetchone()
-        assert found is not None
-        total = int(found[0])
-        return None if total > cap else total
-
-    def stream(
-        self, tenant_id: str, query: EventQuery, *, chunk_size: int = 1000
-    ) -> Iterator[list[Event]]:
-        where, params = compile_where(tenant_id, query)
-        direction = "DESC" if query.order == "desc" else "ASC"
-        sql = (
-            f"SELECT {SELECT_LIST} FROM events WHERE {where}"
-            f" ORDER BY occurred_at {direction}, seq {direction}"
-        )
-        return self._stream(sql, params, chunk_size, replica=True)
-
-    def scan(
-        self, tenant_id: str, start: int = 0, *, chunk_size: int = 5000
-    ) -> Iterator[list[tuple[Event, bytes]]]:
-        sql = f"SELECT {SELECT_LIST} FROM events WHERE tenant_id = %s AND seq >= %s ORDER BY seq"
-        for rows in self._rows(sql, [tenant_id, start], chunk_size):
-            yield [(event_from_row(r), bytes(r[-1])) for r in rows]
-
-    def _stream(
-        self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
-    ) -> Iterator[list[Event]]:
-        for rows in self._rows(sql, params, chunk_size, replica=replica):
-            yield [event_from_row(r) for r in rows]
 
     def _rows(
         self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
     ) -> Iterator[list[TupleRow]]:
         # A server-side cursor inside one transaction: one snapshot, bounded memory.
         # The connection goes back to the pool when the generator ends or is closed.
-        pool = self._read_connection() if replica else self._connection()
-        with pool as connection, connection.transaction():
+        pool = self._read_pool if replica else self._pool
+        with pool.connection() as connection, connection.transaction():
             connection.execute("SET TRANSACTION READ ONLY")
             with connection.cursor(name="sealtrail_stream") as cursor:
                 cursor.itersize = chunk_size
@@ -517,40 +321,23 @@ class PostgresStore(EventStore):
                 while rows := cursor.fetchmany(chunk_size):
                     yield rows
 
-    def get_event(self, tenant_id: str, event_id: str) -> Event | None:
-        with self._connection() as connection:
-            row = connection.execute(
-                f"{_BY_ID_JOIN} WHERE i.tenant_id = %s AND i.id = %s",
-                (tenant_id, escape_text(event_id)),
-            ).fetchone()
-        return None if row is None else event_from_row(row)
-
     def get_events_by_seq(self, tenant_id: str, seqs: Sequence[int]) -> list[Event]:
         if not seqs:
             return []
         with self._connection() as connection:
             rows = connection.execute(
                 f"{_BY_ID_JOIN} WHERE i.tenant_id = %s AND i.seq = ANY(%s) ORDER BY i.seq",
-                (tenant_id, [s for s in seqs if 0 <= s <= _MAX_BIGINT]),
+                (tenant_id, [s for s in seqs if 0 <= s <= MAX_SEQ]),
             ).fetchall()
         return [event_from_row(r) for r in rows]
 
     # -- tree state and checkpoints ------------------------------------------------
-    def tree_head(self, tenant_id: str) -> TreeHead:
-        with self._connection() as connection:
-            row = connection.execute(
-                "SELECT tree_size, frontier FROM tenants WHERE id = %s", (tenant_id,)
-            ).fetchone()
-        if row is None:
-            raise NotFound(f"no tenant {tenant_id!r}")
-        return TreeHead(row[0], _split_frontier(row[1]))
-
     def tree_nodes(self, tenant_id: str, keys: Sequence[tuple[int, int]]) -> list[bytes]:
         if not keys:
             return []
-        leaves = sorted({idx for level, idx in keys if level == 0 and 0 <= idx <= _MAX_BIGINT})
+        leaves = sorted({idx for level, idx in keys if level == 0 and 0 <= idx <= MAX_SEQ})
         inner = sorted(
-            {(level, idx) for level, idx in keys if 0 < level < 64 and 0 <= idx <= _MAX_BIGINT}
+            {(level, idx) for level, idx in keys if 0 < level < 64 and 0 <= idx <= MAX_SEQ}
         )
         found: dict[tuple[int, int], bytes] = {}
         with self._connection() as connection:
@@ -572,70 +359,3 @@ class PostgresStore(EventStore):
             return [found[key] for key in keys]
         except KeyError as exc:
             raise NotFound(f"tree node {exc.args[0]} of tenant {tenant_id!r} is missing") from exc
-
-    def leaf_hashes(self, tenant_id: str, start: int, stop: int) -> list[bytes]:
-        with self._connection() as connection:
-            rows = connection.execute(
-                "SELECT leaf_hash FROM event_ids WHERE tenant_id = %s AND seq >= %s AND seq < %s"
-                " ORDER BY seq",
-                (tenant_id, start, stop),
-            ).fetchall()
-        return [bytes(r[0]) for r in rows]
-
-    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
-        with self._connection() as connection:
-            connection.execute(
-                f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (tenant_id, tree_size) DO NOTHING",
-                (
-                    checkpoint.tenant_id,
-                    checkpoint.tree_size,
-                    checkpoint.root_hash,
-                    checkpoint.note,
-                    checkpoint.created_at,
-                ),
-            )
-
-    def latest_checkpoint(self, tenant_id: str) -> StoredCheckpoint | None:
-        with self._connection() as connection:
-            row = connection.execute(
-                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE tenant_id = %s"
-                " ORDER BY tree_size DESC LIMIT 1",
-                (tenant_id,),
-            ).fetchone()
-        return None if row is None else _checkpoint(row)
-
-    def checkpoints(self, tenant_id: str) -> list[StoredCheckpoint]:
-        with self._connection() as connection:
-            rows = connection.execute(
-                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE tenant_id = %s"
-                " ORDER BY tree_size",
-                (tenant_id,),
-            ).fetchall()
-        return [_checkpoint(r) for r in rows]
-
-
-def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:
-    return StoredCheckpoint(row[0], row[1], bytes(row[2]), row[3], row[4])
-
-
-def _split_frontier(blob: bytes) -> tuple[bytes, ...]:
-    data = bytes(blob)
-    return tuple(data[i : i + 32] for i in range(0, len(data), 32))
-
-
-def _check_sealed(
-    tenant_id: str, head: TreeHead, fresh: Sequence[Event], sealed: SealedBatch
-) -> None:
-    """Refuse a sealer's output that would break the log before it reaches a table."""
-    seqs = [e.seq for e in sealed.events]
-    if (
-        len(sealed.events) != len(fresh)
-        or seqs != list(range(head.size, head.size + len(fresh)))
-        or sealed.head.size != head.size + len(fresh)
-    ):
-        raise InconsistentTree(
-            f"the sealer returned seqs {seqs[:3]}… for {len(fresh)} events on a tree of {head.size}"
-        )
-    if any(e.tenant_id != tenant_id for e in sealed.events):
-        raise InconsistentTree(f"the sealer returned events of another tenant than {tenant_id!r}")

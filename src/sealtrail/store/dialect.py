@@ -1,0 +1,48 @@
+"""What differs between the SQL the two engines speak, and nothing else.
+
+The shared core (``sql.SQLStore``, ``filters.compile_where``) writes every
+statement once, with ``?`` placeholders; a ``Dialect`` supplies the few
+pieces where SQLite and PostgreSQL part ways. Each engine module defines its
+one instance (``sqlite.DIALECT``, ``postgres.DIALECT``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sealtrail.events import Event
+from sealtrail.store.codec import from_row
+
+Clause = tuple[str, list[Any]]
+
+
+def _same(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    # Statements: the driver's placeholder, the clause that locks a read row.
+    placeholder: str
+    for_update: str
+    # Driver errors mapped to domain errors.
+    unique_violation: type[Exception]
+    foreign_key_violation: tuple[type[Exception], ...]
+    undefined_table: type[Exception]
+    # Filters: boolean literals, the prefix that keeps a column's index out of a
+    # plan (SQLite's unary "+"; PostgreSQL has none), an ASCII-case-insensitive
+    # equality on a column, an action prefix ("member.") and a free-text phrase.
+    true: str
+    false: str
+    unindexed: str
+    nocase_equals: Callable[[str], str]
+    action_prefix: Callable[[str], Clause]
+    text_match: Callable[[str], Clause]
+    # Whether an actor/target value without "@" tests only the id (emails hold one).
+    id_alone_without_at: bool
+    # Text as stored: every string bound for a text column, and read back.
+    escape: Callable[[str], str] = _same
+    unescape: Callable[[str], str] = _same
+    event_from_row: Callable[[Sequence[Any]], Event] = from_row

@@ -1,0 +1,131 @@
+"""EventQuery → a WHERE clause for either engine (parameters bound, never interpolated).
+
+One reading of each field (see ``query.model``), one builder table; the
+``Dialect`` supplies what the engines spell differently: case-insensitive
+email equality, an action prefix, free text, boolean literals and the
+escaping of stored text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+from sealtrail.events import to_micros
+from sealtrail.query import EventQuery, Field, ResourceRef, Term
+from sealtrail.store.codec import network_range
+from sealtrail.store.dialect import Clause, Dialect
+
+Builder = Callable[[Dialect, object], Clause]
+
+
+def _equals(column: str) -> Builder:
+    def build(_dialect: Dialect, value: object) -> Clause:
+        return f"{column} = ?", [value]
+
+    return build
+
+
+def _nocase_equals(column: str) -> Builder:
+    def build(dialect: Dialect, value: object) -> Clause:
+        return dialect.nocase_equals(column), [value]
+
+    return build
+
+
+def _action(dialect: Dialect, value: object) -> Clause:
+    text = str(value)
+    if text.endswith(".*"):
+        return dialect.action_prefix(text[:-1])  # "member."
+    return "action = ?", [text]
+
+
+def _either(id_column: str, email_column: str) -> Builder:
+    def build(dialect: Dialect, value: object) -> Clause:
+        if dialect.id_alone_without_at and "@" not in str(value):
+            return f"{id_column} = ?", [value]  # emails always hold an "@"
+        return f"({id_column} = ? OR {dialect.nocase_equals(email_column)})", [value, value]
+
+    return build
+
+
+def _resource(dialect: Dialect, value: object) -> Clause:
+    assert isinstance(value, ResourceRef)
+    kind = dialect.escape(value.type)
+    if value.id is None:
+        return "resource_type = ?", [kind]
+    return "(resource_type = ? AND resource_id = ?)", [kind, dialect.escape(value.id)]
+
+
+def _ip(_dialect: Dialect, value: object) -> Clause:
+    assert isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network)
+    low, high = network_range(value)
+    return "ip_key BETWEEN ? AND ?", [low, high]
+
+
+def _text(dialect: Dialect, value: object) -> Clause:
+    return dialect.text_match(str(value))
+
+
+_BUILDERS: dict[Field, Builder] = {
+    Field.ACTION: _action,
+    Field.CATEGORY: _equals("category"),
+    Field.KIND: _equals("kind"),
+    Field.OUTCOME: _equals("outcome"),
+    Field.ACTOR: _either("actor_id", "actor_email"),
+    Field.ACTOR_ID: _equals("actor_id"),
+    Field.ACTOR_EMAIL: _nocase_equals("actor_email"),
+    Field.TARGET: _either("target_id", "target_email"),
+    Field.TARGET_ID: _equals("target_id"),
+    Field.RESOURCE_TYPE: _equals("resource_type"),
+    Field.RESOURCE_ID: _equals("resource_id"),
+    Field.RESOURCE: _resource,
+    Field.ACCOUNT_ID: _equals("account_id"),
+    Field.IP: _ip,
+    Field.TEXT: _text,
+}
+
+
+def _term(dialect: Dialect, term: Term) -> Clause:
+    parts: list[str] = []
+    params: list[Any] = []
+    build = _BUILDERS[term.field]
+    for value in term.values:
+        # Stored text is escaped (see the dialect); so is every string compared with it.
+        sql, args = build(dialect, dialect.escape(value) if isinstance(value, str) else value)
+        parts.append(sql)
+        params.extend(args)
+    if not parts:
+        return (dialect.true if term.negate else dialect.false), []
+    joined = parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+    if term.negate:
+        # IS NOT TRUE keeps rows where the column is NULL (no actor email, no ip, …).
+        return f"({joined}) IS NOT {dialect.true}", params
+    return joined, params
+
+
+def compile_where(
+    dialect: Dialect, tenant_id: str, query: EventQuery, *, text_first: bool = False
+) -> tuple[str, list[Any]]:
+    """The WHERE clause and its parameters.
+
+    ``text_first`` keeps the tenant's index out of the plan when the query has
+    free text (``dialect.unindexed``), so SQLite reads the few full-text
+    matches by rowid instead of walking the tenant's index and testing each
+    row against the match list.
+    """
+    drive_by_text = text_first and any(t.field is Field.TEXT and not t.negate for t in query.terms)
+    clauses = [f"{dialect.unindexed if drive_by_text else ''}tenant_id = ?"]
+    params: list[Any] = [tenant_id]
+    if query.time.since is not None:
+        clauses.append("occurred_at >= ?")
+        params.append(to_micros(query.time.since))
+    if query.time.until is not None:
+        clauses.append("occurred_at < ?")
+        params.append(to_micros(query.time.until))
+    for term in query.terms:
+        sql, args = _term(dialect, term)
+        clauses.append(sql)
+        params.extend(args)
+    return " AND ".join(clauses), params

@@ -1,0 +1,436 @@
+"""The SQL core both engines share: every statement that is the same is written here once.
+
+``SQLStore`` implements the ``EventStore`` contract over four primitives an
+engine supplies — ``_read`` and ``_write`` (run a piece of work on a
+connection, the latter in one transaction), ``_rows`` (a streamed query from
+one snapshot) and the append steps that really differ (``_existing_ids``,
+``_insert``) — plus its ``Dialect``. Statements use ``?`` placeholders; the
+dialect's placeholder replaces them on the way to the driver.
+
+What stays in an engine: connections and transactions (SQLite's writer
+thread, PostgreSQL's pools), migrations, how a batch is inserted (rows and
+FTS5 vs. COPY), how ids and tree nodes are looked up in bulk, and the plan
+choice SQLite makes per search (``_plan``).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
+
+from sealtrail.catalog import EventType
+from sealtrail.errors import Conflict, InconsistentTree, NotFound
+from sealtrail.events import Event
+from sealtrail.query import EventQuery, Page
+from sealtrail.store.base import (
+    COUNT_CAP,
+    ApiKeyRecord,
+    EventStore,
+    Receipt,
+    SealedBatch,
+    Sealer,
+    SearchResult,
+    StoredCheckpoint,
+    Tenant,
+    TreeHead,
+)
+from sealtrail.store.codec import SELECT_LIST
+from sealtrail.store.dialect import Dialect
+from sealtrail.store.filters import compile_where
+
+T = TypeVar("T")
+
+MAX_SEQ: Final = 2**63 - 1  # the largest value a 64-bit integer column holds
+_KEY_COLUMNS: Final = "id, tenant_id, secret_hash, scopes, created_at, name, revoked_at"
+_CHECKPOINT_COLUMNS: Final = "tenant_id, tree_size, root_hash, note, created_at"
+_TYPE_COLUMNS: Final = "name, category, kind, description, expects_target, resource_type"
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, params: Sequence[Any], /) -> Cursor: ...
+
+
+C = TypeVar("C", bound=Connection)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How ``search`` reads a page: from where, in what order (``{d}``: the direction).
+
+    ``text_first`` compiles the filter to be driven by free text; ``total`` is a
+    total the plan choice already counted.
+    """
+
+    source: str = "events"
+    order: str = "occurred_at {d}, seq {d}"
+    text_first: bool = False
+    total: int | None = None
+
+
+class SQLStore(EventStore, Generic[C]):
+    dialect: ClassVar[Dialect]
+    # The event an id names (parameters: tenant, id), and the table of leaf hashes by seq.
+    _EVENT_BY_ID: ClassVar[str]
+    _LEAVES: ClassVar[str]
+
+    # -- what an engine supplies ------------------------------------------------
+    @abc.abstractmethod
+    def _read(self, work: Callable[[C], T], *, replica: bool = False) -> T:
+        """Run ``work`` on a reading connection (``replica``: a standby may answer)."""
+
+    @abc.abstractmethod
+    def _write(self, work: Callable[[C], T]) -> T:
+        """Run ``work`` in one write transaction; an exception rolls it back."""
+
+    @abc.abstractmethod
+    def _rows(
+        self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
+    ) -> Iterator[list[Any]]:
+        """One query's rows in chunks, from one snapshot (``sql`` has the driver's placeholders)."""
+
+    @abc.abstractmethod
+    def _existing_ids(self, connection: C, tenant_id: str, ids: list[str]) -> dict[str, int]:
+        """The seq of each of ``ids`` (distinct) that the tenant already has."""
+
+    @abc.abstractmethod
+    def _insert(self, connection: C, tenant_id: str, sealed: SealedBatch) -> None:
+        """Insert a sealed batch's events and tree nodes (the head moves afterwards)."""
+
+    def _plan(self, tenant_id: str, query: EventQuery) -> Plan:
+        return Plan()
+
+    # -- statements ----------------------------------------------------------------
+    def _sql(self, sql: str) -> str:
+        """A statement written with ``?`` placeholders, in the driver's."""
+        return (
+            sql.replace("?", self.dialect.placeholder) if self.dialect.placeholder != "?" else sql
+        )
+
+    def _execute(self, connection: C, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return connection.execute(self._sql(sql), params)
+
+    def _one(self, sql: str, params: Sequence[Any]) -> Any:
+        return self._read(lambda c: self._execute(c, sql, params).fetchone())
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._read(lambda c: self._execute(c, sql, params).fetchall())
+
+    def _run(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        *,
+        taken: str | None = None,
+        orphan: str | None = None,
+    ) -> int:
+        """One write statement; its row count. ``taken``/``orphan`` name the conflicts."""
+
+        def work(connection: C) -> int:
+            try:
+                return self._execute(connection, sql, params).rowcount
+            except self.dialect.unique_violation as exc:
+                if taken is None:
+                    raise
+                raise Conflict(taken) from exc
+            except self.dialect.foreign_key_violation as exc:
+                if orphan is None:
+                    raise
+                raise NotFound(orphan) from exc
+
+        return self._write(work)
+
+    def _escape(self, text: str | None) -> str | None:
+        return None if text is None else self.dialect.escape(text)
+
+    def schema_revision(self) -> str | None:
+        try:
+            row = self._one("SELECT version_num FROM alembic_version", ())
+        except self.dialect.undefined_table:
+            return None
+        return None if row is None else str(row[0])
+
+    # -- tenants, keys, event types ---------------------------------------------------
+    def create_tenant(self, tenant: Tenant) -> None:
+        self._run(
+            "INSERT INTO tenants (id, name, created_at, strict) VALUES (?, ?, ?, ?)",
+            (tenant.id, self.dialect.escape(tenant.name), tenant.created_at, tenant.strict),
+            taken=f"tenant {tenant.id!r} already exists",
+        )
+
+    def _tenant(self, row: Sequence[Any]) -> Tenant:
+        return Tenant(row[0], self.dialect.unescape(row[1]), row[2], bool(row[3]))
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None:
+        row = self._one(
+            "SELECT id, name, created_at, strict FROM tenants WHERE id = ?", (tenant_id,)
+        )
+        return None if row is None else self._tenant(row)
+
+    def list_tenants(self) -> list[Tenant]:
+        rows = self._all("SELECT id, name, created_at, strict FROM tenants ORDER BY id")
+        return [self._tenant(r) for r in rows]
+
+    def add_api_key(self, key: ApiKeyRecord) -> None:
+        self._run(
+            "INSERT INTO api_keys (id, tenant_id, secret_hash, scopes, name, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                key.id,
+                key.tenant_id,
+                key.secret_hash,
+                ",".join(sorted(key.scopes)),
+                self._escape(key.name),
+                key.created_at,
+            ),
+            taken=f"API key {key.id!r} already exists",
+            orphan=f"no tenant {key.tenant_id!r}",
+        )
+
+    def _key(self, row: Sequence[Any]) -> ApiKeyRecord:
+        return ApiKeyRecord(
+            id=row[0],
+            tenant_id=row[1],
+            secret_hash=bytes(row[2]),
+            scopes=frozenset(s for s in row[3].split(",") if s),
+            created_at=row[4],
+            name=None if row[5] is None else self.dialect.unescape(row[5]),
+            revoked_at=row[6],
+        )
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        row = self._one(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,))
+        return None if row is None else self._key(row)
+
+    def list_api_keys(self, tenant_id: str | None = None) -> list[ApiKeyRecord]:
+        if tenant_id is None:
+            sql = f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY tenant_id, created_at, id"
+            return [self._key(r) for r in self._all(sql)]
+        sql = f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id"
+        return [self._key(r) for r in self._all(sql, (tenant_id,))]
+
+    def revoke_api_key(self, key_id: str, at: int) -> bool:
+        sql = "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
+        return self._run(sql, (at, key_id)) == 1
+
+    def put_event_type(self, tenant_id: str, event_type: EventType) -> None:
+        self._run(
+            f"INSERT INTO event_types (tenant_id, {_TYPE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (tenant_id, name) DO UPDATE SET category = excluded.category,"
+            " kind = excluded.kind, description = excluded.description,"
+            " expects_target = excluded.expects_target, resource_type = excluded.resource_type",
+            (
+                tenant_id,
+                event_type.name,
+                event_type.category,
+                event_type.kind,
+                self.dialect.escape(event_type.description),
+                event_type.expects_target,
+                event_type.resource_type,
+            ),
+        )
+
+    def tenant_event_types(self, tenant_id: str) -> list[EventType]:
+        rows = self._all(
+            f"SELECT {_TYPE_COLUMNS} FROM event_types WHERE tenant_id = ? ORDER BY name",
+            (tenant_id,),
+        )
+        return [
+            EventType(
+                name=r[0],
+                category=r[1],
+                kind=r[2],
+                description=self.dialect.unescape(r[3]),
+                expects_target=bool(r[4]),
+                resource_type=r[5],
+                builtin=False,
+            )
+            for r in rows
+        ]
+
+    # -- events ---------------------------------------------------------------------
+    def append(self, tenant_id: str, events: Sequence[Event], seal: Sealer) -> list[Receipt]:
+        fresh_ids: set[str] = set()
+
+        def work(connection: C) -> dict[str, int]:
+            # The head row is read first (and, where the dialect says so, locked):
+            # appends to one tenant take turns from here to the commit.
+            row = self._execute(
+                connection,
+                f"SELECT tree_size, frontier FROM tenants WHERE id = ?{self.dialect.for_update}",
+                (tenant_id,),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no tenant {tenant_id!r}")
+            known = self._existing_ids(connection, tenant_id, list(dict.fromkeys(ids)))
+            fresh: list[Event] = []
+            for event in events:
+                if event.id not in known and event.id not in fresh_ids:
+                    fresh_ids.add(event.id)
+                    fresh.append(event)
+            if fresh:
+                head = TreeHead(row[0], split_frontier(row[1]))
+                sealed = seal(head, fresh)
+                _check_sealed(tenant_id, head, fresh, sealed)
+                self._insert(connection, tenant_id, sealed)
+                self._execute(
+                    connection,
+                    "UPDATE tenants SET tree_size = ?, frontier = ? WHERE id = ?",
+                    (sealed.head.size, b"".join(sealed.head.frontier), tenant_id),
+                )
+                known.update((e.id, e.seq) for e in sealed.events)
+            return known
+
+        ids = [e.id for e in events]
+        known = self._write(work)
+        receipts: list[Receipt] = []
+        for ident in ids:  # only the first occurrence of a new id was created
+            receipts.append(Receipt(ident, known[ident], ident in fresh_ids))
+            fresh_ids.discard(ident)
+        return receipts
+
+    def search(
+        self, tenant_id: str, query: EventQuery, page: Page, *, with_total: bool = True
+    ) -> SearchResult:
+        plan = self._plan(tenant_id, query)
+        where, params = compile_where(self.dialect, tenant_id, query, text_first=plan.text_first)
+        direction = "DESC" if query.order == "desc" else "ASC"
+        if page.cursor is not None:
+            op = "<" if query.order == "desc" else ">"
+            where += f" AND (occurred_at, seq) {op} (?, ?)"
+            params += [page.cursor.occurred_at_us, min(page.cursor.seq, MAX_SEQ)]
+        sql = (
+            f"SELECT {SELECT_LIST} FROM {plan.source} WHERE {where}"
+            f" ORDER BY {plan.order.format(d=direction)} LIMIT ? OFFSET ?"
+        )
+        offset = page.offset if page.cursor is None else 0
+
+        def work(connection: C) -> tuple[list[Any], int | None]:
+            rows = self._execute(connection, sql, [*params, page.limit + 1, offset]).fetchall()
+            if not with_total or plan.total is not None:
+                return rows, plan.total if with_total else None
+            return rows, self._count(connection, tenant_id, query, COUNT_CAP)
+
+        rows, total = self._read(work, replica=True)
+        events = [self.dialect.event_from_row(r) for r in rows[: page.limit]]
+        return SearchResult(events, total, len(rows) > page.limit)
+
+    def count(self, tenant_id: str, query: EventQuery, cap: int | None = COUNT_CAP) -> int | None:
+        return self._read(lambda c: self._count(c, tenant_id, query, cap), replica=True)
+
+    def _count(
+        self, connection: C, tenant_id: str, query: EventQuery, cap: int | None
+    ) -> int | None:
+        where, params = compile_where(self.dialect, tenant_id, query, text_first=True)
+        if cap is None:
+            row = self._execute(connection, f"SELECT count(*) FROM events WHERE {where}", params)
+            return int(row.fetchone()[0])
+        row = self._execute(
+            connection,
+            f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT ?) AS matches",
+            [*params, cap + 1],
+        )
+        total = int(row.fetchone()[0])
+        return None if total > cap else total
+
+    def stream(
+        self, tenant_id: str, query: EventQuery, *, chunk_size: int = 1000
+    ) -> Iterator[list[Event]]:
+        where, params = compile_where(self.dialect, tenant_id, query)
+        direction = "DESC" if query.order == "desc" else "ASC"
+        sql = (
+            f"SELECT {SELECT_LIST} FROM events WHERE {where}"
+            f" ORDER BY occurred_at {direction}, seq {direction}"
+        )
+        for rows in self._rows(self._sql(sql), params, chunk_size, replica=True):
+            yield [self.dialect.event_from_row(r) for r in rows]
+
+    def scan(
+        self, tenant_id: str, start: int = 0, *, chunk_size: int = 5000
+    ) -> Iterator[list[tuple[Event, bytes]]]:
+        sql = f"SELECT {SELECT_LIST} FROM events WHERE tenant_id = ? AND seq >= ? ORDER BY seq"
+        for rows in self._rows(self._sql(sql), [tenant_id, start], chunk_size):
+            yield [(self.dialect.event_from_row(r), bytes(r[-1])) for r in rows]
+
+    def get_event(self, tenant_id: str, event_id: str) -> Event | None:
+        row = self._one(self._EVENT_BY_ID, (tenant_id, self.dialect.escape(event_id)))
+        return None if row is None else self.dialect.event_from_row(row)
+
+    # -- tree state and checkpoints ------------------------------------------------------
+    def tree_head(self, tenant_id: str) -> TreeHead:
+        row = self._one("SELECT tree_size, frontier FROM tenants WHERE id = ?", (tenant_id,))
+        if row is None:
+            raise NotFound(f"no tenant {tenant_id!r}")
+        return TreeHead(row[0], split_frontier(row[1]))
+
+    def leaf_hashes(self, tenant_id: str, start: int, stop: int) -> list[bytes]:
+        rows = self._all(
+            f"SELECT leaf_hash FROM {self._LEAVES} WHERE tenant_id = ? AND seq >= ? AND seq < ?"
+            " ORDER BY seq",
+            (tenant_id, start, stop),
+        )
+        return [bytes(r[0]) for r in rows]
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        self._run(
+            f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (tenant_id, tree_size) DO NOTHING",
+            (
+                checkpoint.tenant_id,
+                checkpoint.tree_size,
+                checkpoint.root_hash,
+                checkpoint.note,
+                checkpoint.created_at,
+            ),
+        )
+
+    def latest_checkpoint(self, tenant_id: str) -> StoredCheckpoint | None:
+        row = self._one(
+            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE tenant_id = ?"
+            " ORDER BY tree_size DESC LIMIT 1",
+            (tenant_id,),
+        )
+        return None if row is None else _checkpoint(row)
+
+    def checkpoints(self, tenant_id: str) -> list[StoredCheckpoint]:
+        rows = self._all(
+            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE tenant_id = ? ORDER BY tree_size",
+            (tenant_id,),
+        )
+        return [_checkpoint(r) for r in rows]
+
+
+def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:
+    return StoredCheckpoint(row[0], row[1], bytes(row[2]), row[3], row[4])
+
+
+def split_frontier(blob: bytes) -> tuple[bytes, ...]:
+    data = bytes(blob)
+    return tuple(data[i : i + 32] for i in range(0, len(data), 32))
+
+
+def _check_sealed(
+    tenant_id: str, head: TreeHead, fresh: Sequence[Event], sealed: SealedBatch
+) -> None:
+    """Refuse a sealer's output that would break the log before it reaches a table."""
+    seqs = [e.seq for e in sealed.events]
+    if (
+        len(sealed.events) != len(fresh)
+        or seqs != list(range(head.size, head.size + len(fresh)))
+        or sealed.head.size != head.size + len(fresh)
+    ):
+        raise InconsistentTree(
+            f"the sealer returned seqs {seqs[:3]}… for {len(fresh)} events on a tree of {head.size}"
+        )
+    if any(e.tenant_id != tenant_id for e in sealed.events):
+        raise InconsistentTree(f"the sealer returned events of another tenant than {tenant_id!r}")
