@@ -114,11 +114,16 @@ def test_refusals_leave_everything_in_place(filled: str) -> None:
 
 
 def test_the_tree_head_may_grow_and_names_may_change(filled: str) -> None:
+    """The guard lets these through: each statement changes the row (none is dropped)."""
     with psycopg.connect(filled) as owner:
-        owner.execute("UPDATE tenants SET name = 'Acme Inc.' WHERE id = 'acme'")
-        owner.execute(
+        renamed = owner.execute("UPDATE tenants SET name = 'Acme Inc.' WHERE id = 'acme'")
+        grown = owner.execute(
             "UPDATE tenants SET tree_size = tree_size + 1, frontier = '\\x01' WHERE id = 'acme'"
         )
+        assert (renamed.rowcount, grown.rowcount) == (1, 1)
+    with psycopg.connect(filled) as reader:
+        row = reader.execute("SELECT name, tree_size, frontier FROM tenants WHERE id = 'acme'")
+        assert row.fetchone() == ("Acme Inc.", 7, b"\x01")
 
 
 def test_a_tenant_without_events_can_be_removed(filled: str) -> None:
