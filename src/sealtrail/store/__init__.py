@@ -1,4 +1,17 @@
-"""Where events live: one contract (``base.EventStore``), two engines."""
+"""Where events live: one contract (``base.EventStore``), two engines, one SQL core.
+
+=================  ==========================================================
+``base``           the contract and the records it speaks in
+``sql``            ``SQLStore``: every statement both engines share, once
+``dialect``        ``Dialect``: the few places their SQL differs
+``filters``        ``EventQuery`` → a WHERE clause, in a dialect
+``codec``          ``Event`` ↔ the flat row both engines store
+``sqlite``         connections (one writer thread), FTS5, the per-search plan
+``postgres``       pools, COPY, partitions, bulk look-ups through ``event_ids``
+``postgres_rows``  text escaping for what ``text`` cannot hold; COPY types
+``postgres_admin`` database URLs and the runtime role
+=================  ==========================================================
+"""
 
 from __future__ import annotations
 

@@ -2,9 +2,10 @@
 
 ``EventStore`` is implemented by the SQLite engine (the embedded default) and
 the PostgreSQL engine; one contract suite in ``tests/store`` runs against both.
-Filters arrive as data (``sealtrail.query``) and each engine turns them into its
-own SQL. The store never decides who may see what: callers pass the tenant and
-any account scope explicitly, and the store applies them to every statement.
+Filters arrive as data (``sealtrail.query``); ``filters.compile_where`` turns
+them into SQL, spelled in each engine's ``Dialect``. The store never decides
+who may see what: callers pass the tenant and any account scope explicitly,
+and the store applies them to every statement.
 
 Appends are the only writes to events. The caller hands ``append`` a ``Sealer``
 that, given the tenant's current tree head and the events that are really new,

@@ -19,6 +19,10 @@ transaction: one snapshot, and memory that stays flat however many rows match.
 
 The schema (``migrations/postgres``) partitions events by month; see that
 revision for the layout and ``docs/operations.md`` for running it.
+
+The statements both engines share live in ``sql.SQLStore``; this module keeps
+what is PostgreSQL's own: the pools, partitions, COPY, the look-ups through
+``event_ids`` and its ``DIALECT``.
 """
 
 from __future__ import annotations

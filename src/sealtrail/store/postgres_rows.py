@@ -9,7 +9,7 @@ noncharacter, absent from real text) introduces ``U+FFFF 0`` for U+0000 and
 ``U+FFFF U+FFFF`` for itself. Text without either character — all real text —
 is stored as is, so full-text search, display and ``psql`` see the original
 words. The escape is injective, so a filter compares escaped values for
-equality (``postgres_filters`` escapes what it binds) with the same result as
+equality (the dialect's ``escape`` applies to what a filter binds) with the same result as
 comparing the originals. ``context`` is JSON text, where U+0000 is already
 written ``\\u0000``.
 """

@@ -113,9 +113,8 @@ class SQLStore(EventStore, Generic[C]):
     # -- statements ----------------------------------------------------------------
     def _sql(self, sql: str) -> str:
         """A statement written with ``?`` placeholders, in the driver's."""
-        return (
-            sql.replace("?", self.dialect.placeholder) if self.dialect.placeholder != "?" else sql
-        )
+        placeholder = self.dialect.placeholder
+        return sql if placeholder == "?" else sql.replace("?", placeholder)
 
     def _execute(self, connection: C, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return connection.execute(self._sql(sql), params)
@@ -260,9 +259,7 @@ class SQLStore(EventStore, Generic[C]):
 
     # -- events ---------------------------------------------------------------------
     def append(self, tenant_id: str, events: Sequence[Event], seal: Sealer) -> list[Receipt]:
-        fresh_ids: set[str] = set()
-
-        def work(connection: C) -> dict[str, int]:
+        def work(connection: C) -> tuple[dict[str, int], set[str]]:
             # The head row is read first (and, where the dialect says so, locked):
             # appends to one tenant take turns from here to the commit.
             row = self._execute(
@@ -272,16 +269,17 @@ class SQLStore(EventStore, Generic[C]):
             ).fetchone()
             if row is None:
                 raise NotFound(f"no tenant {tenant_id!r}")
-            known = self._existing_ids(connection, tenant_id, list(dict.fromkeys(ids)))
-            fresh: list[Event] = []
+            ids = list(dict.fromkeys(e.id for e in events))
+            known = self._existing_ids(connection, tenant_id, ids)
+            fresh: dict[str, Event] = {}
             for event in events:
-                if event.id not in known and event.id not in fresh_ids:
-                    fresh_ids.add(event.id)
-                    fresh.append(event)
+                if event.id not in known:
+                    fresh.setdefault(event.id, event)
             if fresh:
                 head = TreeHead(row[0], split_frontier(row[1]))
-                sealed = seal(head, fresh)
-                _check_sealed(tenant_id, head, fresh, sealed)
+                batch = list(fresh.values())
+                sealed = seal(head, batch)
+                _check_sealed(tenant_id, head, batch, sealed)
                 self._insert(connection, tenant_id, sealed)
                 self._execute(
                     connection,
@@ -289,14 +287,13 @@ class SQLStore(EventStore, Generic[C]):
                     (sealed.head.size, b"".join(sealed.head.frontier), tenant_id),
                 )
                 known.update((e.id, e.seq) for e in sealed.events)
-            return known
+            return known, set(fresh)
 
-        ids = [e.id for e in events]
-        known = self._write(work)
+        known, created = self._write(work)
         receipts: list[Receipt] = []
-        for ident in ids:  # only the first occurrence of a new id was created
-            receipts.append(Receipt(ident, known[ident], ident in fresh_ids))
-            fresh_ids.discard(ident)
+        for event in events:  # only the first occurrence of a new id was created
+            receipts.append(Receipt(event.id, known[event.id], event.id in created))
+            created.discard(event.id)
         return receipts
 
     def search(

@@ -9,6 +9,11 @@ the batches of all concurrent requests in one transaction, which spreads that
 fsync over many events.
 
 Reads use one connection per thread and never block the writer (WAL).
+
+The statements both engines share live in ``sql.SQLStore``; this module keeps
+what is SQLite's own: the connections and the writer thread, the insert of a
+batch with its FTS5 rows, id and tree-node look-ups sized for SQLite, the plan
+it picks per search (``_plan``) and its ``DIALECT``.
 """
 
 from __future__ import annotations
