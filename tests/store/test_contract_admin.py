@@ -25,6 +25,8 @@ def test_api_keys_keep_hashes_and_revoke_once(store: EventStore) -> None:
     add_tenant(store)
     key = ApiKeyRecord("k" * 16, "acme", b"\x09" * 32, frozenset({"events:read"}), T0, "ci")
     store.add_api_key(key)
+    with pytest.raises(Conflict):
+        store.add_api_key(key)
     assert store.get_api_key(key.id) == key
     assert store.list_api_keys("acme") == [key]
     assert store.list_api_keys("other") == []

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
+from sealtrail.errors import InconsistentTree
 from sealtrail.events import Event
 from sealtrail.ledger import merkle, tree
+from sealtrail.query import EventQuery
 from sealtrail.store.base import EventStore, SealedBatch, TreeHead
 
-from .factory import add_tenant, append, fake_leaf, make_event
+from .factory import add_tenant, append, fake_leaf, make_event, seal
 
 
 def test_seq_is_gap_free_per_tenant_from_zero(store: EventStore) -> None:
@@ -104,3 +107,27 @@ def test_events_round_trip_every_field(store: EventStore) -> None:
     got = store.get_event("acme", "rt")
     assert got is not None
     assert got.to_dict(include_salts=True) == {**event.to_dict(include_salts=True), "seq": 0}
+
+
+@pytest.mark.parametrize("flaw", ["gap", "short", "size", "tenant"])
+def test_a_sealer_that_would_break_the_log_is_refused(store: EventStore, flaw: str) -> None:
+    add_tenant(store)
+    append(store, "acme", make_event("acme", "first"))
+
+    def broken(head: TreeHead, fresh: Sequence[Event]) -> SealedBatch:
+        good = seal(head, fresh)
+        events = list(good.events)
+        if flaw == "gap":
+            events[0] = replace(events[0], seq=events[0].seq + 1)
+        elif flaw == "short":
+            events = events[:-1]
+        elif flaw == "tenant":
+            events[0] = replace(events[0], tenant_id="globex")
+        else:
+            return replace(good, head=TreeHead())
+        return replace(good, events=events, leaf_hashes=good.leaf_hashes[: len(events)])
+
+    with pytest.raises(InconsistentTree):
+        store.append("acme", [make_event("acme", "x"), make_event("acme", "y")], broken)
+    assert store.tree_head("acme").size == 1
+    assert store.count("acme", EventQuery()) == 1
