@@ -79,6 +79,8 @@ class Plan:
 
 
 class SQLStore(EventStore, Generic[C]):
+    """``EventStore`` over SQL: an engine subclasses it with its connection type ``C``."""
+
     dialect: ClassVar[Dialect]
     # The event an id names (parameters: tenant, id), and the table of leaf hashes by seq.
     _EVENT_BY_ID: ClassVar[str]
@@ -112,7 +114,7 @@ class SQLStore(EventStore, Generic[C]):
 
     # -- statements ----------------------------------------------------------------
     def _sql(self, sql: str) -> str:
-        """A statement written with ``?`` placeholders, in the driver's."""
+        """A statement written with ``?`` placeholders (none as a literal), in the driver's."""
         placeholder = self.dialect.placeholder
         return sql if placeholder == "?" else sql.replace("?", placeholder)
 
