@@ -157,7 +157,7 @@ RESOURCE_IN: Final = _object(
     {"type": _string(MAX_TYPE), "id": _string(MAX_NAME), "name": _string(MAX_NAME)},
     ["type", "id"],
 )
-EVENT_IN: Final = {
+EVENT_IN: Final[dict[str, Any]] = {
     "type": "object",
     "required": ["action", "actor"],
     "properties": {
@@ -177,7 +177,7 @@ EVENT_IN: Final = {
     },
 }
 
-_BATCH: Final = {"type": "array", "maxItems": MAX_BATCH, "items": EVENT_IN}
+_BATCH: Final[dict[str, Any]] = {"type": "array", "maxItems": MAX_BATCH, "items": EVENT_IN}
 
 INGEST_BODY: dict[str, Any] = {
     "requestBody": {
