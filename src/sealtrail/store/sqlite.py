@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, make_url
 
 from sealtrail.errors import ConfigurationError, NotFound
 from sealtrail.events import Event
-from sealtrail.query import EventQuery, Field
+from sealtrail.query import EventQuery, Field, ResourceRef
 from sealtrail.store import migrations
 from sealtrail.store.base import SealedBatch
 from sealtrail.store.codec import COLUMNS, SELECT_LIST, from_row, search_text, to_row
@@ -277,12 +277,15 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         # (read them through the filter's index, then sort) or many (walk the time
         # index and stop after one page). So it counts first, cheaply and capped,
         # and picks the plan; the count is the exact total when it is small.
-        estimate = (
-            self.count(tenant_id, query, SPARSE_MATCHES) if _needs_plan_choice(query) else None
-        )
-        sparse = estimate is not None
-        if sparse:  # "+" keeps the time index from being chosen just for the order
+        choose = _needs_plan_choice(query)
+        estimate = self.count(tenant_id, query, SPARSE_MATCHES) if choose else None
+        if estimate is not None:  # "+" keeps the time index from being chosen for the order
             return Plan("events", "+occurred_at {d}, +seq {d}", text_first=True, total=estimate)
+        if query.terms and not choose:
+            # One indexed equality: its own (tenant_id, column, occurred_at, seq) index
+            # reads exactly the matches in page order. Forcing the time index here
+            # would walk the whole tenant to find a rare value's few rows.
+            return Plan("events", "occurred_at {d}, seq {d}")
         return Plan("events INDEXED BY events_by_time", "occurred_at {d}, seq {d}")
 
     def _rows(
@@ -361,9 +364,13 @@ def _needs_plan_choice(query: EventQuery) -> bool:
     if len(query.terms) > 1:
         return True
     term = query.terms[0]
-    return (
-        term.negate
-        or len(term.values) != 1
-        or term.field not in _ORDERED_EQUALITY
-        or (term.field is Field.ACTION and str(term.values[0]).endswith(".*"))
+    if term.negate or len(term.values) != 1:
+        return True
+    value = term.values[0]
+    if term.field in (Field.ACTOR, Field.TARGET):  # without "@" only the id can match
+        return "@" in str(value)
+    if term.field is Field.RESOURCE:  # type and id: the (type, id, occurred_at, seq) index
+        return not isinstance(value, ResourceRef) or value.id is None
+    return term.field not in _ORDERED_EQUALITY or (
+        term.field is Field.ACTION and str(value).endswith(".*")
     )
