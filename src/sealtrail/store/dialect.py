@@ -40,8 +40,6 @@ class Dialect:
     nocase_equals: Callable[[str], str]
     action_prefix: Callable[[str], Clause]
     text_match: Callable[[str], Clause]
-    # Whether an actor/target value without "@" tests only the id (emails hold one).
-    id_alone_without_at: bool
     # Text as stored: every string bound for a text column, and read back.
     escape: Callable[[str], str] = _same
     unescape: Callable[[str], str] = _same

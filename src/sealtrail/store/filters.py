@@ -43,8 +43,8 @@ def _action(dialect: Dialect, value: object) -> Clause:
 
 def _either(id_column: str, email_column: str) -> Builder:
     def build(dialect: Dialect, value: object) -> Clause:
-        if dialect.id_alone_without_at and "@" not in str(value):
-            return f"{id_column} = ?", [value]  # emails always hold an "@"
+        if "@" not in str(value):  # emails always hold an "@": only the id can match
+            return f"{id_column} = ?", [value]
         return f"({id_column} = ? OR {dialect.nocase_equals(email_column)})", [value, value]
 
     return build

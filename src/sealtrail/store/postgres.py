@@ -117,7 +117,6 @@ DIALECT: Final = Dialect(
     nocase_equals=lambda column: f"lower({column}) = {_FOLDED}",
     action_prefix=_action_prefix,
     text_match=lambda text: ("search @@ sealtrail_phrase(?)", [text]),
-    id_alone_without_at=False,
     escape=escape_text,
     unescape=unescape_text,
     event_from_row=event_from_row,

@@ -166,7 +166,6 @@ DIALECT: Final = Dialect(
         "rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)",
         [fts_phrase(text)],
     ),
-    id_alone_without_at=True,
 )
 
 
