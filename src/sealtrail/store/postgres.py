@@ -131,7 +131,11 @@ class _Pool:
             conninfo,
             min_size=size[0],
             max_size=size[1],
-            kwargs={"autocommit": True},
+            # Nothing is prepared: psycopg prepares a statement after five runs, and
+            # PostgreSQL then may switch to one generic plan for every value, where a
+            # skewed column needs its own per value (a rare value's index, a common
+            # one's time walk). A search is planned in well under a millisecond.
+            kwargs={"autocommit": True, "prepare_threshold": None},
             timeout=timeout,
             check=ConnectionPool.check_connection,
             name=name,
