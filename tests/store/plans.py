@@ -154,13 +154,20 @@ class Captured:
     """Statements a store sent, in order: (SQL, parameters or None when bound in the text)."""
 
     statements: list[tuple[str, Sequence[Any] | None]] = field(default_factory=list)
+    # Statements psycopg may prepare, and so run on a generic plan no EXPLAIN here shows.
+    preparable: set[str] = field(default_factory=set)
+
+    def clear(self) -> None:
+        self.statements.clear()
+        self.preparable.clear()
 
     def reads(self) -> list[tuple[str, Sequence[Any] | None]]:
-        """The SELECTs that read the events table."""
+        """The SELECTs that read the events table (or, on PostgreSQL, its event_ids)."""
         return [
             (sql, params)
             for sql, params in self.statements
-            if re.match(r"\s*SELECT\b", sql, re.I) and re.search(r"\bFROM events\b", sql)
+            if re.match(r"\s*SELECT\b", sql, re.I)
+            and re.search(r"\b(FROM|JOIN) (events|event_ids)\b", sql)
         ]
 
 
@@ -188,17 +195,25 @@ def capture_postgres() -> Iterator[Captured]:
     import psycopg
 
     captured = Captured()
-    original = psycopg.Cursor.execute
+    originals = {cls: cls.execute for cls in (psycopg.Cursor, psycopg.ServerCursor)}
 
-    def execute(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        captured.statements.append((str(query), params))
-        return original(self, query, params, **kwargs)
+    def wrap(original: Any) -> Any:
+        def execute(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            captured.statements.append((str(query), params))
+            never = kwargs.get("prepare") is False or self.connection.prepare_threshold is None
+            if not never and not isinstance(self, psycopg.ServerCursor):
+                captured.preparable.add(str(query))
+            return original(self, query, params, **kwargs)
 
-    psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+        return execute
+
+    for cls, original in originals.items():
+        cls.execute = wrap(original)  # type: ignore[method-assign]
     try:
         yield captured
     finally:
-        psycopg.Cursor.execute = original  # type: ignore[method-assign]
+        for cls, original in originals.items():
+            cls.execute = original  # type: ignore[method-assign]
 
 
 # -- plans -------------------------------------------------------------------------
@@ -233,6 +248,13 @@ class SQLiteExplainer:
 
     def __call__(self, sql: str, params: Sequence[Any] | None) -> Plan:
         return explain_sqlite(self.connection, sql)
+
+    def schema_indexes(self) -> set[str]:
+        """Every index that reads events: the schema's own and the full-text table."""
+        rows = self.connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
+        ).fetchall()
+        return {name for (name,) in rows} | {"events_fts"}
 
 
 def explain_sqlite(connection: sqlite3.Connection, sql: str) -> Plan:
@@ -285,6 +307,14 @@ class PostgresExplainer:
             ).fetchall()
         }
 
+    def schema_indexes(self) -> set[str]:
+        """Every index of events and event_ids (as declared on the partitioned table)."""
+        rows = self.connection.execute(
+            "SELECT indexname FROM pg_indexes"
+            " WHERE schemaname = current_schema() AND tablename IN ('events', 'event_ids')"
+        ).fetchall()
+        return {name for (name,) in rows}
+
     def __call__(self, sql: str, params: Sequence[Any] | None) -> Plan:
         row = self.connection.execute(f"EXPLAIN (FORMAT JSON) {sql}", params).fetchone()
         document = json.loads(row[0]) if isinstance(row[0], str) else row[0]
@@ -303,8 +333,9 @@ class PostgresExplainer:
         if index is not None:
             name = self.parents.get(index, index)
             plan.indexes.append(name)
-            plan.conds.append(node.get("Index Cond", ""))
-            if name != "events_search" and "tenant_id" not in node.get("Index Cond", ""):
+            cond = node.get("Index Cond", "")
+            plan.conds.append(cond)
+            if name != "events_search" and "tenant_id" not in cond:
                 plan.untenanted.append(name)
         for child in node.get("Plans", []):
             self._walk(child, plan)
