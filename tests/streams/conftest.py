@@ -1,0 +1,77 @@
+"""Events, batches and checkpoints for the stream format and transport tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from sealtrail.catalog import Catalog
+from sealtrail.events import Actor, Event, Resource, Target, parse_timestamp
+from sealtrail.ledger import Checkpoint, CheckpointSigner, Signer, origin_for_tenant
+from sealtrail.ledger.merkle import root_from_leaf_hashes
+from sealtrail.streams import Batch
+
+TENANT = "acme"
+SIGNER = Signer.generate("sealtrail")
+
+
+def make_event(
+    action: str = "member.role_changed",
+    seq: int = 0,
+    *,
+    tenant_id: str = TENANT,
+    outcome: str = "success",
+    actor: Actor | None = None,
+    target: Target | None = None,
+    resource: Resource | None = None,
+    **fields: Any,
+) -> Event:
+    """An event as the log holds it, classified by the built-in catalog."""
+    event_type = Catalog.builtin().classify(action)
+    if target is None and event_type.expects_target:
+        target = Target("user", "u_2", "Bea Ortiz", "bea@example.com")
+    if resource is None and event_type.resource_type is not None:
+        resource = Resource(event_type.resource_type, f"{event_type.resource_type}_1", "Main")
+    return Event(
+        tenant_id=tenant_id,
+        seq=seq,
+        id=fields.pop("id", f"evt_{seq:06d}"),
+        action=action,
+        category=event_type.category,
+        kind=event_type.kind,
+        occurred_at=fields.pop("occurred_at", parse_timestamp("2026-03-01T12:00:00.123456Z")),
+        received_at=fields.pop("received_at", parse_timestamp("2026-03-01T12:00:01.000001Z")),
+        outcome=outcome,
+        actor=actor or Actor("user", "u_1", "admin", "Ada Admin", "ada@example.com"),
+        target=target,
+        resource=resource,
+        **fields,
+    )
+
+
+def signed_checkpoint(size: int, tenant_id: str = TENANT) -> str:
+    """A checkpoint note for a tree of ``size`` leaves, signed by the test log key."""
+    root = root_from_leaf_hashes([bytes([i % 256]) * 32 for i in range(size)])
+    return CheckpointSigner(SIGNER).sign(
+        Checkpoint(origin_for_tenant(tenant_id), size, root), previous=None
+    )
+
+
+def make_batch(events: Sequence[Event], *, first: int | None = None, last: int | None = None) -> Batch:
+    first_seq = events[0].seq if first is None else first
+    last_seq = events[-1].seq if last is None else last
+    return Batch.of(TENANT, first_seq, last_seq, events, signed_checkpoint(last_seq + 1))
+
+
+@pytest.fixture
+def event() -> Event:
+    return make_event(
+        ip="203.0.113.9",
+        user_agent="Mozilla/5.0",
+        request_id="req_1",
+        account_id="acc_1",
+        description="Ada Admin changed the role of Bea Ortiz",
+        context={"previous_role": "member", "new_role": "admin"},
+    )
