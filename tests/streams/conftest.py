@@ -59,7 +59,9 @@ def signed_checkpoint(size: int, tenant_id: str = TENANT) -> str:
     )
 
 
-def make_batch(events: Sequence[Event], *, first: int | None = None, last: int | None = None) -> Batch:
+def make_batch(
+    events: Sequence[Event], *, first: int | None = None, last: int | None = None
+) -> Batch:
     first_seq = events[0].seq if first is None else first
     last_seq = events[-1].seq if last is None else last
     return Batch.of(TENANT, first_seq, last_seq, events, signed_checkpoint(last_seq + 1))

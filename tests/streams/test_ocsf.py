@@ -205,7 +205,11 @@ def test_privileges_come_from_the_context() -> None:
         make_event("workspace.permissions_updated", context={"new_permissions": ["a", "b"]})
     )
     none = to_ocsf(make_event("member.role_updated"))
-    assert (role["privileges"], perms["privileges"], none["privileges"]) == (["admin"], ["a", "b"], [])
+    assert (role["privileges"], perms["privileges"], none["privileges"]) == (
+        ["admin"],
+        ["a", "b"],
+        [],
+    )
 
 
 def test_api_activity_names_resources_and_the_request() -> None:
