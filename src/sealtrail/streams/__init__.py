@@ -16,9 +16,22 @@ from sealtrail.streams.bodies import (
     ndjson_body,
     seed_page_body,
 )
+from sealtrail.streams.cef import Cef, to_cef
+from sealtrail.streams.delivery import DeliveryResult, parse_retry_after, result_for_status
 from sealtrail.streams.encoders import Encoded, EventEncoder, SealtrailJson
 from sealtrail.streams.ocsf import OCSF_VERSION, OcsfJson, OcsfMapping, mapping_for, to_ocsf
 from sealtrail.streams.severity import Severity, severity
+from sealtrail.streams.signing import (
+    Ed25519Secret,
+    HmacSecret,
+    RotatingKey,
+    WebhookSigner,
+    parse_secret,
+    verify_ed25519,
+)
+from sealtrail.streams.syslog import SyslogFormat, batch_messages, event_message, frame
+from sealtrail.streams.syslog_transport import SyslogTransport
+from sealtrail.streams.webhook import WebhookTransport
 
 __all__ = [
     "BATCH_TYPE",
@@ -26,17 +39,34 @@ __all__ = [
     "NDJSON_MEDIA_TYPE",
     "OCSF_VERSION",
     "Batch",
+    "Cef",
     "ConsistencyProof",
+    "DeliveryResult",
+    "Ed25519Secret",
     "Encoded",
     "EventEncoder",
+    "HmacSecret",
     "OcsfJson",
     "OcsfMapping",
+    "RotatingKey",
     "SealtrailJson",
     "Severity",
+    "SyslogFormat",
+    "SyslogTransport",
+    "WebhookSigner",
+    "WebhookTransport",
+    "batch_messages",
+    "event_message",
+    "frame",
     "json_body",
     "mapping_for",
     "ndjson_body",
+    "parse_retry_after",
+    "parse_secret",
+    "result_for_status",
     "seed_page_body",
     "severity",
+    "to_cef",
     "to_ocsf",
+    "verify_ed25519",
 ]

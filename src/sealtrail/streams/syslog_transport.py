@@ -1,0 +1,88 @@
+"""Syslog over TCP or TLS (RFC 5425): octet-counted frames on one kept-open connection.
+
+TCP syslog has no acknowledgement: a message counts as sent once the kernel took it.
+A broken connection is noticed on a later write, so the follower resends from its last
+acknowledged batch after a retryable failure (at least once; receivers deduplicate by
+the ``id`` in each message's structured data).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+from sealtrail.streams.delivery import DeliveryResult
+from sealtrail.streams.syslog import frame
+
+__all__ = ["SyslogTransport"]
+
+
+class SyslogTransport:
+    """One syslog destination; ``tls`` is the client context for RFC 5425 (None: plain TCP)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._tls = tls
+        self._server_hostname = server_hostname or host
+        self._timeout = timeout
+        self._sock: socket.socket | None = None
+
+    def send(self, messages: Sequence[bytes]) -> DeliveryResult:
+        """Write every message, framed, in order; reconnect first if the last write failed."""
+        started = time.monotonic()
+        data = b"".join(frame(m) for m in messages)
+        try:
+            sock = self._sock or self._connect()
+            sock.sendall(data)
+        except ssl.SSLCertVerificationError as exc:
+            self.close()
+            return DeliveryResult.failed(
+                f"TLS certificate refused: {exc.verify_message}",
+                retryable=False,
+                seconds=time.monotonic() - started,
+            )
+        except OSError as exc:
+            self.close()
+            return DeliveryResult.failed(
+                f"{type(exc).__name__}: {exc}", retryable=True, seconds=time.monotonic() - started
+            )
+        return DeliveryResult.ok(seconds=time.monotonic() - started)
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection((self.host, self.port), timeout=self._timeout)
+        if self._tls is not None:
+            try:
+                sock = self._tls.wrap_socket(sock, server_hostname=self._server_hostname)
+            except BaseException:
+                sock.close()
+                raise
+        self._sock = sock
+        return sock
+
+    def close(self) -> None:
+        if self._sock is not None:
+            sock, self._sock = self._sock, None
+            sock.close()
+
+    def __enter__(self) -> SyslogTransport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
