@@ -104,7 +104,7 @@ class SyslogFormat:
         whole = self._encode(head, structured_data, ()) + b" " + prefix + body
         if len(whole) <= self.max_size:
             return whole
-        sd = self._encode(head, structured_data, (("truncated", str(len(body))),))
+        sd = self._encode(head, structured_data, (("truncated", str(len(prefix) + len(body))),))
         room = self.max_size - len(sd) - 1 - len(prefix)
         if room < 0:
             raise ConfigurationError("the syslog header alone exceeds max_size")
