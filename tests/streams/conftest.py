@@ -51,9 +51,14 @@ def make_event(
     )
 
 
+def leaf_hashes(size: int) -> list[bytes]:
+    """The test log's leaf hashes: the same prefix at every size, so trees are consistent."""
+    return [bytes([i % 256]) * 32 for i in range(size)]
+
+
 def signed_checkpoint(size: int, tenant_id: str = TENANT) -> str:
     """A checkpoint note for a tree of ``size`` leaves, signed by the test log key."""
-    root = root_from_leaf_hashes([bytes([i % 256]) * 32 for i in range(size)])
+    root = root_from_leaf_hashes(leaf_hashes(size))
     return CheckpointSigner(SIGNER).sign(
         Checkpoint(origin_for_tenant(tenant_id), size, root), previous=None
     )

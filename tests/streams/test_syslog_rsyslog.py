@@ -19,7 +19,8 @@ from sealtrail.streams import (
     batch_messages,
 )
 from tests.naughty import NAUGHTY
-from tests.streams.conftest import make_batch, make_event
+from tests.streams.conftest import SIGNER, make_batch, make_event
+from tests.streams.docs_example import receiver_example
 from tests.streams.rsyslog import Rsyslog, start_rsyslog
 from tests.streams.tls import CertFiles, make_cert
 
@@ -105,6 +106,13 @@ def test_tls_delivers_cef_and_ocsf(rsyslog_tls: Rsyslog, cert: CertFiles) -> Non
     assert "|Ada invited Bea \\| x=y \\\\ ünï|" in records[1]["msg"]
     assert records[2]["msgid"] == "batch"
     assert json.loads(records[3]["msg"])["class_uid"] == 6003
+    # The receiver in docs/streams.md reads what rsyslog wrote.
+    example = receiver_example(VERIFIER_KEY=SIGNER.vkey)
+    receiver = example["Receiver"]("acme")
+    fresh = receiver.syslog(records)
+    assert [example["seq_of"](e) for e in fresh] == [0, 1, 2]
+    assert [e[:6] for e in fresh[:2]] == ["CEF:0|", "CEF:0|"]
+    assert receiver.next_seq == 3
 
 
 def test_tls_refuses_an_untrusted_certificate_without_retrying(rsyslog_tls: Rsyslog) -> None:
