@@ -4,6 +4,7 @@ refuses forged, gapped and rewritten ones."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -57,14 +58,14 @@ def _deliver(
     return body, {"content-type": content_type, **headers}
 
 
-BODIES = {
+BODIES: dict[str, Callable[[Batch, EventEncoder], tuple[bytes, str]]] = {
     "json": lambda b, e: (json_body(b, e), JSON_MEDIA_TYPE),
     "ndjson": lambda b, e: (ndjson_body(b, e), NDJSON_MEDIA_TYPE),
 }
 
 
 # CEF is text: its webhooks use the JSON body (NDJSON refuses text formats).
-COMBINATIONS = [
+COMBINATIONS: list[tuple[EventEncoder, str]] = [
     (SealtrailJson(), "json"),
     (SealtrailJson(), "ndjson"),
     (OcsfJson(), "json"),

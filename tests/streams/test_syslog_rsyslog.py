@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sealtrail.events import Actor, Resource
+from sealtrail.events import Actor, Event, Resource
 from sealtrail.streams import (
     Cef,
     OcsfJson,
@@ -42,7 +45,7 @@ def rsyslog_tls(tmp_path: Path, cert: CertFiles) -> Iterator[Rsyslog]:
     yield from start_rsyslog(tmp_path / "tls", cert)
 
 
-def _naughty_events() -> list:  # type: ignore[type-arg]
+def _naughty_events() -> list[Event]:
     texts = [t for t in NAUGHTY if t][:30]
     return [
         make_event(
@@ -128,3 +131,22 @@ def test_a_closed_port_is_a_retryable_failure(tmp_path: Path) -> None:
     with SyslogTransport("127.0.0.1", _free_port(), timeout=2) as transport:
         result = transport.send([b"<14>1 - - - - - - nobody"])
     assert not result.delivered and result.retryable
+
+
+def test_a_connection_the_server_closed_is_replaced_before_the_next_batch() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(5)
+        port = server.getsockname()[1]
+        with SyslogTransport("127.0.0.1", port, timeout=5) as transport:
+            assert transport.send([b"<14>1 - - - - - - first"]).delivered
+            first, _ = server.accept()
+            assert first.recv(100) == b"23 <14>1 - - - - - - first"
+            first.close()  # the server goes away between batches
+            closed_seen = time.monotonic() + 5
+            while not transport._sock or not select.select([transport._sock], [], [], 0.05)[0]:
+                assert time.monotonic() < closed_seen
+            assert transport.send([b"<14>1 - - - - - - second"]).delivered
+            second, _ = server.accept()
+            second.settimeout(5)
+            assert second.recv(100) == b"24 <14>1 - - - - - - second"
+            second.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final
 
 import orjson
 
@@ -45,7 +45,7 @@ class Cef:
     vendor: str = "Sealtrail"
     product: str = "Sealtrail"
     version: str = "0.1.0"
-    name: str = "cef"
+    name: ClassVar[str] = "cef"
 
     def encode(self, event: Event) -> str:
         return to_cef(event, self)

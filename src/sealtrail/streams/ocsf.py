@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from sealtrail.catalog import Catalog, Kind
 from sealtrail.events import Actor, Event, Resource, Target, format_timestamp
@@ -166,7 +166,7 @@ class OcsfJson:
     vendor_name: str = "Sealtrail"
     product_version: str | None = None
     service_name: str | None = None
-    name: str = "ocsf"
+    name: ClassVar[str] = "ocsf"
 
     def encode(self, event: Event) -> dict[str, Any]:
         return to_ocsf(event, self)

@@ -1,13 +1,16 @@
 """Syslog over TCP or TLS (RFC 5425): octet-counted frames on one kept-open connection.
 
 TCP syslog has no acknowledgement: a message counts as sent once the kernel took it.
-A broken connection is noticed on a later write, so the follower resends from its last
-acknowledged batch after a retryable failure (at least once; receivers deduplicate by
-the ``id`` in each message's structured data).
+A syslog server never writes to its clients, so a connection that has become readable
+was closed by the server (a restart, an idle timeout): it is replaced before the next
+batch instead of swallowing it. A connection that breaks while a batch is being written
+fails the attempt; the follower resends the batch (at least once; receivers deduplicate
+by the ``id`` in each message's structured data).
 """
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 import time
@@ -44,6 +47,8 @@ class SyslogTransport:
         started = time.monotonic()
         data = b"".join(frame(m) for m in messages)
         try:
+            if self._sock is not None and _closed_by_peer(self._sock):
+                self.close()
             sock = self._sock or self._connect()
             sock.sendall(data)
         except ssl.SSLCertVerificationError as exc:
@@ -86,3 +91,9 @@ class SyslogTransport:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """True when the server has closed (or reset) the connection: it never sends data."""
+    readable, _, errored = select.select([sock], [], [sock], 0)
+    return bool(readable or errored)
