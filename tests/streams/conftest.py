@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pytest
-
 from sealtrail.catalog import Catalog
 from sealtrail.events import Actor, Event, Resource, Target, parse_timestamp
 from sealtrail.ledger import Checkpoint, CheckpointSigner, Signer, origin_for_tenant
@@ -14,6 +12,7 @@ from sealtrail.ledger.merkle import root_from_leaf_hashes
 from sealtrail.streams import Batch
 
 TENANT = "acme"
+DEFAULT: Any = object()  # "as the catalog type expects"; None means none
 SIGNER = Signer.generate("sealtrail")
 
 
@@ -24,16 +23,27 @@ def make_event(
     tenant_id: str = TENANT,
     outcome: str = "success",
     actor: Actor | None = None,
-    target: Target | None = None,
-    resource: Resource | None = None,
+    target: Target | None = DEFAULT,
+    resource: Resource | None = DEFAULT,
     **fields: Any,
 ) -> Event:
-    """An event as the log holds it, classified by the built-in catalog."""
+    """An event as the log holds it, classified by the built-in catalog.
+
+    ``target`` and ``resource`` default to what the catalog type expects; pass None for none.
+    """
     event_type = Catalog.builtin().classify(action)
-    if target is None and event_type.expects_target:
-        target = Target("user", "u_2", "Bea Ortiz", "bea@example.com")
-    if resource is None and event_type.resource_type is not None:
-        resource = Resource(event_type.resource_type, f"{event_type.resource_type}_1", "Main")
+    if target is DEFAULT:
+        target = (
+            Target("user", "u_2", "Bea Ortiz", "bea@example.com")
+            if event_type.expects_target
+            else None
+        )
+    if resource is DEFAULT:
+        resource = (
+            Resource(event_type.resource_type, f"{event_type.resource_type}_1", "Main")
+            if event_type.resource_type is not None
+            else None
+        )
     return Event(
         tenant_id=tenant_id,
         seq=seq,
@@ -70,15 +80,3 @@ def make_batch(
     first_seq = events[0].seq if first is None else first
     last_seq = events[-1].seq if last is None else last
     return Batch.of(TENANT, first_seq, last_seq, events, signed_checkpoint(last_seq + 1))
-
-
-@pytest.fixture
-def event() -> Event:
-    return make_event(
-        ip="203.0.113.9",
-        user_agent="Mozilla/5.0",
-        request_id="req_1",
-        account_id="acc_1",
-        description="Ada Admin changed the role of Bea Ortiz",
-        context={"previous_role": "member", "new_role": "admin"},
-    )

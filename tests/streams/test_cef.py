@@ -50,7 +50,7 @@ def parse_cef(line: str) -> tuple[list[str], dict[str, str]]:
     return header, pairs
 
 
-def test_header_and_known_fields(event: object) -> None:
+def test_header_and_known_fields() -> None:
     line = to_cef(
         make_event(
             "member.role_changed",

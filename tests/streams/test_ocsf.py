@@ -92,7 +92,12 @@ def test_every_catalog_type_validates_with_all_fields(event_type: EventType) -> 
 @pytest.mark.parametrize("event_type", BUILTIN, ids=[t.name for t in BUILTIN])
 def test_every_catalog_type_validates_with_the_fewest_fields(event_type: EventType) -> None:
     event = make_event(
-        event_type.name, 0, outcome="failure", actor=Actor("system", "system"), target=None
+        event_type.name,
+        0,
+        outcome="failure",
+        actor=Actor("system", "system"),
+        target=None,
+        resource=None,
     )
     assert_valid_ocsf(to_ocsf(event))
 
