@@ -32,6 +32,7 @@ RULES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("web", ("api", "cli")),
     ("server", ("cli",)),
     ("store", ("api", "web", "cli", "server", "audit_log")),
+    ("streams", ("store", "api", "web", "cli", "server", "audit_log")),
 )
 
 
@@ -113,6 +114,8 @@ def test_every_layer_named_in_the_rules_exists() -> None:
         ("sealtrail.events", "from sealtrail.api.schemas import EventOut"),
         ("sealtrail.ledger.tree", "from ..store.base import TreeHead"),
         ("sealtrail.server.deps", "from .. import store"),
+        ("sealtrail.streams.ocsf", "from sealtrail.store.base import EventStore"),
+        ("sealtrail.streams.webhook", "from ..server import deps"),
     ],
 )
 def test_a_wrong_import_is_caught(module: str, source: str) -> None:
