@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+import sealtrail
 from sealtrail.events import Actor, Resource, Target
 from sealtrail.streams.cef import Cef, escape_extension, escape_header, to_cef
 from tests.naughty import NAUGHTY
@@ -68,7 +69,7 @@ def test_header_and_known_fields() -> None:
         "CEF:0",
         "Sealtrail",
         "Sealtrail",
-        "0.1.0",
+        sealtrail.__version__,
         "member.role_changed",
         "Ada changed the role of Bea",
         "1",

@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 
+import sealtrail
 from sealtrail.catalog import Catalog, EventType
 from sealtrail.events import Actor, Event, Resource, Target
 from sealtrail.streams import OCSF_VERSION, OcsfJson, mapping_for, to_ocsf
@@ -184,7 +185,7 @@ def test_field_mapping_of_an_authentication_event() -> None:
         request_id="req_7",
         description="Ada Admin signed in",
     )
-    obj = to_ocsf(event, OcsfJson(service_name="Chipp", product_version="0.1.0"))
+    obj = to_ocsf(event, OcsfJson(service_name="Chipp", product_version="9.9"))
     assert_valid_ocsf(obj)
     assert obj["time"] == 1772366400123
     assert obj["metadata"]["logged_time"] == 1772366401000
@@ -194,7 +195,7 @@ def test_field_mapping_of_an_authentication_event() -> None:
     assert obj["metadata"]["product"] == {
         "name": "Sealtrail",
         "vendor_name": "Sealtrail",
-        "version": "0.1.0",
+        "version": "9.9",
     }
     assert obj["user"]["email_addr"] == "ada@example.com"
     assert obj["service"] == {"name": "Chipp"}
@@ -252,3 +253,8 @@ def test_the_validator_refuses_what_ocsf_refuses(spoil: Any) -> None:
     obj = to_ocsf(make_event("member.invited"))
     spoil(obj)
     assert list(_validator(obj["class_uid"]).iter_errors(obj))
+
+
+def test_the_reporting_product_defaults_to_this_sealtrail() -> None:
+    product = to_ocsf(make_event())["metadata"]["product"]
+    assert product["version"] == sealtrail.__version__

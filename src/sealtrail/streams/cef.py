@@ -17,6 +17,7 @@ from typing import ClassVar, Final
 
 import orjson
 
+from sealtrail import __version__
 from sealtrail.events import Event
 from sealtrail.streams.severity import severity
 
@@ -44,7 +45,7 @@ class Cef:
 
     vendor: str = "Sealtrail"
     product: str = "Sealtrail"
-    version: str = "0.1.0"
+    version: str = __version__
     name: ClassVar[str] = "cef"
 
     def encode(self, event: Event) -> str:

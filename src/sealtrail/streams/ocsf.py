@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
+from sealtrail import __version__
 from sealtrail.catalog import Catalog, Kind
 from sealtrail.events import Actor, Event, Resource, Target, format_timestamp
 from sealtrail.ledger import origin_for_tenant
@@ -158,13 +159,14 @@ class OcsfJson:
     """Encoder: one OCSF 1.8.0 event object per Sealtrail event.
 
     ``product_name``/``vendor_name``/``product_version`` name the reporting product in
-    ``metadata.product``. ``service_name`` names the host product users sign in to
-    (Authentication's ``service``); without it the service is identified by the tenant id.
+    ``metadata.product`` (Sealtrail and its version by default). ``service_name`` names
+    the host product users sign in to (Authentication's ``service``); without it the
+    service is identified by the tenant id.
     """
 
     product_name: str = "Sealtrail"
     vendor_name: str = "Sealtrail"
-    product_version: str | None = None
+    product_version: str | None = __version__
     service_name: str | None = None
     name: ClassVar[str] = "ocsf"
 
