@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import sealtrail
 from sealtrail.events import Actor, Resource, Target
@@ -138,3 +140,17 @@ def test_naughty_values_come_back_exactly(text: str) -> None:
         assert ext[key] == text, key
     assert ext["flexString1"] == ext["flexString2"] == ext["requestClientApplication"] == text
     assert ext["cs6"].startswith('{"note":')
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+
+
+@given(header=_TEXT, first=_TEXT, second=_TEXT)
+def test_any_text_round_trips(header: str, first: str, second: str) -> None:
+    line = (
+        f"CEF:0|V|P|1|id|{escape_header(header)}|1|"
+        f"cs1={escape_extension(first)} cs2={escape_extension(second)}"
+    )
+    fields, ext = parse_cef(line)
+    assert fields[5] == re.sub(r"[\x00-\x1f\x7f]", " ", header)
+    assert ext == {"cs1": first, "cs2": second}

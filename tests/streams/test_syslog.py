@@ -6,6 +6,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sealtrail.errors import ConfigurationError
 from sealtrail.events import Actor
@@ -106,3 +108,16 @@ def test_octet_counting_frames() -> None:
 def test_format_settings_are_checked(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError):
         SyslogFormat(**kwargs)  # type: ignore[arg-type]
+
+
+def _sd_unescape(value: str) -> str:
+    """RFC 5424 §6.3.3: a backslash before '"', '\\' or ']' is dropped; others are kept."""
+    return re.sub(r'\\(["\\\]])', r"\1", value)
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",)), max_size=60))
+def test_any_sd_value_round_trips_and_never_closes_early(value: str) -> None:
+    escaped = sd_escape(value)
+    assert _sd_unescape(escaped) == value
+    # No unescaped '"' or ']' is left to end the value or the element early.
+    assert not re.search(r'(?<!\\)(\\\\)*["\]]', escaped)
