@@ -38,7 +38,8 @@ def test_every_setting_is_documented() -> None:
 
 
 @pytest.mark.parametrize(
-    "page", ["api.md", "cli.md", "configuration.md", "verification.md", "catalog.md"]
+    "page",
+    ["api.md", "cli.md", "configuration.md", "verification.md", "catalog.md", "streams.md"],
 )
 def test_linked_docs_exist(page: str) -> None:
     assert (DOCS / page).is_file()
