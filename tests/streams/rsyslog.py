@@ -22,7 +22,6 @@ import pytest
 from tests.streams.tls import CertFiles
 
 RSYSLOGD = Path("/usr/sbin/rsyslogd")
-MODULES = Path("/usr/lib/x86_64-linux-gnu/rsyslog")
 
 # One line per message: what rsyslog's RFC 5424 parser made of it, as JSON.
 _CONFIG = """
@@ -60,7 +59,7 @@ def _free_port() -> int:
 def _missing(tls: bool) -> str | None:
     if not RSYSLOGD.exists():
         return f"{RSYSLOGD} is not installed (Debian's rsyslog)"
-    if tls and not (MODULES / "lmnsd_gtls.so").exists():
+    if tls and not any(Path("/usr/lib").glob("*/rsyslog/lmnsd_gtls.so")):
         return "rsyslog's gtls driver is not installed (Debian's rsyslog-gnutls)"
     return None
 
