@@ -16,7 +16,9 @@ operator. The store itself is private.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,6 +41,7 @@ from sealtrail.catalog import Catalog, EventType, event_type_from_body
 from sealtrail.errors import (
     AuthenticationFailed,
     FieldError,
+    InconsistentTree,
     InvalidEvent,
     InvalidInput,
     InvalidQuery,
@@ -62,6 +65,7 @@ from sealtrail.ledger.checkpoint import (
     origin_for_tenant,
 )
 from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
+from sealtrail.ledger.signer_state import SignerState, default_state_dir
 from sealtrail.limits import EXPORT_FORMATS, ExportFormat
 from sealtrail.query import Cursor, EventQuery, Page, TimeRange, format_phrase
 from sealtrail.recording import RecordFields, build_event
@@ -98,6 +102,8 @@ __all__ = [
 ]
 
 CATALOG_TTL = 5.0
+
+_log = logging.getLogger("sealtrail.signer")
 
 _EXPORT_MEDIA_TYPES: Mapping[ExportFormat, tuple[str, str]] = {
     "csv": (export.CSV_MEDIA_TYPE, "csv"),
@@ -166,6 +172,8 @@ class Readiness:
     ready: bool
     schema: str | None = None
     reason: str | None = None
+    signer_refused: Mapping[str, str] | None = None
+    """Tenants whose tree the signer refuses, with why (see ``signer_refusals``)."""
 
 
 def _display(name: str | None, email: str | None, ident: str) -> str:
@@ -203,6 +211,9 @@ class AuditLog:
         self._catalog = catalog or Catalog.builtin()
         self._tenant_catalogs: dict[str, tuple[float, Catalog]] = {}
         self._tenants: dict[str, Tenant] = {}
+        self._signer_refusals: dict[str, str] = {}
+        self._signer_refusal_count = 0
+        self._signer_checked = False
 
     @classmethod
     def open(
@@ -256,7 +267,33 @@ class AuditLog:
             return Readiness(False, reason=type(exc).__name__)
         if revision is None:
             return Readiness(False, reason="schema not migrated: run sealtrail migrate")
+        refused = self.signer_refusals()
+        if refused:
+            return Readiness(
+                False,
+                schema=revision,
+                reason="the signer refuses to sign trees that do not extend what it signed",
+                signer_refused=refused,
+            )
         return Readiness(True, schema=revision)
+
+    def signer_refusals(self, *, check: bool = True) -> dict[str, str]:
+        """Tenants whose tree the signer refuses now, with why.
+
+        The first call in a process (with ``check``) brings every tenant's
+        checkpoint up to date, so a restarted server finds a rolled-back
+        database before anyone asks for a checkpoint.
+        """
+        if check and not self._signer_checked:
+            self._signer_checked = True
+            for known in self._store.list_tenants():
+                with contextlib.suppress(InconsistentTree):
+                    self._checkpoint(known.id)
+        return dict(self._signer_refusals)
+
+    def signer_refusal_count(self) -> int:
+        """How many times this process's signer refused a tree."""
+        return self._signer_refusal_count
 
     def create_tenant(
         self, tenant_id: str, name: str | None = None, *, strict: bool = False
@@ -709,10 +746,15 @@ class AuditLog:
 
     # -- proofs and checkpoints ----------------------------------------------------------------
     def signer(self) -> CheckpointSigner:
-        """The checkpoint signer, its key file created (0600) on first use."""
+        """The checkpoint signer, its key file created (0600) on first use, with its
+        own record of what it signed kept beside the key (``signer_state_dir``)."""
         if self._signer is None:
+            settings = self._settings
+            state = SignerState(
+                settings.signer_state_dir or default_state_dir(settings.signing_key_file)
+            )
             self._signer = CheckpointSigner(
-                load_or_create_signer_key(self._settings.signing_key_file)
+                load_or_create_signer_key(settings.signing_key_file), state
             )
         return self._signer
 
@@ -730,22 +772,42 @@ class AuditLog:
         )
 
     def _checkpoint(self, tenant_id: str) -> StoredCheckpoint:
+        """The latest checkpoint, signing a new one first if the tree has grown.
+
+        The signer compares the database's tree with its own record of what it
+        signed and refuses (InconsistentTree) a tree that is not an extension of
+        it; the refusal is remembered for ``signer_refusals`` and logged.
+        """
         self.tenant(tenant_id)
-        head = self._store.tree_head(tenant_id)
-        latest = self._store.latest_checkpoint(tenant_id)
-        if latest is not None and latest.tree_size >= head.size:
-            return latest
         signer = self.signer()
         origin = origin_for_tenant(tenant_id)
-        fresh = Checkpoint(origin, head.size, tree.root_from_frontier(head.frontier, head.size))
-        previous = None if latest is None else signer.open(latest.note, origin)
-        reader = _NodeReader(self._store, tenant_id)
-        note = signer.sign(
-            fresh,
-            previous=previous,
-            proof=lambda old, new: tree.consistency_proof_from_nodes(reader, old, new),
-        )
-        stored = StoredCheckpoint(tenant_id, fresh.size, fresh.root_hash, note, now_micros())
+        head = self._store.tree_head(tenant_id)
+        latest = self._store.latest_checkpoint(tenant_id)
+        try:
+            kept = signer.last_signed(origin)
+            if (
+                latest is not None
+                and latest.tree_size >= head.size
+                and (kept is None or (kept[0].size, kept[0].root_hash) == _key_of(latest))
+            ):
+                self._signer_refusals.pop(tenant_id, None)
+                return latest if kept is None else replace(latest, note=kept[1])
+            fresh = Checkpoint(origin, head.size, tree.root_from_frontier(head.frontier, head.size))
+            previous = None if latest is None else signer.open(latest.note, origin)
+            reader = _NodeReader(self._store, tenant_id)
+            note = signer.sign(
+                fresh,
+                previous=previous,
+                proof=lambda old, new: tree.consistency_proof_from_nodes(reader, old, new),
+            )
+        except InconsistentTree as exc:
+            self._signer_refusals[tenant_id] = exc.message
+            self._signer_refusal_count += 1
+            _log.error("signer refused: %s", exc.message)
+            raise
+        self._signer_refusals.pop(tenant_id, None)
+        signed = signer.open(note, origin)
+        stored = StoredCheckpoint(tenant_id, signed.size, signed.root_hash, note, now_micros())
         self._store.add_checkpoint(stored)
         return stored
 
@@ -816,6 +878,10 @@ class _NodeReader:
 
     def nodes(self, keys: Sequence[tuple[int, int]]) -> Sequence[bytes]:
         return self._store.tree_nodes(self._tenant_id, keys)
+
+
+def _key_of(checkpoint: StoredCheckpoint) -> tuple[int, bytes]:
+    return checkpoint.tree_size, checkpoint.root_hash
 
 
 def _b64(data: bytes) -> str:

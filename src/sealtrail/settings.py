@@ -27,6 +27,7 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     signing_key_file: str = "./sealtrail-signing.key"
+    signer_state_dir: str | None = None
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000

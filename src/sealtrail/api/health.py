@@ -17,11 +17,13 @@ def healthz() -> Response:
     return Response(orjson.dumps({"status": "ok"}), media_type="application/json")
 
 
-@router.get("/readyz", summary="The database answers and the schema is current")
+@router.get("/readyz", summary="The database answers, the schema is current, the signer signs")
 def readyz(request: Request) -> Response:
     readiness = deps.audit_log(request).readiness()
     if not readiness.ready:
-        body = {"status": "unavailable", "reason": readiness.reason}
+        body: dict[str, object] = {"status": "unavailable", "reason": readiness.reason}
+        if readiness.signer_refused:
+            body["signer_refused"] = dict(readiness.signer_refused)
         return Response(orjson.dumps(body), 503, media_type="application/json")
     return Response(
         orjson.dumps({"status": "ready", "schema": readiness.schema}),

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TypeAlias
 
-from sealtrail.errors import ConfigurationError, InconsistentTree, NoteError, ProofError
+from sealtrail.errors import ConfigurationError, InconsistentTree, NoteError, SealtrailError
 from sealtrail.ledger.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
 from sealtrail.ledger.note import (
     Note,
@@ -41,6 +41,7 @@ from sealtrail.ledger.note import (
     parse_skey,
     sign_note,
 )
+from sealtrail.ledger.signer_state import SignerState
 
 DEFAULT_KEY_NAME: Final = "sealtrail"
 ORIGIN_PREFIX: Final = "sealtrail/"
@@ -130,12 +131,18 @@ def open_checkpoint(
 
 
 class CheckpointSigner:
-    """Signs tree heads with the log key, and never two that are inconsistent."""
+    """Signs tree heads with the log key, and never two that are inconsistent.
 
-    __slots__ = ("_signer",)
+    With a ``SignerState`` it also remembers, outside the database, the last
+    checkpoint it signed per origin, and refuses any tree that is not a
+    consistent extension of that one, whatever the database says.
+    """
 
-    def __init__(self, signer: Signer) -> None:
+    __slots__ = ("_signer", "state")
+
+    def __init__(self, signer: Signer, state: SignerState | None = None) -> None:
         self._signer = signer
+        self.state = state
 
     @property
     def verifier(self) -> Verifier:
@@ -153,9 +160,15 @@ class CheckpointSigner:
         previous: Checkpoint | None,
         proof: Sequence[bytes] | ProofSource = (),
     ) -> str:
-        """Sign ``checkpoint`` if it extends ``previous`` (the last one signed for
+        """Sign ``checkpoint`` if it extends ``previous`` (the last one stored for
         this origin, or None for the first); ``proof`` is the consistency proof
         from it, or a callable that fetches one only when it is needed.
+
+        With a signer state, ``checkpoint`` must also extend the last one this
+        signer signed for the origin. If that one is *larger* and ``checkpoint``
+        is a consistent prefix of it (another process signed meanwhile), its
+        note is returned instead of a new signature: the returned note may
+        therefore be for a larger tree than asked.
 
         Raises InconsistentTree, signing nothing, when the trees disagree.
         """
@@ -165,7 +178,42 @@ class CheckpointSigner:
             raise InconsistentTree("an empty tree has the empty root")
         if previous is not None:
             self._check_extends(previous, checkpoint, proof)
-        return sign_note(checkpoint.to_text(), self._signer)
+        if self.state is None:
+            return sign_note(checkpoint.to_text(), self._signer)
+        with self.state.locked(checkpoint.origin) as slot:
+            kept_note = slot.read()
+            if kept_note is not None:
+                kept = self._open_state(kept_note, checkpoint.origin)
+                if kept.size >= checkpoint.size:
+                    self._check_prefix(checkpoint, kept, proof)
+                    return kept_note
+                self._check_extends(kept, checkpoint, proof, own=True)
+            note = sign_note(checkpoint.to_text(), self._signer)
+            slot.write(note)
+            return note
+
+    def last_signed(self, origin: str) -> tuple[Checkpoint, str] | None:
+        """The last checkpoint this signer signed for ``origin`` and its note (with any
+        cosignatures kept since), from the signer state; None without one."""
+        if self.state is None:
+            return None
+        note = self.state.read(origin)
+        if note is None:
+            return None
+        return self._open_state(note, origin), note
+
+    def keep_cosigned(self, cosigned_note: str, origin: str) -> bool:
+        """Replace the kept note by the same checkpoint with cosignatures added;
+        False (nothing kept) if the signer has signed another checkpoint since."""
+        if self.state is None:
+            return False
+        wanted = self._open_state(cosigned_note, origin)
+        with self.state.locked(origin) as slot:
+            kept_note = slot.read()
+            if kept_note is None or self._open_state(kept_note, origin) != wanted:
+                return False
+            slot.write(cosigned_note)
+            return True
 
     def open(self, signed_note: str | bytes, origin: str) -> Checkpoint:
         """A checkpoint this log signed for ``origin`` (e.g. the last one stored),
@@ -173,10 +221,50 @@ class CheckpointSigner:
         checkpoint, _ = open_checkpoint(signed_note, origin=origin, log_verifier=self.verifier)
         return checkpoint
 
-    @staticmethod
-    def _check_extends(
-        previous: Checkpoint, checkpoint: Checkpoint, proof: Sequence[bytes] | ProofSource
+    def _open_state(self, note: str, origin: str) -> Checkpoint:
+        try:
+            return self.open(note, origin)
+        except NoteError as exc:
+            where = self.state.directory if self.state is not None else "?"
+            raise InconsistentTree(
+                f"{origin}: the signer state in {where} does not hold a checkpoint this key "
+                f"signed ({exc.message}); refusing to sign until an operator restores it"
+            ) from None
+
+    def _check_prefix(
+        self, checkpoint: Checkpoint, kept: Checkpoint, proof: Sequence[bytes] | ProofSource
     ) -> None:
+        """``checkpoint`` is the signed ``kept`` tree or a consistent prefix of it."""
+        what = (
+            f"{checkpoint.origin}: refusing to sign the tree of {checkpoint.size} events: "
+            f"this signer already signed {kept.size} events for it "
+            f"(its own record, in {self.state.directory if self.state else '?'})"
+        )
+        if kept.size == checkpoint.size:
+            if kept.root_hash != checkpoint.root_hash:
+                raise InconsistentTree(f"{what} with another root: the history was rewritten")
+            return
+        path: Sequence[bytes] = ()
+        try:
+            path = proof(checkpoint.size, kept.size) if callable(proof) else ()
+            verify_consistency(
+                checkpoint.size, kept.size, path, checkpoint.root_hash, kept.root_hash
+            )
+        except SealtrailError as exc:
+            raise InconsistentTree(
+                f"{what}, and the database cannot prove it only grew since "
+                f"({exc.message}): it was rolled back or rewritten"
+            ) from exc
+
+    def _check_extends(
+        self,
+        previous: Checkpoint,
+        checkpoint: Checkpoint,
+        proof: Sequence[bytes] | ProofSource,
+        *,
+        own: bool = False,
+    ) -> None:
+        signed = "this signer's own record of" if own else "the signed"
         if previous.origin != checkpoint.origin:
             raise InconsistentTree(
                 f"checkpoint for {checkpoint.origin!r} cannot follow one for {previous.origin!r}"
@@ -187,18 +275,18 @@ class CheckpointSigner:
                 f"the signed size {previous.size}"
             )
         path: Sequence[bytes] = ()
-        if not callable(proof):
-            path = proof
-        elif 0 < previous.size < checkpoint.size:
-            path = proof(previous.size, checkpoint.size)
         try:
+            if not callable(proof):
+                path = proof
+            elif 0 < previous.size < checkpoint.size:
+                path = proof(previous.size, checkpoint.size)
             verify_consistency(
                 previous.size, checkpoint.size, path, previous.root_hash, checkpoint.root_hash
             )
-        except ProofError as exc:
+        except SealtrailError as exc:
             raise InconsistentTree(
-                f"{checkpoint.origin}: tree {checkpoint.size} is not consistent with the "
-                f"signed tree {previous.size}: {exc.message}"
+                f"{checkpoint.origin}: tree {checkpoint.size} is not consistent with "
+                f"{signed} tree {previous.size}: {exc.message}"
             ) from exc
 
 

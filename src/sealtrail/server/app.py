@@ -26,7 +26,7 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
     )
     app.state.audit_log = audit_log
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(audit_log)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from prometheus_client import Metric
+
+    from sealtrail.audit_log import AuditLog
+
+
+class SignerCollector(Collector):
+    """The signer's refusals, read from the ``AuditLog`` at scrape time."""
+
+    def __init__(self, audit_log: AuditLog) -> None:
+        self._log = audit_log
+
+    def collect(self) -> Iterator[Metric]:
+        refused = GaugeMetricFamily(
+            "sealtrail_signer_refused_tenants",
+            "Tenants whose tree the signer refuses to sign: not an extension of what it signed.",
+        )
+        refused.add_metric([], len(self._log.signer_refusals(check=False)))
+        yield refused
+        total = CounterMetricFamily(
+            "sealtrail_signer_refusals",
+            "Times the signer refused to sign a tree in this process.",
+        )
+        total.add_metric([], self._log.signer_refusal_count())
+        yield total
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, audit_log: AuditLog | None = None) -> None:
         self.registry = CollectorRegistry()
+        if audit_log is not None:
+            self.registry.register(SignerCollector(audit_log))
         self.requests = Counter(
             "sealtrail_http_requests",
             "HTTP requests by route and status.",
