@@ -57,7 +57,7 @@ from sealtrail.events import (
     now_micros,
     validate_batch,
 )
-from sealtrail.ledger import tree
+from sealtrail.ledger import leaf, tree
 from sealtrail.ledger.checkpoint import (
     Checkpoint,
     CheckpointSigner,
@@ -65,6 +65,8 @@ from sealtrail.ledger.checkpoint import (
     origin_for_tenant,
 )
 from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
+from sealtrail.ledger.merkle import hash_leaf
+from sealtrail.ledger.proof_file import tlog_proof
 from sealtrail.ledger.signer_state import SignerState, default_state_dir
 from sealtrail.limits import EXPORT_FORMATS, ExportFormat
 from sealtrail.query import Cursor, EventQuery, Page, TimeRange, format_phrase
@@ -676,6 +678,23 @@ class AuditLog:
         checkpoint = self._checkpoint(principal.tenant_id)
         body["proof"] = self._inclusion_body(principal.tenant_id, event.seq, checkpoint)
         return body
+
+    def proof_file(self, principal: Principal, event_id: str) -> str:
+        """The event's C2SP tlog-proof against the latest (cosigned) checkpoint; its
+        ``extra`` is the event's leaf bytes, so no Sealtrail code is needed to check it."""
+        event = self.get_event(principal, event_id)
+        checkpoint = self._checkpoint(principal.tenant_id)
+        if event.seq >= checkpoint.tree_size:
+            raise NotFound(f"event {event_id!r} is not in the signed tree yet")
+        body = event.to_dict()
+        leaf_bytes = leaf.leaf_bytes(body, event.salts, body.get("commitments"))
+        reader = _NodeReader(self._store, principal.tenant_id)
+        if hash_leaf(leaf_bytes) != reader.nodes([(0, event.seq)])[0]:
+            raise InconsistentTree(
+                f"event {event_id!r} (seq {event.seq}) no longer hashes to its stored leaf"
+            )
+        path = tree.inclusion_proof_from_nodes(reader, event.seq, checkpoint.tree_size)
+        return tlog_proof(event.seq, path, checkpoint.note, extra=leaf_bytes)
 
     def verify_events(
         self, principal: Principal, events: Sequence[Event]

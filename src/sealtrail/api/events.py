@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from sealtrail.api import schemas
 from sealtrail.auth import Principal
@@ -20,6 +21,7 @@ from sealtrail.server.requests import client_ip, query_lists, read_json
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 JSON = "application/json"
+_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 @router.post(
@@ -107,6 +109,27 @@ def get_event(request: Request, event_id: str) -> Response:
     )
     _count_read(request, principal, "event")
     return Response(orjson.dumps(body), media_type=JSON)
+
+
+@router.get(
+    "/{event_id}/proof",
+    summary="The event's C2SP tlog-proof file (format=tlog-proof)",
+    response_class=PlainTextResponse,
+)
+def get_event_proof(request: Request, event_id: str) -> Response:
+    principal = deps.principal(request)
+    params = query_lists(request)
+    unknown = sorted(set(params) - {"format"})
+    if unknown:
+        raise InvalidQuery(f"unknown parameter {unknown[0]!r}", unknown[0])
+    if params.get("format", ["tlog-proof"]) != ["tlog-proof"]:
+        raise InvalidQuery("format accepts only tlog-proof", "format")
+    text = deps.audit_log(request).proof_file(principal, event_id)
+    _count_read(request, principal, "proof")
+    name = event_id if _SAFE_NAME.fullmatch(event_id) else "event"
+    return PlainTextResponse(
+        text, headers={"Content-Disposition": f'attachment; filename="{name}.tlog-proof"'}
+    )
 
 
 def _count_read(request: Request, principal: Principal, endpoint: str) -> None:

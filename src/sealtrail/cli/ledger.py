@@ -133,4 +133,33 @@ def _print(report: Report, as_json: bool) -> None:
     )
 
 
-COMMANDS = [checkpoint, verify]
+@click.command()
+@click.argument("event_id")
+@click.option("--tenant", "tenant_id", required=True, help="The event's tenant.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w"),
+    default="-",
+    help="Write the proof here (default: stdout); name it EVENT_ID.tlog-proof.",
+)
+@database_option
+@config_option
+def proof(
+    event_id: str, tenant_id: str, output: TextIO, database: str | None, config: str | None
+) -> None:
+    """Print EVENT_ID's proof as a C2SP tlog-proof file, verifiable without Sealtrail.
+
+    \b
+    sealtrail proof 0190f3c2-... --tenant acme -o event.tlog-proof
+    """
+    log = open_log(load_settings(database, config))
+    try:
+        log.tenant(tenant_id)
+        text = log.proof_file(Principal.operator(tenant_id), event_id)
+    finally:
+        log.close()
+    output.write(text)
+
+
+COMMANDS = [checkpoint, verify, proof]
