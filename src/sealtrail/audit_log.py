@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal, Unpack
 
 from uuid_utils import uuid7
@@ -40,12 +41,14 @@ from sealtrail.auth import (
 from sealtrail.catalog import Catalog, EventType, event_type_from_body
 from sealtrail.errors import (
     AuthenticationFailed,
+    ConfigurationError,
     FieldError,
     InconsistentTree,
     InvalidEvent,
     InvalidInput,
     InvalidQuery,
     LedgerError,
+    NoteError,
     NotFound,
 )
 from sealtrail.events import (
@@ -66,6 +69,7 @@ from sealtrail.ledger.checkpoint import (
 )
 from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
 from sealtrail.ledger.merkle import hash_leaf
+from sealtrail.ledger.policy import Policy
 from sealtrail.ledger.proof_file import tlog_proof
 from sealtrail.ledger.signer_state import SignerState, default_state_dir
 from sealtrail.limits import EXPORT_FORMATS, ExportFormat
@@ -88,6 +92,7 @@ from sealtrail.store.base import (
     Tenant,
     TreeHead,
 )
+from sealtrail.witness.submit import Submitter
 
 __all__ = [
     "ApiKeyRecord",
@@ -104,6 +109,7 @@ __all__ = [
 ]
 
 CATALOG_TTL = 5.0
+WITNESS_RETRY = 30.0
 
 _log = logging.getLogger("sealtrail.signer")
 
@@ -216,6 +222,8 @@ class AuditLog:
         self._signer_refusals: dict[str, str] = {}
         self._signer_refusal_count = 0
         self._signer_checked = False
+        self._submitter: Submitter | None = None
+        self._witness_attempts: dict[str, tuple[str, float]] = {}
 
     @classmethod
     def open(
@@ -250,6 +258,8 @@ class AuditLog:
         return self._store.url
 
     def close(self) -> None:
+        if self._submitter is not None:
+            self._submitter.close()
         self._store.close()
 
     # -- the operator API -----------------------------------------------------------
@@ -810,7 +820,9 @@ class AuditLog:
                 and (kept is None or (kept[0].size, kept[0].root_hash) == _key_of(latest))
             ):
                 self._signer_refusals.pop(tenant_id, None)
-                return latest if kept is None else replace(latest, note=kept[1])
+                if kept is None:
+                    return latest
+                return replace(latest, note=self._witnessed(tenant_id, kept[0], kept[1]))
             fresh = Checkpoint(origin, head.size, tree.root_from_frontier(head.frontier, head.size))
             previous = None if latest is None else signer.open(latest.note, origin)
             reader = _NodeReader(self._store, tenant_id)
@@ -828,7 +840,47 @@ class AuditLog:
         signed = signer.open(note, origin)
         stored = StoredCheckpoint(tenant_id, signed.size, signed.root_hash, note, now_micros())
         self._store.add_checkpoint(stored)
-        return stored
+        return replace(stored, note=self._witnessed(tenant_id, signed, note))
+
+    def witness_submitter(self) -> Submitter | None:
+        """What submits checkpoints to the witnesses of ``witness_policy_file``, if set."""
+        path = self._settings.witness_policy_file
+        if path and self._submitter is None:
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"cannot read witness_policy_file {path}: {exc.strerror}"
+                ) from None
+            try:
+                policy = Policy.parse(text)
+            except NoteError as exc:
+                raise ConfigurationError(f"witness_policy_file {path}: {exc.message}") from None
+            self._submitter = Submitter(policy, timeout=self._settings.witness_timeout)
+        return self._submitter
+
+    def _witnessed(self, tenant_id: str, checkpoint: Checkpoint, note: str) -> str:
+        """``note`` with the cosignatures the policy's witnesses give it now (kept with the
+        signer's record); tried again at most every WITNESS_RETRY seconds per note."""
+        submitter = self.witness_submitter()
+        if submitter is None:
+            return note
+        now = time.monotonic()
+        last = self._witness_attempts.get(tenant_id)
+        if last is not None and last[0] == note and now - last[1] < WITNESS_RETRY:
+            return note
+        self._witness_attempts[tenant_id] = (note, now)
+        if not submitter.missing(note):
+            return note
+        reader = _NodeReader(self._store, tenant_id)
+        cosigned = submitter.cosign(
+            note,
+            checkpoint,
+            lambda old, new: tree.consistency_proof_from_nodes(reader, old, new),
+        )
+        if cosigned != note and self.signer().keep_cosigned(cosigned, checkpoint.origin):
+            self._witness_attempts[tenant_id] = (cosigned, now)
+        return cosigned
 
     def inclusion_proof(
         self, principal: Principal, seq: int, size: int | None = None

@@ -28,6 +28,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     signing_key_file: str = "./sealtrail-signing.key"
     signer_state_dir: str | None = None
+    witness_policy_file: str | None = None
+    witness_timeout: int = 10
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -96,6 +98,8 @@ class Settings:
             raise ConfigurationError(f"workers must be at least 1, not {self.workers}")
         if self.max_body_bytes < 1024:
             raise ConfigurationError("max_body_bytes must be at least 1024")
+        if self.witness_timeout < 1:
+            raise ConfigurationError("witness_timeout must be at least 1 second")
         if self.viewer_session_ttl < 10:
             raise ConfigurationError("viewer_session_ttl must be at least 10 seconds")
 

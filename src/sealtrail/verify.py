@@ -20,7 +20,9 @@ from sealtrail.catalog import Catalog
 from sealtrail.errors import LedgerError, MalformedBody, ProofError
 from sealtrail.ledger import leaf, merkle, tree
 from sealtrail.ledger.checkpoint import Checkpoint, open_checkpoint, origin_for_tenant
+from sealtrail.ledger.cosignature import cosignatures
 from sealtrail.ledger.note import Verifier, parse_vkey
+from sealtrail.ledger.policy import Policy
 from sealtrail.store.base import EventStore
 
 Progress = Callable[[int], None]
@@ -87,8 +89,10 @@ def verify_bundle(
     *,
     older_checkpoint: str | None = None,
     progress: Progress | None = None,
+    policy: Policy | None = None,
 ) -> Report:
-    """Check every event of a bundle against its signed checkpoint."""
+    """Check every event of a bundle against its signed checkpoint, and with a
+    ``policy``, that the checkpoint carries a quorum of witness cosignatures."""
     report = Report()
     iterator = iter(lines)
     try:
@@ -108,6 +112,8 @@ def verify_bundle(
         report.add(tenant_id, None, f"the bundle's checkpoint does not verify: {exc.message}")
         return report
     report.checkpoints += 1
+    if policy is not None:
+        check_witnesses(report, tenant_id, str(header.get("checkpoint", "")), policy)
     size, root = checkpoint.size, checkpoint.root_hash
     complete = header.get("complete") is True
     older = None
@@ -368,8 +374,35 @@ def _grow(
     return frontier
 
 
+def check_witnesses(report: Report, tenant_id: str, note: str, policy: Policy) -> None:
+    """A checkpoint the log's own key signed proves nothing against the key holder; a
+    quorum of witnesses that each saw only consistent growth does (c2sp.org/tlog-witness)."""
+    try:
+        found = cosignatures(note, policy.witness_verifiers)
+    except LedgerError as exc:
+        report.add(tenant_id, None, f"a witness cosignature does not verify: {exc.message}")
+        return
+    if not policy.satisfied(found.timestamps):
+        have = ", ".join(sorted(found.names)) or "none"
+        report.add(
+            tenant_id,
+            None,
+            f"the checkpoint lacks the witness quorum ({policy.describe()}); valid "
+            f"cosignatures from: {have} — a fork or rollback signed with the log's own key "
+            "looks exactly like this",
+        )
+
+
 def read_vkey(text: str) -> Verifier:
     return parse_vkey(text.strip())
 
 
-__all__ = ["Problem", "Report", "read_vkey", "verify_bundle", "verify_store"]
+__all__ = [
+    "Policy",
+    "Problem",
+    "Report",
+    "check_witnesses",
+    "read_vkey",
+    "verify_bundle",
+    "verify_store",
+]

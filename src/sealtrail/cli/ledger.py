@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 import click
@@ -19,7 +20,7 @@ from sealtrail.cli.common import (
     print_json,
     show_progress,
 )
-from sealtrail.verify import Report, read_vkey, verify_bundle
+from sealtrail.verify import Policy, Report, read_vkey, verify_bundle
 
 
 @click.command()
@@ -70,6 +71,22 @@ def _lines(stream: BinaryIO) -> Iterator[bytes]:
     type=click.File("r"),
     help="A checkpoint you kept earlier: also prove the log only grew since it.",
 )
+@click.option(
+    "--witness",
+    "witness_vkeys",
+    multiple=True,
+    metavar="VKEY",
+    help="A witness's vkey (or a file holding it): its cosignature is required. Repeatable.",
+)
+@click.option(
+    "--quorum", type=int, default=None, help="With --witness: how many must cosign (default all)."
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.File("r"),
+    help="A C2SP tlog-policy file: the log key, the witnesses and the quorum.",
+)
 @click.option("--tenant", "tenant_ids", multiple=True, help="With --database: only this tenant.")
 @database_option
 @config_option
@@ -78,6 +95,9 @@ def verify(
     bundle: BinaryIO | None,
     key_file: TextIO | None,
     older: TextIO | None,
+    witness_vkeys: tuple[str, ...],
+    quorum: int | None,
+    policy_file: TextIO | None,
     tenant_ids: tuple[str, ...],
     database: str | None,
     config: str | None,
@@ -87,15 +107,23 @@ def verify(
 
     \b
     sealtrail verify export.bundle --key sealtrail.vkey [--checkpoint older.txt]
+    sealtrail verify export.bundle --key sealtrail.vkey --witness w1.vkey --witness w2.vkey
+    sealtrail verify export.bundle --policy sealtrail.policy
     sealtrail verify --database sqlite:////srv/sealtrail.db
 
     Every changed, removed, inserted or reordered event is reported with its
-    tenant and seq, and the exit status is 1.
+    tenant and seq, and the exit status is 1. With witnesses, a checkpoint that
+    lacks their quorum of cosignatures is reported too: only witnesses catch a
+    fork or rollback signed with the log's own key.
     """
+    policy = _policy(witness_vkeys, quorum, policy_file)
     if bundle is not None:
-        if key_file is None:
-            raise click.UsageError("verifying a bundle needs --key VKEY_FILE")
-        verifier = read_vkey(key_file.read())
+        if key_file is not None:
+            verifier = read_vkey(key_file.read())
+        elif policy is not None and len(policy.logs) == 1:
+            verifier = policy.logs[0]
+        else:
+            raise click.UsageError("verifying a bundle needs --key VKEY_FILE (or a policy's log)")
         with click.progressbar(
             length=0, label="verifying", file=sys.stderr, hidden=not show_progress()
         ) as bar:
@@ -104,8 +132,11 @@ def verify(
                 verifier,
                 older_checkpoint=older.read() if older is not None else None,
                 progress=bar.update,
+                policy=policy,
             )
     else:
+        if policy is not None:
+            raise click.UsageError("--witness, --quorum and --policy check a BUNDLE's checkpoint")
         log = open_log(load_settings(database, config))
         try:
             vkey = key_file.read() if key_file is not None else None
@@ -118,6 +149,21 @@ def verify(
     _print(report, as_json)
     if not report.ok:
         sys.exit(1)
+
+
+def _policy(
+    witness_vkeys: tuple[str, ...], quorum: int | None, policy_file: TextIO | None
+) -> Policy | None:
+    if policy_file is not None:
+        if witness_vkeys or quorum is not None:
+            raise click.UsageError("give either --policy or --witness/--quorum")
+        return Policy.parse(policy_file.read())
+    if quorum is not None and not witness_vkeys:
+        raise click.UsageError("--quorum needs --witness")
+    if not witness_vkeys:
+        return None
+    vkeys = [Path(v).read_text() if Path(v).is_file() else v for v in witness_vkeys]
+    return Policy.of_witnesses(vkeys, quorum)
 
 
 def _print(report: Report, as_json: bool) -> None:

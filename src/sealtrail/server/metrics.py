@@ -34,6 +34,17 @@ class SignerCollector(Collector):
         )
         total.add_metric([], self._log.signer_refusal_count())
         yield total
+        submitter = self._log.witness_submitter()
+        if submitter is not None:
+            outcomes = CounterMetricFamily(
+                "sealtrail_witness_submissions",
+                "Checkpoints submitted to witnesses, by witness and outcome "
+                "(cosigned, refused, unreachable, ahead, no_proof, bad_cosignature, conflict).",
+                labels=["witness", "outcome"],
+            )
+            for (name, outcome), count in sorted(submitter.outcomes.items()):
+                outcomes.add_metric([name, outcome], count)
+            yield outcomes
 
 
 class Metrics:
