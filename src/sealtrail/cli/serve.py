@@ -47,6 +47,7 @@ def _prepare(settings: Settings, *, migrate: bool = True) -> None:
         elif log.schema_revision() is None:
             raise ConfigurationError("the database has no schema: run sealtrail migrate first")
         log.signer()  # creates the key file once, before workers race to
+        log.witness_submitter()  # a bad witness_policy_file fails here, before any worker
     finally:
         log.close()
 
