@@ -33,6 +33,7 @@ RULES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("server", ("cli",)),
     ("store", ("api", "web", "cli", "server", "audit_log")),
     ("streams", ("store", "api", "web", "cli", "server", "audit_log")),
+    ("witness", ("store", "api", "web", "cli", "server", "audit_log")),
 )
 
 
