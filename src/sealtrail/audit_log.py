@@ -299,7 +299,7 @@ class AuditLog:
         if check and not self._signer_checked:
             self._signer_checked = True
             for known in self._store.list_tenants():
-                with contextlib.suppress(InconsistentTree):
+                with contextlib.suppress(LedgerError):
                     self._checkpoint(known.id)
         return dict(self._signer_refusals)
 
@@ -805,7 +805,8 @@ class AuditLog:
 
         The signer compares the database's tree with its own record of what it
         signed and refuses (InconsistentTree) a tree that is not an extension of
-        it; the refusal is remembered for ``signer_refusals`` and logged.
+        it (or a stored checkpoint its key did not sign); the refusal is remembered
+        for ``signer_refusals`` and logged.
         """
         self.tenant(tenant_id)
         signer = self.signer()
@@ -824,14 +825,14 @@ class AuditLog:
                     return latest
                 return replace(latest, note=self._witnessed(tenant_id, kept[0], kept[1]))
             fresh = Checkpoint(origin, head.size, tree.root_from_frontier(head.frontier, head.size))
-            previous = None if latest is None else signer.open(latest.note, origin)
+            previous = None if latest is None else _stored_previous(signer, latest, origin)
             reader = _NodeReader(self._store, tenant_id)
             note = signer.sign(
                 fresh,
                 previous=previous,
                 proof=lambda old, new: tree.consistency_proof_from_nodes(reader, old, new),
             )
-        except InconsistentTree as exc:
+        except LedgerError as exc:  # an inconsistent tree, or a stored note not ours
             self._signer_refusals[tenant_id] = exc.message
             self._signer_refusal_count += 1
             _log.error("signer refused: %s", exc.message)
@@ -949,6 +950,16 @@ class _NodeReader:
 
     def nodes(self, keys: Sequence[tuple[int, int]]) -> Sequence[bytes]:
         return self._store.tree_nodes(self._tenant_id, keys)
+
+
+def _stored_previous(signer: CheckpointSigner, stored: StoredCheckpoint, origin: str) -> Checkpoint:
+    try:
+        return signer.open(stored.note, origin)
+    except NoteError as exc:
+        raise InconsistentTree(
+            f"{origin}: the stored checkpoint of size {stored.tree_size} is not signed by this "
+            f"log's key ({exc.message}); refusing to sign after it"
+        ) from None
 
 
 def _key_of(checkpoint: StoredCheckpoint) -> tuple[int, bytes]:
