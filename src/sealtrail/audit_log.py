@@ -65,10 +65,12 @@ from sealtrail.ledger.checkpoint import (
     Checkpoint,
     CheckpointSigner,
     load_or_create_signer_key,
+    load_signer_key,
     origin_for_tenant,
 )
 from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
 from sealtrail.ledger.merkle import hash_leaf
+from sealtrail.ledger.note import Verifier
 from sealtrail.ledger.policy import Policy
 from sealtrail.ledger.proof_file import tlog_proof
 from sealtrail.ledger.signer_state import SignerState, default_state_dir
@@ -357,14 +359,19 @@ class AuditLog:
 
     def verify_database(
         self,
-        verifier_key: str | None = None,
+        verifier_key: str | Verifier | None,
         *,
         tenants: Sequence[str] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> verify.Report:
-        """Recompute every leaf, tree and checkpoint of the database (``sealtrail verify``)."""
-        vkey = verifier_key if verifier_key is not None else self.verifier_key
-        return verify.verify_store(self._store, vkey, tenants=tenants or None, progress=progress)
+        """Recompute every leaf, tree and checkpoint of the database (``sealtrail verify``).
+
+        The verifier key comes from the caller; this never reads or creates the
+        signing key. With none, signatures are reported as not checked.
+        """
+        return verify.verify_store(
+            self._store, verifier_key, tenants=tenants or None, progress=progress
+        )
 
     # -- who is asking ------------------------------------------------------------------
     def authenticate_api_key(self, plain: str) -> Principal:
@@ -786,6 +793,16 @@ class AuditLog:
                 load_or_create_signer_key(settings.signing_key_file), state
             )
         return self._signer
+
+    def existing_verifier_key(self) -> str | None:
+        """The vkey of the configured signing key file, or None if there is no such file.
+
+        For verification, which must never create the key it checks signatures with.
+        """
+        if self._signer is not None:
+            return self._signer.vkey
+        path = Path(self._settings.signing_key_file)
+        return load_signer_key(path).vkey if path.exists() else None
 
     @property
     def verifier_key(self) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +18,8 @@ from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
 from sealtrail.events import validate_batch
 from sealtrail.settings import Settings
+from sealtrail.store import open_store
+from sealtrail.store.base import EventStore
 
 TENANTS = ("acme", "globex", "initech")
 
@@ -23,6 +29,7 @@ class Fixture:
     log: AuditLog
     path: str
     vkey: str
+    store: EventStore  # the attacker's own connection to the database file
 
     def sql(self, *statements: str, params: tuple[object, ...] = ()) -> None:
         """Tamper with the file directly, as an attacker with disk access would."""
@@ -73,10 +80,11 @@ def _events(rng: random.Random, count: int) -> list[dict[str, object]]:
     return out
 
 
-@pytest.fixture
-def signed_log(tmp_path: Path) -> Iterator[Fixture]:
-    path = tmp_path / "log.db"
-    settings = Settings(database_url=f"sqlite:///{path}", signing_key_file=str(tmp_path / "k.key"))
+def _build(directory: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{directory / 'log.db'}",
+        signing_key_file=str(directory / "k.key"),
+    )
     log = AuditLog.open(settings=settings)
     log.migrate()
     rng = random.Random(1000)
@@ -88,10 +96,67 @@ def signed_log(tmp_path: Path) -> Iterator[Fixture]:
             if start == 100:
                 log.checkpoint(Principal.operator(tenant))
         log.checkpoint(Principal.operator(tenant))
+    (directory / "log.vkey").write_text(log.verifier_key + "\n")
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One signed log per test process; each test tampers with its own copy."""
+    directory = tmp_path_factory.mktemp("template")
+    _build(directory)
+    return directory
+
+
+@pytest.fixture
+def signed_log(template: Path, tmp_path: Path) -> Iterator[Fixture]:
+    """A 1,000-event, 3-tenant log with checkpoints at 200 and at the end of each tenant."""
+    for name in ("log.db", "k.key", "log.vkey"):
+        shutil.copy2(template / name, tmp_path / name)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'log.db'}",
+        signing_key_file=str(tmp_path / "k.key"),
+    )
+    log = AuditLog.open(settings=settings)
+    store = open_store(settings.database_url)
     try:
-        yield Fixture(log, str(path), log.signer().vkey)
+        yield Fixture(log, str(tmp_path / "log.db"), log.verifier_key, store)
     finally:
+        store.close()
         log.close()
 
 
-__all__ = ["TENANTS", "Fixture", "validate_batch"]
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``sealtrail ARGS`` through its entry point, as an operator or auditor runs it."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("SEALTRAIL_")
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "sealtrail", *args],
+        cwd=cwd,
+        env={**environment, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def failed_seqs(output: str) -> list[set[int] | None]:
+    """The seqs each FAIL line names (None for a line that names none)."""
+    out: list[set[int] | None] = []
+    for line in output.splitlines():
+        if not line.startswith("FAIL "):
+            continue
+        where = line.removeprefix("FAIL ").split(":", 1)[0].split()
+        if len(where) < 3 or where[1] != "seq":
+            out.append(None)
+            continue
+        first, _, last = where[2].partition("..")
+        out.append(set(range(int(first), int(last or first) + 1)))
+    return out
+
+
+__all__ = ["TENANTS", "Fixture", "failed_seqs", "run_cli", "validate_batch"]

@@ -20,6 +20,8 @@ from sealtrail.cli.common import (
     print_json,
     show_progress,
 )
+from sealtrail.errors import NoteError
+from sealtrail.settings import Settings
 from sealtrail.verify import Policy, Report, read_vkey, verify_bundle
 
 
@@ -87,7 +89,18 @@ def _lines(stream: BinaryIO) -> Iterator[bytes]:
     type=click.File("r"),
     help="A C2SP tlog-policy file: the log key, the witnesses and the quorum.",
 )
-@click.option("--tenant", "tenant_ids", multiple=True, help="With --database: only this tenant.")
+@click.option(
+    "--tenant",
+    "tenant_ids",
+    multiple=True,
+    help="The tenant whose log this must be (a bundle), or only this tenant (repeatable).",
+)
+@click.option(
+    "--complete",
+    "require_complete",
+    is_flag=True,
+    help="Fail unless the bundle holds every event of its signed tree.",
+)
 @database_option
 @config_option
 @json_option
@@ -99,6 +112,7 @@ def verify(
     quorum: int | None,
     policy_file: TextIO | None,
     tenant_ids: tuple[str, ...],
+    require_complete: bool,
     database: str | None,
     config: str | None,
     as_json: bool,
@@ -106,20 +120,25 @@ def verify(
     """Verify an export BUNDLE offline, or (without BUNDLE) the whole database.
 
     \b
-    sealtrail verify export.bundle --key sealtrail.vkey [--checkpoint older.txt]
+    sealtrail verify export.bundle --key sealtrail.vkey [--tenant T] [--checkpoint older.txt]
     sealtrail verify export.bundle --key sealtrail.vkey --witness w1.vkey --witness w2.vkey
     sealtrail verify export.bundle --policy sealtrail.policy
-    sealtrail verify --database sqlite:////srv/sealtrail.db
+    sealtrail verify --database sqlite:////srv/sealtrail.db [--key sealtrail.vkey]
 
-    Every changed, removed, inserted or reordered event is reported with its
-    tenant and seq, and the exit status is 1. With witnesses, a checkpoint that
-    lacks their quorum of cosignatures is reported too: only witnesses catch a
-    fork or rollback signed with the log's own key.
+    Every changed, removed, inserted, repeated or reordered event is named by
+    its tenant and seq, and the exit status is 1. The output also says what
+    was proven and what was not. With witnesses, a checkpoint that lacks their
+    quorum of cosignatures is reported too: only witnesses catch a fork or
+    rollback signed with the log's own key. Without --key, database mode reads
+    the verifier key from the signing key file (signing_key_file) if it
+    exists; it never creates one.
     """
     policy = _policy(witness_vkeys, quorum, policy_file)
     if bundle is not None:
+        if len(tenant_ids) > 1:
+            raise click.UsageError("a bundle holds one tenant's log: give --tenant once")
         if key_file is not None:
-            verifier = read_vkey(key_file.read())
+            verifier = read_vkey(_read_key(key_file))
         elif policy is not None and len(policy.logs) == 1:
             verifier = policy.logs[0]
         else:
@@ -131,21 +150,33 @@ def verify(
                 _lines(bundle),
                 verifier,
                 older_checkpoint=older.read() if older is not None else None,
+                tenant=tenant_ids[0] if tenant_ids else None,
+                require_complete=require_complete,
                 progress=bar.update,
                 policy=policy,
             )
     else:
         if policy is not None:
             raise click.UsageError("--witness, --quorum and --policy check a BUNDLE's checkpoint")
-        log = open_log(load_settings(database, config))
+        if older is not None or require_complete:
+            raise click.UsageError("--checkpoint and --complete apply to a bundle")
+        settings = load_settings(database, config)
+        log = open_log(settings)
         try:
-            vkey = key_file.read() if key_file is not None else None
+            vkey = _read_key(key_file) if key_file is not None else log.existing_verifier_key()
             with click.progressbar(
                 length=0, label="verifying", file=sys.stderr, hidden=not show_progress()
             ) as bar:
-                report = log.verify_database(vkey, tenants=tenant_ids, progress=bar.update)
+                report = log.verify_database(vkey, tenants=tenant_ids or None, progress=bar.update)
         finally:
             log.close()
+        if vkey is None:
+            click.echo(
+                "no verifier key: checkpoint signatures are not checked. Pass --key VKEY_FILE, "
+                f"or set {Settings.env_name('signing_key_file')} (signing_key_file) to the log's "
+                f"signing key file ({settings.signing_key_file} does not exist)",
+                err=True,
+            )
     _print(report, as_json)
     if not report.ok:
         sys.exit(1)
@@ -166,16 +197,32 @@ def _policy(
     return Policy.of_witnesses(vkeys, quorum)
 
 
+def _read_key(key_file: TextIO) -> str:
+    """The vkey in a file, checked; surrounding whitespace is ignored."""
+    text = key_file.read().strip()
+    try:
+        read_vkey(text)
+    except NoteError as exc:
+        raise click.UsageError(f"{key_file.name}: {exc.message}") from None
+    return text
+
+
 def _print(report: Report, as_json: bool) -> None:
     if as_json:
         print_json(report.to_dict())
         return
     for problem in report.problems:
         click.echo(f"FAIL {problem}")
+    for warning in report.warnings:
+        click.echo(f"WARN {warning}")
+    for statement in report.not_proven:
+        click.echo(f"NOT PROVEN {statement}")
+    for statement in report.proven:
+        click.echo(f"proven {statement}")
     verdict = "OK" if report.ok else f"{len(report.problems)} problems"
     click.echo(
         f"{verdict}: {report.events} events and {report.checkpoints} checkpoints checked "
-        f"in {len(report.tenants)} tenant(s)"
+        f"in tenant(s) {', '.join(report.tenants) or '(none)'}"
     )
 
 

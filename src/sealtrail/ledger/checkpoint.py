@@ -308,6 +308,11 @@ def load_or_create_signer_key(path: str | os.PathLike[str], name: str = DEFAULT_
     return _load_key_file(key_path, name)
 
 
+def load_signer_key(path: str | os.PathLike[str], name: str = DEFAULT_KEY_NAME) -> Signer:
+    """The log's signer key from an existing file; never creates one."""
+    return _load_key_file(Path(path), name)
+
+
 def _load_key_file(path: Path, name: str) -> Signer:
     try:
         fd = os.open(path, os.O_RDONLY)

@@ -174,6 +174,11 @@ def consistency_proof_from_nodes(reader: NodeReader, size1: int, size2: int) -> 
     return _proof_from_ranges(reader, ranges)
 
 
+def frontier_keys(size: int) -> list[NodeKey]:
+    """The complete subtrees, largest first, that make up the tree of ``size``."""
+    return _range_keys(0, size)
+
+
 def frontier_from_nodes(reader: NodeReader, size: int) -> list[bytes]:
     """The right-edge complete subtrees of the tree of ``size``, largest first."""
     if size < 0:
@@ -186,3 +191,27 @@ def frontier_from_nodes(reader: NodeReader, size: int) -> list[bytes]:
 def root_from_nodes(reader: NodeReader, size: int) -> bytes:
     """The root of the tree of ``size`` (any size up to the current one)."""
     return root_from_frontier(frontier_from_nodes(reader, size), size)
+
+
+def proofs_reading(level: int, index: int, size: int) -> list[tuple[int, int]]:
+    """The leaves whose inclusion proofs in the tree of ``size`` read node ``(level, index)``.
+
+    As leaf ranges ``[start, end)``. A complete node is read whole by the leaves
+    under its sibling, and as one of the parts of a partial right-edge subtree
+    by the leaves under that subtree's left sibling. A stored node that is wrong
+    breaks exactly these proofs (and the consistency proofs that cross it).
+    """
+    start, end = index << level, (index + 1) << level
+    if end > size:
+        return []
+    ranges = []
+    sibling = (index ^ 1) << level
+    if sibling < size:
+        ranges.append((sibling, min(sibling + (1 << level), size)))
+    for higher in range(level + 1, size.bit_length() + 1):
+        edge = (start >> higher) << higher
+        if not edge < size < edge + (1 << higher) or not (edge >> higher) & 1:
+            continue
+        if (level, index) in _range_keys(edge, size):
+            ranges.append((edge - (1 << higher), edge))
+    return sorted(ranges)
