@@ -17,8 +17,8 @@ Lines = list[bytes]
 
 
 def export(fixture: Fixture, phrase: str = "", tenant: str = "acme") -> Lines:
-    chunks = fixture.log.export(Principal.operator(tenant), parse_phrase(phrase), "bundle")
-    return b"".join(chunks).splitlines()
+    exported = fixture.log.export(Principal.operator(tenant), parse_phrase(phrase), "bundle")
+    return b"".join(exported.chunks).splitlines()
 
 
 def index_of(lines: Lines, seq: int) -> int:
@@ -222,7 +222,7 @@ def test_a_vkey_with_surrounding_whitespace_is_read(signed_log: Fixture) -> None
 
 
 def test_growth_from_an_older_checkpoint_is_proven_from_its_last_leaf(signed_log: Fixture) -> None:
-    older = signed_log.log.checkpoint("acme").note
+    older = signed_log.log.checkpoint(Principal.operator("acme")).note
     signed_log.log.ingest(
         Principal.operator("acme"),
         {"events": [{"action": "auth.login", "actor": {"type": "user", "id": "late"}}] * 3},

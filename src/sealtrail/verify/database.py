@@ -295,7 +295,9 @@ class _Tenant:
                 f"{self.size}",
                 head.size - 1,
             )
-        elif head.size < self.size:
+        elif head.size < self.size and not set(range(head.size, self.size)) <= set(
+            self.report.named_seqs(self.tenant_id)
+        ):
             self.add(
                 head.size,
                 f"are not in the tree: the tree head counts only {head.size} events",
