@@ -118,7 +118,7 @@ _log = logging.getLogger("sealtrail.signer")
 _EXPORT_MEDIA_TYPES: Mapping[ExportFormat, tuple[str, str]] = {
     "csv": (export.CSV_MEDIA_TYPE, "csv"),
     "ndjson": (export.NDJSON_MEDIA_TYPE, "ndjson"),
-    "bundle": ("application/json", "json"),
+    "bundle": (export.NDJSON_MEDIA_TYPE, "bundle.ndjson"),  # a bundle is NDJSON
 }
 
 

@@ -76,8 +76,9 @@ def write(
     """The bundle of ``events`` (chunks of the query's matches), proven against ``checkpoint``.
 
     ``events`` is None for a complete bundle: the tenant's whole log, read in seq
-    order so a verifier rebuilds the root as it reads. ``AuditLog.export`` decides
-    which it is and applies the caller's scope.
+    order. ``AuditLog.export`` decides which it is and applies the caller's scope.
+    The header (and a partial bundle's consistency proofs) is built before this
+    returns, so a failure there raises before a response sends its first byte.
     """
     tenant_id = checkpoint.tenant_id
     complete = events is None
@@ -103,13 +104,19 @@ def write(
             str(old): [_b64(h) for h in tree.consistency_proof_from_nodes(reader, old, size)]
             for old in earlier[-MAX_GROWTH_PROOFS:]
         }
-    yield orjson.dumps(header) + b"\n"
-    count = 0
     chunks = (
         ([event for event, _ in pairs] for pairs in store.scan(tenant_id))
         if events is None
         else events
     )
+    return _lines(orjson.dumps(header), chunks, reader, size)
+
+
+def _lines(
+    header: bytes, chunks: Iterable[list[Event]], reader: _CachingReader, size: int
+) -> Iterator[bytes]:
+    yield header + b"\n"
+    count = 0
     for chunk in chunks:
         lines = []
         for event in chunk:

@@ -28,9 +28,7 @@ def index_of(lines: Lines, seq: int) -> int:
     raise LookupError(seq)
 
 
-def verify(
-    fixture: Fixture, lines: Lines, *extra: str, key: str | None = None
-) -> tuple[int, str]:
+def verify(fixture: Fixture, lines: Lines, *extra: str, key: str | None = None) -> tuple[int, str]:
     directory = Path(fixture.path).parent
     (directory / "trail.bundle").write_bytes(b"\n".join(lines) + b"\n")
     key_file = directory / "auditor.vkey"

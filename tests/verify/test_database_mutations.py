@@ -217,7 +217,9 @@ def test_an_untouched_log_verifies(signed_log: Fixture, key: str) -> None:
     assert "OK: 1000 events and" in out
 
 
-@pytest.mark.parametrize("case", ["a changed row with its leaf hash rewritten", "a zeroed level-1 node"])
+@pytest.mark.parametrize(
+    "case", ["a changed row with its leaf hash rewritten", "a zeroed level-1 node"]
+)
 def test_without_later_checkpoints_the_tree_still_names_the_seqs(
     signed_log: Fixture, case: str
 ) -> None:
