@@ -41,7 +41,9 @@ from sealtrail.auth import (
 from sealtrail.catalog import Catalog, EventType, event_type_from_body
 from sealtrail.errors import (
     AuthenticationFailed,
+    ClassificationFixed,
     ConfigurationError,
+    Conflict,
     FieldError,
     InconsistentTree,
     InvalidEvent,
@@ -88,6 +90,7 @@ from sealtrail.store import open_store
 from sealtrail.store.base import (
     ApiKeyRecord,
     EventStore,
+    EventTypeVersion,
     Receipt,
     SealedBatch,
     StoredCheckpoint,
@@ -444,17 +447,62 @@ class AuditLog:
 
     def register_event_type(
         self, principal: Principal, event_type: EventType | object
-    ) -> EventType:
-        """Register one of the tenant's own types (an ``EventType`` or its JSON body)."""
+    ) -> tuple[EventTypeVersion, bool]:
+        """Register a version of one of the tenant's own types (an ``EventType`` or its
+        JSON body); True when the version is new.
+
+        A type's category and kind are fixed by its first registration (or by the
+        built-in catalog): the events recorded under it carry them, so another
+        category or kind raises ``ClassificationFixed``. Registering the same type
+        again changes nothing; another description or target/resource expectation
+        is a new version. Every new version is recorded in the tenant's own log as
+        ``audit_log.event_type_registered``, so the catalog's history is signed.
+        """
         principal.require("events:write")
         if not isinstance(event_type, EventType):
             event_type = event_type_from_body(event_type)
         tenant_id = principal.tenant_id
         self.tenant(tenant_id)
         self._catalog.with_types([event_type])  # validates, raising InvalidInput
-        self._store.put_event_type(tenant_id, event_type)
+        wanted = replace(event_type, builtin=False)
+        for _ in range(3):  # another process may register the same name at the same time
+            history = [
+                v
+                for v in self._store.event_type_versions(tenant_id)
+                if v.event_type.name == wanted.name
+            ]
+            current = history[-1] if history else None
+            fixed = current.event_type if current else self._catalog.lookup(wanted.name)
+            if fixed is not None and (fixed.category, fixed.kind) != (wanted.category, wanted.kind):
+                raise ClassificationFixed(
+                    f"{wanted.name} is already {fixed.category}/{fixed.kind}"
+                    f"{'' if current else ' (built in)'}: the events recorded under it carry "
+                    "that category and kind, so they cannot change; register a new action name"
+                )
+            if current is not None and current.event_type == wanted:
+                return current, False
+            version = EventTypeVersion(wanted, current.version + 1 if current else 1, now_micros())
+            try:
+                self._store.add_event_type_version(tenant_id, version)
+            except Conflict:
+                continue
+            break
+        else:
+            raise Conflict(f"{wanted.name} is being registered by someone else: try again")
         self._tenant_catalogs.pop(tenant_id, None)
-        return replace(event_type, builtin=False)
+        self._append(
+            tenant_id,
+            [
+                EventInput(
+                    action="audit_log.event_type_registered",
+                    actor=principal.actor,
+                    resource=Resource("event_type", wanted.name),
+                    context={**wanted.to_dict(), "version": version.version},
+                    account_id=None,
+                )
+            ],
+        )
+        return version, True
 
     # -- recording -------------------------------------------------------------------
     def ingest(self, principal: Principal, body: object) -> list[Receipt]:

@@ -15,6 +15,7 @@ about HTTP status codes.
     ├── PermissionDenied             a known credential without the right
     ├── NotFound                     no such event / tenant / key / proof
     ├── Conflict                     the thing already exists
+    │   └── ClassificationFixed      an event type's category/kind cannot change
     ├── LedgerError                  tamper-evidence failures
     │   ├── ProofError               a proof does not verify, or cannot be made
     │   ├── InconsistentTree         a tree that is not an extension of a signed one
@@ -102,6 +103,13 @@ class NotFound(SealtrailError):
 
 class Conflict(SealtrailError):
     code = "conflict"
+
+
+class ClassificationFixed(Conflict):
+    """Re-registering an event type with another category or kind: events already
+    recorded carry the first one, so it cannot change."""
+
+    code = "event_type_conflict"
 
 
 class LedgerError(SealtrailError):

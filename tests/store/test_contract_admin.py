@@ -6,7 +6,7 @@ import pytest
 
 from sealtrail.catalog import EventType
 from sealtrail.errors import Conflict
-from sealtrail.store.base import ApiKeyRecord, EventStore, Tenant
+from sealtrail.store.base import ApiKeyRecord, EventStore, EventTypeVersion, Tenant
 
 from .factory import T0, add_tenant
 
@@ -36,15 +36,28 @@ def test_api_keys_keep_hashes_and_revoke_once(store: EventStore) -> None:
     assert revoked is not None and revoked.revoked_at == T0 + 1
 
 
-def test_event_types_are_per_tenant_and_replaceable(store: EventStore) -> None:
+def test_event_types_are_per_tenant_and_versioned(store: EventStore) -> None:
     add_tenant(store, "acme")
     add_tenant(store, "globex")
-    custom = EventType(
-        "report.generated", "reports", "create", "{actor} made a report", builtin=False
-    )
-    store.put_event_type("acme", custom)
-    store.put_event_type(
-        "acme", EventType("report.generated", "reports", "access", "x", builtin=False)
-    )
-    assert [t.kind for t in store.tenant_event_types("acme")] == ["access"]
+    first = EventType("report.generated", "reports", "create", "{actor} made", builtin=False)
+    second = EventType("report.generated", "reports", "create", "{actor} ran", builtin=False)
+    store.add_event_type_version("acme", EventTypeVersion(first, 1, T0))
+    store.add_event_type_version("acme", EventTypeVersion(second, 2, T0 + 5))
+    assert store.tenant_event_types("acme") == [second]
+    assert store.event_type_versions("acme") == [
+        EventTypeVersion(first, 1, T0),
+        EventTypeVersion(second, 2, T0 + 5),
+    ]
     assert store.tenant_event_types("globex") == []
+    assert store.event_type_versions("globex") == []
+
+
+def test_a_version_is_kept_once_and_the_loser_of_a_race_is_told(store: EventStore) -> None:
+    add_tenant(store, "acme")
+    mine = EventType("report.generated", "reports", "create", "mine", builtin=False)
+    theirs = EventType("report.generated", "billing", "update", "theirs", builtin=False)
+    store.add_event_type_version("acme", EventTypeVersion(mine, 1, T0))
+    with pytest.raises(Conflict):
+        store.add_event_type_version("acme", EventTypeVersion(theirs, 1, T0 + 1))
+    assert store.tenant_event_types("acme") == [mine]
+    assert [v.event_type for v in store.event_type_versions("acme")] == [mine]

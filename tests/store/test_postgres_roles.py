@@ -13,7 +13,7 @@ from sqlalchemy import make_url
 
 from sealtrail.catalog import EventType
 from sealtrail.query import EventQuery, Page, parse_phrase
-from sealtrail.store.base import ApiKeyRecord, StoredCheckpoint
+from sealtrail.store.base import ApiKeyRecord, EventTypeVersion, StoredCheckpoint
 from sealtrail.store.postgres import PostgresStore
 from sealtrail.store.postgres_admin import DEFAULT_RUNTIME_ROLE
 
@@ -112,14 +112,15 @@ def test_serve_runs_on_the_runtime_role_alone(runtime_login: str) -> None:
     store = PostgresStore(runtime_login)
     try:
         store.ping()
-        assert store.schema_revision() == "0001"
+        assert store.schema_revision() == "0002"
         add_tenant(store, "globex")
         key = ApiKeyRecord("k" * 16, "globex", b"\x01" * 32, frozenset({"events:read"}), T0)
         store.add_api_key(key)
         assert store.revoke_api_key(key.id, T0 + 1)
         custom = EventType("report.made", "reports", "create", "made", builtin=False)
-        store.put_event_type("globex", custom)
-        store.put_event_type("globex", custom)
+        store.add_event_type_version("globex", EventTypeVersion(custom, 1, T0))
+        store.add_event_type_version("globex", EventTypeVersion(custom, 2, T0 + 1))
+        assert len(store.event_type_versions("globex")) == 2
         receipts = append(
             store,
             "acme",
@@ -178,7 +179,7 @@ def test_an_ordinary_database_owner_can_migrate_and_is_told_about_the_role(
     missing = f"sealtrail_rt_{uuid.uuid4().hex[:8]}"
     store = PostgresStore(plain_owner, runtime_role=missing)
     try:
-        assert store.migrate() == ["0001"]
+        assert store.migrate() == ["0001", "0002"]
         add_tenant(store)
         append(store, "acme", make_event("acme", "a", description="café"))
         assert [e.id for e in store.search("acme", parse_phrase("cafe"), Page()).events] == ["a"]

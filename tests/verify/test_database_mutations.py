@@ -193,7 +193,7 @@ def _fail_lines(out: str) -> list[tuple[str, set[int] | None]]:
     return list(zip(tenants, failed_seqs(out), strict=True))
 
 
-@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("key", ["vkey file", "no key"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_each_tampering_is_named_by_exactly_its_seqs(
     signed_log: Fixture, case: str, key: str
@@ -207,6 +207,23 @@ def test_each_tampering_is_named_by_exactly_its_seqs(
         assert "signatures were not checked" in out
         assert "SEALTRAIL_SIGNING_KEY_FILE" in err
         assert not (Path(signed_log.path).parent / "sealtrail-signing.key").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "case"),
+    [
+        ("signing key", "a changed row with its leaf hash rewritten"),
+        ("signing key", "a deleted node"),
+    ],
+)
+def test_the_signing_key_file_verifies_as_the_vkey_does(
+    signed_log: Fixture, key: str, case: str
+) -> None:
+    mutate, expected = CASES[case]
+    mutate(signed_log)
+    code, out, _ = verify(signed_log, key)
+    assert (code, _fail_lines(out)) == (1, expected)
+    assert "signatures were not checked" not in out
 
 
 @pytest.mark.parametrize("key", KEYS)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from sealtrail.events import format_timestamp
 from sealtrail.server import deps
 from sealtrail.server.requests import read_json
 
@@ -29,10 +30,21 @@ def catalog(request: Request) -> Response:
 @router.post(
     "/v1/catalog",
     status_code=201,
-    summary="Register (or replace) one of this tenant's own event types",
+    summary="Register one of this tenant's own event types (a new version of it)",
+    responses={
+        200: {"description": "The same type was already registered: nothing changed"},
+        409: {"description": "The name is registered with another category or kind"},
+    },
 )
 async def register_event_type(request: Request) -> Response:
     principal = deps.principal(request)
     body = await read_json(request, deps.settings(request).max_body_bytes)
-    stored = await run_in_threadpool(deps.audit_log(request).register_event_type, principal, body)
-    return Response(orjson.dumps(stored.to_dict()), 201, media_type="application/json")
+    version, created = await run_in_threadpool(
+        deps.audit_log(request).register_event_type, principal, body
+    )
+    payload = {
+        **version.event_type.to_dict(),
+        "version": version.version,
+        "registered_at": format_timestamp(version.registered_at),
+    }
+    return Response(orjson.dumps(payload), 201 if created else 200, media_type="application/json")

@@ -27,6 +27,7 @@ STATUS: list[tuple[type[errors.SealtrailError], int]] = [
     (errors.AuthenticationFailed, 401),
     (errors.PermissionDenied, 403),
     (errors.NotFound, 404),
+    (errors.ClassificationFixed, 409),
     (errors.Conflict, 409),
     (errors.ProofError, 422),
     (errors.LedgerError, 500),

@@ -49,6 +49,15 @@ class ApiKeyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class EventTypeVersion:
+    """One registration of a tenant's own event type: versions count from 1 per name."""
+
+    event_type: EventType
+    version: int
+    registered_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class TreeHead:
     """A tenant's Merkle tree: its size and the right-edge subtree roots."""
 
@@ -148,11 +157,20 @@ class EventStore(abc.ABC):
         """Mark the key revoked; False if there is no such (unrevoked) key."""
 
     @abc.abstractmethod
-    def put_event_type(self, tenant_id: str, event_type: EventType) -> None:
-        """Register or replace a tenant's own event type."""
+    def add_event_type_version(self, tenant_id: str, version: EventTypeVersion) -> None:
+        """Keep a new version of one of a tenant's own types and make it the current one.
+
+        Versions are never changed or removed. Raise ``Conflict`` if the tenant
+        already has this version of this name (another process registered first).
+        """
 
     @abc.abstractmethod
-    def tenant_event_types(self, tenant_id: str) -> list[EventType]: ...
+    def tenant_event_types(self, tenant_id: str) -> list[EventType]:
+        """The current version of each of a tenant's own types, by name."""
+
+    @abc.abstractmethod
+    def event_type_versions(self, tenant_id: str) -> list[EventTypeVersion]:
+        """Every version of every one of a tenant's own types, by name then version."""
 
     # -- events ------------------------------------------------------------
     @abc.abstractmethod

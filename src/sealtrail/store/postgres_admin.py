@@ -42,7 +42,8 @@ _GRANTS: Final = (
     "GRANT USAGE ON SCHEMA {schema} TO {role}",
     "GRANT SELECT, INSERT ON {schema}.events, {schema}.event_ids, {schema}.tree_nodes,"
     " {schema}.checkpoints TO {role}",
-    "GRANT SELECT, INSERT ON {schema}.tenants, {schema}.api_keys, {schema}.event_types TO {role}",
+    "GRANT SELECT, INSERT ON {schema}.tenants, {schema}.api_keys, {schema}.event_types,"
+    " {schema}.event_type_versions TO {role}",
     "GRANT UPDATE (tree_size, frontier) ON {schema}.tenants TO {role}",
     "GRANT UPDATE (revoked_at) ON {schema}.api_keys TO {role}",
     "GRANT UPDATE (category, kind, description, expects_target, resource_type)"

@@ -28,6 +28,7 @@ from sealtrail.store.base import (
     COUNT_CAP,
     ApiKeyRecord,
     EventStore,
+    EventTypeVersion,
     Receipt,
     SealedBatch,
     Sealer,
@@ -224,22 +225,64 @@ class SQLStore(EventStore, Generic[C]):
         sql = "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
         return self._run(sql, (at, key_id)) == 1
 
-    def put_event_type(self, tenant_id: str, event_type: EventType) -> None:
-        self._run(
-            f"INSERT INTO event_types (tenant_id, {_TYPE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (tenant_id, name) DO UPDATE SET category = excluded.category,"
-            " kind = excluded.kind, description = excluded.description,"
-            " expects_target = excluded.expects_target, resource_type = excluded.resource_type",
-            (
-                tenant_id,
-                event_type.name,
-                event_type.category,
-                event_type.kind,
-                self.dialect.escape(event_type.description),
-                event_type.expects_target,
-                event_type.resource_type,
-            ),
+    def add_event_type_version(self, tenant_id: str, version: EventTypeVersion) -> None:
+        event_type = version.event_type
+        values = (
+            tenant_id,
+            event_type.name,
+            event_type.category,
+            event_type.kind,
+            self.dialect.escape(event_type.description),
+            event_type.expects_target,
+            event_type.resource_type,
         )
+
+        def work(connection: C) -> None:
+            try:
+                self._execute(
+                    connection,
+                    f"INSERT INTO event_type_versions (tenant_id, {_TYPE_COLUMNS}, version,"
+                    " registered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, version.version, version.registered_at),
+                )
+            except self.dialect.unique_violation as exc:
+                raise Conflict(
+                    f"version {version.version} of {event_type.name!r} already exists"
+                ) from exc
+            self._execute(
+                connection,
+                f"INSERT INTO event_types (tenant_id, {_TYPE_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (tenant_id, name) DO UPDATE SET category = excluded.category,"
+                " kind = excluded.kind, description = excluded.description,"
+                " expects_target = excluded.expects_target, resource_type = excluded.resource_type",
+                values,
+            )
+
+        self._write(work)
+
+    def event_type_versions(self, tenant_id: str) -> list[EventTypeVersion]:
+        rows = self._all(
+            f"SELECT {_TYPE_COLUMNS}, version, registered_at FROM event_type_versions"
+            " WHERE tenant_id = ? ORDER BY name, version",
+            (tenant_id,),
+        )
+        return [
+            EventTypeVersion(
+                EventType(
+                    name=r[0],
+                    category=r[1],
+                    kind=r[2],
+                    description=self.dialect.unescape(r[3]),
+                    expects_target=bool(r[4]),
+                    resource_type=r[5],
+                    builtin=False,
+                ),
+                r[6],
+                r[7],
+            )
+            for r in rows
+        ]
 
     def tenant_event_types(self, tenant_id: str) -> list[EventType]:
         rows = self._all(
