@@ -64,7 +64,7 @@ def test_every_acknowledged_event_survives_sigkill(tmp_path: Path) -> None:
         }
         missing = [ident for ident in acknowledged if ident not in stored]
         assert not missing, f"{len(missing)} acknowledged events were lost, e.g. {missing[:3]}"
-        report = log.verify_database()
+        report = log.verify_database(log.verifier_key)
         assert report.ok, report.problems
     finally:
         log.close()

@@ -237,3 +237,15 @@ def test_growth_from_an_older_checkpoint_is_proven_from_its_last_leaf(signed_log
     code, out = verify(signed_log, drop(export(signed_log), size - 1), "--checkpoint", "older.txt")
     assert (code, failed_seqs(out)) == (1, [{size - 1}])
     assert f"growth since your checkpoint of size {size} not proven" in out
+
+
+def test_a_bundle_cannot_be_verified_without_a_key_or_with_a_bad_one(signed_log: Fixture) -> None:
+    directory = Path(signed_log.path).parent
+    (directory / "trail.bundle").write_bytes(b"\n".join(export(signed_log)) + b"\n")
+    result = run_cli("verify", "trail.bundle", cwd=directory)
+    assert result.returncode == 2
+    assert "verifying a bundle needs --key VKEY_FILE" in result.stderr
+    (directory / "bad.vkey").write_text("sealtrail+00000000+AAAA\n")
+    result = run_cli("verify", "trail.bundle", "--key", "bad.vkey", cwd=directory)
+    assert result.returncode == 2
+    assert "bad.vkey" in result.stderr

@@ -78,7 +78,10 @@ class NoteCheck(Protocol):
     checkpoint it carries, return the problems (empty when it passes).
     """
 
-    description: str
+    @property
+    def description(self) -> str:
+        """What the check requires, as a phrase ("a quorum of 2 witnesses")."""
+        ...
 
     def __call__(self, signed_note: str, checkpoint: Checkpoint) -> Sequence[str]: ...
 
