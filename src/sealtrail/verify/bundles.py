@@ -15,8 +15,8 @@ the leaf does not hold are refused, except ``category``, ``kind``, ``salts``
 and ``commitments``, which are stated as unsigned (category, kind) or used to
 rebuild the leaf (salts, commitments).
 
-Memory: one byte per seq of the signed tree, plus eight per line only when a
-complete bundle is out of order.
+Memory: one byte per seq of the signed tree and eight per proven line (their
+order), and sixteen more per line only when a complete bundle is out of order.
 """
 
 from __future__ import annotations
