@@ -339,3 +339,16 @@ def _changed_value(column: str, old: Any) -> object:
     if column == "ip":
         return "10.9.9.9"
     return f"{old}-x" if old is not None else "planted"
+
+
+def test_a_signed_empty_tree_before_the_events_verifies(signed_log: Fixture) -> None:
+    """A signer may sign a tenant's empty tree before its first event (at startup)."""
+    from sealtrail.ledger import merkle
+
+    signer = CheckpointSigner(load_signer_key(Path(signed_log.path).parent / "k.key"))
+    note = signer.sign(Checkpoint(origin_for_tenant("acme"), 0, merkle.EMPTY_ROOT), previous=None)
+    signed_log.store.add_checkpoint(StoredCheckpoint("acme", 0, merkle.EMPTY_ROOT, note, 0))
+    code, out, _ = verify(signed_log)
+    assert code == 0, out
+    signed_log.sql("UPDATE checkpoints SET root_hash = zeroblob(32) WHERE tree_size = 0")
+    assert verify(signed_log)[0] == 1

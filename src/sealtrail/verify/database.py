@@ -91,7 +91,7 @@ class _Tenant:
             self.report.events += len(chunk)
             if progress:
                 progress(len(chunk))
-        if self.size == 0 and 0 in self.checkpoints:
+        if 0 in self.checkpoints:  # every log starts as the empty tree
             self.rebuilt_roots[0] = merkle.EMPTY_ROOT
         self._explain_nodes()
         self._explain_roots()
