@@ -112,7 +112,7 @@ def test_serve_runs_on_the_runtime_role_alone(runtime_login: str) -> None:
     store = PostgresStore(runtime_login)
     try:
         store.ping()
-        assert store.schema_revision() == "0002"
+        assert store.schema_revision() == "0003"
         add_tenant(store, "globex")
         key = ApiKeyRecord("k" * 16, "globex", b"\x01" * 32, frozenset({"events:read"}), T0)
         store.add_api_key(key)
@@ -134,6 +134,14 @@ def test_serve_runs_on_the_runtime_role_alone(runtime_login: str) -> None:
         assert sum(len(c) for c in store.stream("acme", EventQuery())) == 3
         assert [len(c) for c in store.scan("acme")] == [3]
         store.add_checkpoint(StoredCheckpoint("acme", 3, b"\x02" * 32, "note", T0))
+        store.add_consumer("acme", "stream:s", 0, T0)
+        assert store.take_lease("acme", "stream:s", "p1", T0, T0 + 1) is not None
+        store.consumer_failed(
+            "acme", "stream:s", "p1", error="e", retry_at=0, failing_after=0, at=T0
+        )
+        assert store.advance_consumer("acme", "stream:s", "p1", 0, 3, T0)
+        assert store.move_consumer("acme", "stream:s", 1, T0)
+        assert store.remove_consumer("acme", "stream:s")
         assert store.tree_nodes("acme", [(0, 2), (1, 0)])
     finally:
         store.close()
@@ -179,7 +187,7 @@ def test_an_ordinary_database_owner_can_migrate_and_is_told_about_the_role(
     missing = f"sealtrail_rt_{uuid.uuid4().hex[:8]}"
     store = PostgresStore(plain_owner, runtime_role=missing)
     try:
-        assert store.migrate() == ["0001", "0002"]
+        assert store.migrate() == ["0001", "0002", "0003"]
         add_tenant(store)
         append(store, "acme", make_event("acme", "a", description="café"))
         assert [e.id for e in store.search("acme", parse_phrase("cafe"), Page()).events] == ["a"]

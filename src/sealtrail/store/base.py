@@ -105,6 +105,29 @@ class StoredCheckpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsumerState:
+    """A background reader of one tenant's log: its cursor, its lease, its failures.
+
+    ``next_seq`` is the first seq not yet handled. ``lease_owner`` may work on it
+    until ``lease_until``; ``retry_at`` is when the next attempt is due after a
+    failure. ``failing_since`` is the first failure of the current run of failures,
+    ``attempts`` how many there were. Times are microseconds since the epoch.
+    """
+
+    tenant_id: str
+    name: str
+    next_seq: int = 0
+    lease_owner: str | None = None
+    lease_until: int = 0
+    attempts: int = 0
+    retry_at: int = 0
+    failing_since: int | None = None
+    failing: bool = False
+    last_error: str | None = None
+    updated_at: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     tenants: int = 0
     events: int = 0
@@ -241,3 +264,58 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def checkpoints(self, tenant_id: str) -> list[StoredCheckpoint]: ...
+
+    # -- log consumers: durable cursors and leases -------------------------------
+    # Each change is one statement, atomic on both engines; the ones a lease
+    # holder makes are conditional on still holding the lease (and, for the
+    # cursor, on the cursor being where it read it), so a process whose lease
+    # ran out, or a replay that moved the cursor, wins over a late write.
+    @abc.abstractmethod
+    def add_consumer(self, tenant_id: str, name: str, next_seq: int, at: int) -> ConsumerState:
+        """The consumer, created at ``next_seq`` if it does not exist yet."""
+
+    @abc.abstractmethod
+    def get_consumer(self, tenant_id: str, name: str) -> ConsumerState | None: ...
+
+    @abc.abstractmethod
+    def list_consumers(self, tenant_id: str | None = None) -> list[ConsumerState]: ...
+
+    @abc.abstractmethod
+    def remove_consumer(self, tenant_id: str, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    def take_lease(
+        self, tenant_id: str, name: str, owner: str, now: int, until: int
+    ) -> ConsumerState | None:
+        """Take or extend the lease when it is free, expired (``lease_until <= now``) or
+        already ``owner``'s; the consumer as it is then, or None when another holds it."""
+
+    @abc.abstractmethod
+    def release_lease(self, tenant_id: str, name: str, owner: str) -> None: ...
+
+    @abc.abstractmethod
+    def advance_consumer(
+        self, tenant_id: str, name: str, owner: str, from_seq: int, to_seq: int, at: int
+    ) -> bool:
+        """Move the cursor from ``from_seq`` to ``to_seq`` and clear its failures, if
+        ``owner`` holds the lease and the cursor is still at ``from_seq``."""
+
+    @abc.abstractmethod
+    def consumer_failed(
+        self,
+        tenant_id: str,
+        name: str,
+        owner: str,
+        *,
+        error: str,
+        retry_at: int,
+        failing_after: int,
+        at: int,
+    ) -> bool:
+        """Count a failed attempt (when ``owner`` holds the lease): keep ``error``, wait
+        until ``retry_at``, and mark the consumer failing once its failures have lasted
+        ``failing_after`` microseconds."""
+
+    @abc.abstractmethod
+    def move_consumer(self, tenant_id: str, name: str, next_seq: int, at: int) -> bool:
+        """Set the cursor (a replay) whoever holds the lease, clearing failures."""

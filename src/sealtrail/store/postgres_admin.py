@@ -10,6 +10,7 @@ tenants                        SELECT, INSERT; UPDATE of (tree_size, frontier),
                                which the head-row lock of an append also needs
 api_keys                       SELECT, INSERT; UPDATE of (revoked_at)
 event_types                    SELECT, INSERT; UPDATE of the non-key columns
+log_consumers                  SELECT, INSERT, UPDATE, DELETE — cursors and leases
 alembic_version                SELECT (readiness reports the schema revision)
 sealtrail_ensure_partitions    EXECUTE (SECURITY DEFINER: creates month
                                partitions ahead without owning the table)
@@ -48,6 +49,7 @@ _GRANTS: Final = (
     "GRANT UPDATE (revoked_at) ON {schema}.api_keys TO {role}",
     "GRANT UPDATE (category, kind, description, expects_target, resource_type)"
     " ON {schema}.event_types TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.log_consumers TO {role}",
     "GRANT SELECT ON {schema}.alembic_version TO {role}",
     "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_ensure_partitions(integer) TO {role}",
 )

@@ -27,6 +27,7 @@ from sealtrail.query import EventQuery, Page
 from sealtrail.store.base import (
     COUNT_CAP,
     ApiKeyRecord,
+    ConsumerState,
     EventStore,
     EventTypeVersion,
     Receipt,
@@ -46,6 +47,10 @@ T = TypeVar("T")
 MAX_SEQ: Final = 2**63 - 1  # the largest value a 64-bit integer column holds
 _KEY_COLUMNS: Final = "id, tenant_id, secret_hash, scopes, created_at, name, revoked_at"
 _CHECKPOINT_COLUMNS: Final = "tenant_id, tree_size, root_hash, note, created_at"
+_CONSUMER_COLUMNS: Final = (
+    "tenant_id, name, next_seq, lease_owner, lease_until, attempts, retry_at,"
+    " failing_since, failing, last_error, updated_at"
+)
 _TYPE_COLUMNS: Final = "name, category, kind, description, expects_target, resource_type"
 
 
@@ -450,6 +455,146 @@ class SQLStore(EventStore, Generic[C]):
             (tenant_id,),
         )
         return [_checkpoint(r) for r in rows]
+
+    # -- log consumers -------------------------------------------------------------------
+    def _consumer(self, row: Sequence[Any]) -> ConsumerState:
+        return ConsumerState(
+            tenant_id=row[0],
+            name=row[1],
+            next_seq=row[2],
+            lease_owner=row[3],
+            lease_until=row[4],
+            attempts=row[5],
+            retry_at=row[6],
+            failing_since=row[7],
+            failing=bool(row[8]),
+            last_error=None if row[9] is None else self.dialect.unescape(row[9]),
+            updated_at=row[10],
+        )
+
+    def add_consumer(self, tenant_id: str, name: str, next_seq: int, at: int) -> ConsumerState:
+        def work(connection: C) -> Any:
+            if (
+                self._execute(
+                    connection, "SELECT 1 FROM tenants WHERE id = ?", (tenant_id,)
+                ).fetchone()
+                is None
+            ):
+                raise NotFound(f"no tenant {tenant_id!r}")
+            self._execute(
+                connection,
+                "INSERT INTO log_consumers (tenant_id, name, next_seq, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING",
+                (tenant_id, name, next_seq, at),
+            )
+            return self._execute(
+                connection,
+                f"SELECT {_CONSUMER_COLUMNS} FROM log_consumers WHERE tenant_id = ? AND name = ?",
+                (tenant_id, name),
+            ).fetchone()
+
+        return self._consumer(self._write(work))
+
+    def get_consumer(self, tenant_id: str, name: str) -> ConsumerState | None:
+        row = self._one(
+            f"SELECT {_CONSUMER_COLUMNS} FROM log_consumers WHERE tenant_id = ? AND name = ?",
+            (tenant_id, name),
+        )
+        return None if row is None else self._consumer(row)
+
+    def list_consumers(self, tenant_id: str | None = None) -> list[ConsumerState]:
+        if tenant_id is None:
+            rows = self._all(
+                f"SELECT {_CONSUMER_COLUMNS} FROM log_consumers ORDER BY tenant_id, name"
+            )
+        else:
+            rows = self._all(
+                f"SELECT {_CONSUMER_COLUMNS} FROM log_consumers WHERE tenant_id = ? ORDER BY name",
+                (tenant_id,),
+            )
+        return [self._consumer(r) for r in rows]
+
+    def remove_consumer(self, tenant_id: str, name: str) -> bool:
+        sql = "DELETE FROM log_consumers WHERE tenant_id = ? AND name = ?"
+        return self._run(sql, (tenant_id, name)) == 1
+
+    def take_lease(
+        self, tenant_id: str, name: str, owner: str, now: int, until: int
+    ) -> ConsumerState | None:
+        def work(connection: C) -> Any:
+            taken = self._execute(
+                connection,
+                "UPDATE log_consumers SET lease_owner = ?, lease_until = ?"
+                " WHERE tenant_id = ? AND name = ?"
+                " AND (lease_owner IS NULL OR lease_owner = ? OR lease_until <= ?)",
+                (owner, until, tenant_id, name, owner, now),
+            ).rowcount
+            if taken != 1:
+                return None
+            return self._execute(
+                connection,
+                f"SELECT {_CONSUMER_COLUMNS} FROM log_consumers WHERE tenant_id = ? AND name = ?",
+                (tenant_id, name),
+            ).fetchone()
+
+        row = self._write(work)
+        return None if row is None else self._consumer(row)
+
+    def release_lease(self, tenant_id: str, name: str, owner: str) -> None:
+        self._run(
+            "UPDATE log_consumers SET lease_owner = NULL, lease_until = 0"
+            " WHERE tenant_id = ? AND name = ? AND lease_owner = ?",
+            (tenant_id, name, owner),
+        )
+
+    def advance_consumer(
+        self, tenant_id: str, name: str, owner: str, from_seq: int, to_seq: int, at: int
+    ) -> bool:
+        sql = (
+            "UPDATE log_consumers SET next_seq = ?, attempts = 0, retry_at = 0,"
+            " failing_since = NULL, failing = ?, last_error = NULL, updated_at = ?"
+            " WHERE tenant_id = ? AND name = ? AND lease_owner = ? AND next_seq = ?"
+        )
+        params = (to_seq, False, at, tenant_id, name, owner, from_seq)
+        return self._run(sql, params) == 1
+
+    def consumer_failed(
+        self,
+        tenant_id: str,
+        name: str,
+        owner: str,
+        *,
+        error: str,
+        retry_at: int,
+        failing_after: int,
+        at: int,
+    ) -> bool:
+        sql = (
+            "UPDATE log_consumers SET attempts = attempts + 1, retry_at = ?,"
+            " failing_since = coalesce(failing_since, ?),"
+            " failing = (coalesce(failing_since, ?) <= ?), last_error = ?, updated_at = ?"
+            " WHERE tenant_id = ? AND name = ? AND lease_owner = ?"
+        )
+        params = (
+            retry_at,
+            at,
+            at,
+            at - failing_after,
+            self.dialect.escape(error),
+            at,
+            tenant_id,
+            name,
+            owner,
+        )
+        return self._run(sql, params) == 1
+
+    def move_consumer(self, tenant_id: str, name: str, next_seq: int, at: int) -> bool:
+        sql = (
+            "UPDATE log_consumers SET next_seq = ?, attempts = 0, retry_at = 0,"
+            " failing_since = NULL, failing = ?, last_error = NULL, updated_at = ?"
+            " WHERE tenant_id = ? AND name = ?"
+        )
+        return self._run(sql, (next_seq, False, at, tenant_id, name)) == 1
 
 
 def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:
