@@ -34,6 +34,8 @@ RULES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("store", ("api", "web", "cli", "server", "audit_log")),
     ("streams", ("store", "api", "web", "cli", "server", "audit_log")),
     ("witness", ("store", "api", "web", "cli", "server", "audit_log")),
+    # The follower is generic background work over the store: no edge, no stream format.
+    ("follower", ("api", "web", "cli", "server", "audit_log", "streams")),
 )
 
 

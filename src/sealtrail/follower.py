@@ -1,0 +1,258 @@
+"""The log follower: background work that reads a tenant's log by ``seq``, nothing lost.
+
+A **consumer** is a name (``stream:<id>``, later ``detection:<id>``) and a callable handed
+each ``LogBatch`` — a range ``first_seq..last_seq`` of one tenant's log and every event in
+it, in ``seq`` order. It answers with an ``Outcome``. The log is the outbox: there is no
+second queue, only a row per consumer in the database (``store.ConsumerState``) holding
+
+- the **cursor** ``next_seq``, moved past a batch only after the consumer accepted it, so
+  a crash at any moment repeats a batch (at least once; consumers deduplicate by event
+  ``id`` or ``seq``) and never skips one;
+- a **lease**: one process among many works on a consumer at a time; others see it held
+  and leave it; a process that dies leaves it to expire (``lease_seconds``);
+- the **failures**: attempts, the error, when to try again (exponential backoff with
+  jitter, or the consumer's ``retry_after`` when longer), and ``failing`` once they have
+  lasted ``failing_after`` seconds. A failing consumer keeps being retried and keeps its
+  place: it is shown, never dropped.
+
+Only events below the tenant's tree size are read. Seqs are assigned in the transaction
+that grows the tree, so every seq below the size is committed: the follower cannot pass
+a seq that a slower transaction will fill in later.
+
+``Follower.step()`` makes one attempt and is what tests drive; ``run`` loops over it
+until ``stop``ped, waking early when ``nudge``d. A consumer must answer within the lease
+(``lease_seconds``, renewed before every batch); a process stalled past it may find that
+another has taken over and delivered the same batch again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from sealtrail.errors import InconsistentTree
+from sealtrail.events import Event
+from sealtrail.store.base import ConsumerState, EventStore
+
+__all__ = [
+    "Backoff",
+    "Consumer",
+    "Follower",
+    "LogBatch",
+    "Outcome",
+    "Step",
+]
+
+log = logging.getLogger(__name__)
+
+_MICROS: Final = 1_000_000
+MAX_ERROR_LENGTH: Final = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LogBatch:
+    """Seqs ``first_seq..last_seq`` of one tenant's log: every event in the range, in order."""
+
+    tenant_id: str
+    consumer: str
+    first_seq: int
+    last_seq: int
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a consumer made of a batch.
+
+    ``ok``: handled, move on. Otherwise the batch is tried again later: after the
+    backoff, or ``retry_after`` seconds when the consumer was told to wait longer.
+    ``retryable=False`` says trying soon cannot help (a refused certificate, a 4xx):
+    the consumer is marked failing at once and retried at the longest backoff.
+    """
+
+    ok: bool
+    error: str | None = None
+    retry_after: float | None = None
+    retryable: bool = True
+
+    @classmethod
+    def success(cls) -> Outcome:
+        return cls(True)
+
+    @classmethod
+    def failure(
+        cls, error: str, *, retry_after: float | None = None, retryable: bool = True
+    ) -> Outcome:
+        return cls(False, error, retry_after, retryable)
+
+
+Consumer = Callable[[LogBatch], Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with jitter: attempt n waits ``base · 2^(n-1)``, at most
+    ``cap``, scaled by a random factor in [1 - jitter, 1]; a ``retry_after`` the
+    consumer was given is honoured up to ``max_retry_after``."""
+
+    base: float = 1.0
+    cap: float = 300.0
+    jitter: float = 0.5
+    max_retry_after: float = 3600.0
+
+    def delay(
+        self,
+        attempt: int,
+        retry_after: float | None = None,
+        *,
+        rng: Callable[[], float] = random.random,
+    ) -> float:
+        exponential: float = min(self.cap, self.base * 2.0 ** min(max(attempt - 1, 0), 62))
+        wait = exponential * (1.0 - self.jitter * rng())
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_retry_after))
+        return wait
+
+
+StepResult = Literal["delivered", "failed", "idle", "waiting", "leased_elsewhere", "gone"]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one ``Follower.step`` did, and how long until the next step is worth making."""
+
+    result: StepResult
+    wait: float
+    state: ConsumerState | None = None
+
+
+class Follower:
+    """Follows one consumer of one tenant's log. Safe to run in many processes at once:
+    the lease lets one of them work at a time."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        tenant_id: str,
+        name: str,
+        consumer: Consumer,
+        *,
+        owner: str,
+        batch_size: int = 500,
+        lease_seconds: float = 30.0,
+        idle_seconds: float = 0.5,
+        failing_after: float = 600.0,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.store = store
+        self.tenant_id = tenant_id
+        self.name = name
+        self.consumer = consumer
+        self.owner = owner
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.idle_seconds = idle_seconds
+        self.failing_after = failing_after
+        self.backoff = backoff or Backoff()
+        self._clock = clock
+        self._rng = rng
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+
+    def _now(self) -> int:
+        return int(self._clock() * _MICROS)
+
+    def step(self) -> Step:
+        """Take the lease, hand the consumer the next batch, and record what it said."""
+        now = self._now()
+        until = now + int(self.lease_seconds * _MICROS)
+        state = self.store.take_lease(self.tenant_id, self.name, self.owner, now, until)
+        if state is None:
+            if self.store.get_consumer(self.tenant_id, self.name) is None:
+                return Step("gone", 0.0)
+            return Step("leased_elsewhere", self.lease_seconds / 2)
+        if state.retry_at > now:
+            return Step("waiting", (state.retry_at - now) / _MICROS, state)
+        batch = self._read(state.next_seq)
+        if batch is None:
+            return Step("idle", self.idle_seconds, state)
+        try:
+            outcome = self.consumer(batch)
+        except Exception as exc:  # a consumer's bug must not stop the follower or skip
+            outcome = Outcome.failure(f"{type(exc).__name__}: {exc}")
+        done = self._now()
+        if outcome.ok:
+            self.store.advance_consumer(
+                self.tenant_id, self.name, self.owner, batch.first_seq, batch.last_seq + 1, done
+            )
+            return Step("delivered", 0.0, self.store.get_consumer(self.tenant_id, self.name))
+        attempt = state.attempts + 1
+        if outcome.retryable:
+            wait = self.backoff.delay(attempt, outcome.retry_after, rng=self._rng)
+        else:
+            wait = max(self.backoff.cap, outcome.retry_after or 0.0)
+        self.store.consumer_failed(
+            self.tenant_id,
+            self.name,
+            self.owner,
+            error=(outcome.error or "failed")[:MAX_ERROR_LENGTH],
+            retry_at=done + int(wait * _MICROS),
+            failing_after=0 if not outcome.retryable else int(self.failing_after * _MICROS),
+            at=done,
+        )
+        return Step("failed", wait, self.store.get_consumer(self.tenant_id, self.name))
+
+    def _read(self, start: int) -> LogBatch | None:
+        size = self.store.tree_head(self.tenant_id).size
+        stop = min(size, start + self.batch_size)
+        if start >= stop:
+            return None
+        events = self.store.get_events_by_seq(self.tenant_id, range(start, stop))
+        if [e.seq for e in events] != list(range(start, stop)):
+            raise InconsistentTree(
+                f"tenant {self.tenant_id!r}: seqs {start}..{stop - 1} are not all stored"
+            )
+        return LogBatch(self.tenant_id, self.name, start, stop - 1, tuple(events))
+
+    def nudge(self) -> None:
+        """Wake a ``run`` loop now (new events, a replay)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Make ``run`` return after the step in hand."""
+        self._stopping.set()
+        self._wake.set()
+
+    def run(self, *, max_wait: float = 5.0) -> None:
+        """Step until ``stop`` is called or the consumer is removed, then release the lease.
+
+        An error of the store (the database restarting) is logged and the step retried
+        after ``max_wait``; the cursor is where it was.
+        """
+        try:
+            while not self._stopping.is_set():
+                try:
+                    step = self.step()
+                except Exception:
+                    log.exception("follower %s/%s: step failed", self.tenant_id, self.name)
+                    step = Step("failed", max_wait)
+                if step.result == "gone":
+                    return
+                if step.result == "delivered":
+                    continue
+                self._wake.wait(min(step.wait, max_wait))
+                self._wake.clear()
+        finally:
+            try:
+                self.store.release_lease(self.tenant_id, self.name, self.owner)
+            except Exception:  # the lease then expires by itself
+                log.warning("follower %s/%s: lease not released", self.tenant_id, self.name)
