@@ -36,6 +36,7 @@ RULES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("witness", ("store", "api", "web", "cli", "server", "audit_log")),
     # The follower is generic background work over the store: no edge, no stream format.
     ("follower", ("api", "web", "cli", "server", "audit_log", "streams")),
+    ("stream_delivery", ("api", "web", "cli", "server", "audit_log", "store")),
 )
 
 

@@ -10,6 +10,7 @@ from sealtrail.events import Actor, Event, Resource, Target, parse_timestamp
 from sealtrail.ledger import Checkpoint, CheckpointSigner, Signer, origin_for_tenant
 from sealtrail.ledger.merkle import root_from_leaf_hashes
 from sealtrail.streams import Batch
+from tests.streams.webhook_receiver import receiver as receiver  # the fixture
 
 TENANT = "acme"
 DEFAULT: Any = object()  # "as the catalog type expects"; None means none
