@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 SYNCED := $(VENV)/.synced
+RUNTIME := $(VENV)/.synced-runtime
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test check lint types bench fmt clean
@@ -13,11 +14,17 @@ $(UV):
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.9
 
 # --inexact keeps uv itself inside the virtualenv it manages.
+# `make run` installs the service only (the server and postgres extras);
+# the tests and checks add the development tools (the dev dependency group).
+$(RUNTIME): $(UV) pyproject.toml uv.lock
+	VIRTUAL_ENV=$(abspath $(VENV)) $(UV) sync --quiet --frozen --inexact --all-extras --no-dev --active
+	@touch $@
+
 $(SYNCED): $(UV) pyproject.toml uv.lock
 	VIRTUAL_ENV=$(abspath $(VENV)) $(UV) sync --quiet --frozen --inexact --all-extras --active
 	@touch $@
 
-run: $(SYNCED)
+run: $(RUNTIME)
 	$(BIN)/sealtrail demo
 
 test: $(SYNCED)

@@ -65,6 +65,10 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'sealtrail' has no attribute {name!r}")
+    if name == "AuditLog":
+        from sealtrail._extras import require_server
+
+        require_server()
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .conftest import Api, event
 
 
@@ -119,3 +121,12 @@ def test_unknown_routes_use_the_error_shape(api: Api) -> None:
     response = api.client.delete("/v1/events", headers=api.headers())
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_the_docs_page_loads_its_assets_from_this_server(api: Api) -> None:
+    html = api.client.get("/docs").text
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", html)
+    assert assets
+    assert not [a for a in assets if "://" in a or a.startswith("//")], assets
+    for asset in assets:
+        assert api.client.get(asset).status_code == 200, asset

@@ -10,4 +10,10 @@ both sit on this package and never import each other:
     errors          domain errors → HTTP responses, in one place
     session_cookie  the HttpOnly cookie that carries a viewer session
     metrics         Prometheus counters and the middleware that times requests
+
+It comes with the ``server`` extra; without it, importing this package says so.
 """
+
+from sealtrail._extras import require_server
+
+require_server()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import time
 
+import swagger_ui_bundle
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sealtrail import __version__
@@ -20,7 +24,7 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
         title="Sealtrail",
         version=__version__,
         description="A tamper-evident audit log: record, search, export and prove events.",
-        docs_url="/docs",
+        docs_url=None,
         openapi_url="/openapi.json",
         redoc_url=None,
     )
@@ -30,6 +34,7 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    _install_docs(app)
     _install_metrics(app)
     try:
         from sealtrail.web import install as install_viewer
@@ -38,6 +43,24 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
     else:
         install_viewer(app)
     return app
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the swagger-ui-bundle package: no CDN, works offline."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), "docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Sealtrail API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def _install_metrics(app: FastAPI) -> None:
