@@ -15,6 +15,7 @@ from sealtrail.auth import Principal
 from sealtrail.catalog import Catalog
 from sealtrail.demo import SCOPES, DemoInfo, generate, seed_demo
 from sealtrail.demo.cast import ROLES, TENANT_ID
+from sealtrail.errors import AuthenticationFailed
 from sealtrail.events import Event, now_micros, validate_event
 from sealtrail.query import EventQuery
 from sealtrail.query.phrase import parse_phrase
@@ -164,6 +165,19 @@ def test_seeding_again_keeps_the_history_and_mints_a_new_key(seeded: Seeded) -> 
     assert principal.tenant_id == TENANT_ID
     assert principal.scopes == frozenset(SCOPES.split(","))
     assert again.owner == seeded.info.owner
+
+
+def test_seeding_again_revokes_the_key_printed_before_and_says_so(seeded: Seeded) -> None:
+    first = seed_demo(seeded.log, seeded.settings, events=COUNT)
+    again = seed_demo(seeded.log, seeded.settings, events=COUNT)
+    with pytest.raises(AuthenticationFailed):
+        seeded.log.authenticate_api_key(first.api_key)
+    assert seeded.log.authenticate_api_key(again.api_key).tenant_id == TENANT_ID
+    live = [k for k in seeded.log.api_keys(TENANT_ID) if k.revoked_at is None]
+    assert [k.id for k in live] == [again.api_key_id]
+    assert again.revoked_keys == 1
+    assert "the demo key printed before is revoked" in again.banner()
+    assert "revoked" not in replace(again, revoked_keys=0).banner()
 
 
 def test_the_banner_shows_the_key_and_how_to_query(seeded: Seeded) -> None:

@@ -35,6 +35,7 @@ __all__ = ["BATCH", "MIN_EVENTS", "SCOPES", "DemoInfo", "DemoUser", "generate", 
 
 BATCH = MAX_BATCH
 SCOPES = "events:write,events:read,viewer:mint"
+KEY_NAME = "Demo key"
 DEMO_SESSION_TTL = 12 * 3600
 """How long the link ``sealtrail demo`` prints stays valid: a working day, not 15 minutes."""
 
@@ -61,6 +62,7 @@ class DemoInfo:
     seconds: float
     base_url: str
     viewer_url: str | None = None
+    revoked_keys: int = 0  # earlier runs' demo keys, revoked when this one was minted
 
     def banner(self, base_url: str | None = None) -> str:
         base = (base_url or self.base_url).rstrip("/")
@@ -83,6 +85,13 @@ class DemoInfo:
         lines += [
             "API key (events:write, events:read, viewer:mint) — shown only now:",
             f"  export SEALTRAIL_API_KEY={self.api_key}",
+        ]
+        if self.revoked_keys:
+            lines.append(
+                "  (a new key each run: the demo key printed before is revoked"
+                " and answers 401 from now on)"
+            )
+        lines += [
             "",
             "Failed sign-ins, newest first:",
             f"  curl -sG {base}/v1/events {auth} \\",
@@ -124,7 +133,12 @@ def seed_demo(
             progress,
         )
     seconds = time.perf_counter() - started
-    key = log.create_api_key(TENANT_ID, SCOPES, name="Demo key")
+    # A key's secret is never stored, so it cannot be shown again: each run mints a
+    # new demo key and revokes the ones earlier runs printed.
+    replaced = [k for k in log.api_keys(TENANT_ID) if k.name == KEY_NAME and k.revoked_at is None]
+    key = log.create_api_key(TENANT_ID, SCOPES, name=KEY_NAME)
+    for old in replaced:
+        log.revoke_api_key(old.id)
     name, local_part = OWNER_PROFILE[0], OWNER_PROFILE[1]
     return DemoInfo(
         tenant_id=TENANT_ID,
@@ -137,6 +151,7 @@ def seed_demo(
         seeded=seeded,
         seconds=seconds,
         base_url=settings.base_url,
+        revoked_keys=len(replaced),
     )
 
 
