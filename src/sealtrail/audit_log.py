@@ -52,6 +52,7 @@ from sealtrail.errors import (
     LedgerError,
     NoteError,
     NotFound,
+    NotMigrated,
 )
 from sealtrail.events import (
     Actor,
@@ -249,7 +250,10 @@ class AuditLog:
         if serving and database_url is None and settings.runtime_database_url:
             url = settings.runtime_database_url
         store = open_store(
-            url, sqlite_cache_mib=settings.sqlite_cache_mib, read_url=settings.read_database_url
+            url,
+            sqlite_cache_mib=settings.sqlite_cache_mib,
+            read_url=settings.read_database_url,
+            connect_timeout=settings.connect_timeout,
         )
         return cls(store, settings=settings)
 
@@ -274,6 +278,11 @@ class AuditLog:
 
     def schema_revision(self) -> str | None:
         return self._store.schema_revision()
+
+    def require_schema(self) -> None:
+        """Raise ``NotMigrated`` unless the database holds Sealtrail's schema."""
+        if self._store.schema_revision() is None:
+            raise NotMigrated()
 
     def readiness(self) -> Readiness:
         """Whether this process can serve: the database answers and its schema is current."""
@@ -541,6 +550,7 @@ class AuditLog:
             if unknown:
                 raise InvalidEvent("this tenant accepts only registered event types", unknown)
         received = now_micros()
+        self._check_clock(inputs, received)
         # One draw of randomness per batch; each personal field gets 16 bytes of it.
         pool = os.urandom(SALT_SIZE * len(PERSONAL_FIELDS) * len(inputs))
         pending: list[Event] = []
@@ -552,6 +562,25 @@ class AuditLog:
             if event.id not in templates:
                 templates[event.id] = LeafTemplate(event.to_dict(), event.salts)
         return self._store.append(tenant_id, pending, functools.partial(_seal, templates))
+
+    def _check_clock(self, inputs: Sequence[EventInput], received: int) -> None:
+        """Refuse events said to occur beyond ``max_clock_skew`` ahead of our clock."""
+        skew = self._settings.max_clock_skew
+        latest = received + skew * 1_000_000
+        late = [
+            FieldError(
+                "occurred_at",
+                f"must not lie more than {skew} s ahead of the server's clock"
+                f" (now {format_timestamp(received)})",
+                i,
+            )
+            for i, e in enumerate(inputs)
+            if e.occurred_at is not None and e.occurred_at > latest
+        ]
+        if late:
+            raise InvalidEvent(
+                f"{len(late)} of {len(inputs)} events are invalid; none were stored", late
+            )
 
     @staticmethod
     def _prepare(
@@ -995,7 +1024,7 @@ class AuditLog:
         if not 0 <= first <= second or second > checkpoint.tree_size:
             raise InvalidQuery(
                 f"need 0 <= first <= second <= {checkpoint.tree_size} (the signed tree size)",
-                "first",
+                "second" if second > checkpoint.tree_size else "first",
             )
         reader = _NodeReader(self._store, tenant_id)
         path = (

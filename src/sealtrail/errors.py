@@ -20,7 +20,9 @@ about HTTP status codes.
     │   ├── ProofError               a proof does not verify, or cannot be made
     │   ├── InconsistentTree         a tree that is not an extension of a signed one
     │   └── NoteError                a signed note that is malformed or unverifiable
+    ├── DatabaseUnavailable          the database cannot be reached
     └── ConfigurationError           settings that cannot work, named
+        └── NotMigrated              a database without Sealtrail's schema
 """
 
 from __future__ import annotations
@@ -30,14 +32,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FieldError:
-    """One bad field of one event (``index`` is its place in the batch)."""
+    """One bad field of one event (``index`` is its place in the batch), or of the
+    request as a whole (``index`` None: the batch itself, a session request, a type)."""
 
     field: str
     message: str
-    index: int = 0
+    index: int | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"index": self.index, "field": self.field, "message": self.message}
+        where: dict[str, object] = {} if self.index is None else {"index": self.index}
+        return {**where, "field": self.field, "message": self.message}
 
 
 class SealtrailError(Exception):
@@ -130,3 +134,14 @@ class NoteError(LedgerError):
 
 class ConfigurationError(SealtrailError):
     code = "configuration_error"
+
+
+class DatabaseUnavailable(SealtrailError):
+    code = "database_unavailable"
+
+
+class NotMigrated(ConfigurationError):
+    code = "not_migrated"
+
+    def __init__(self) -> None:
+        super().__init__("database not migrated — run 'sealtrail migrate'")

@@ -26,6 +26,7 @@ from sealtrail.errors import FieldError, InvalidEvent
 from sealtrail.limits import (
     ACTION_PATTERN,
     ACTOR_TYPES,
+    EARLIEST_OCCURRED_AT,
     MAX_ACTION,
     MAX_BATCH,
     MAX_CONTEXT_BYTES,
@@ -477,10 +478,14 @@ def _occurred_at(check: _Checker, body: Mapping[str, Any]) -> int | None:
         check.fail("occurred_at", "must be an RFC 3339 timestamp string")
         return None
     try:
-        return parse_timestamp(value)
+        moment = parse_timestamp(value)
     except ValueError as exc:
         check.fail("occurred_at", str(exc))
         return None
+    if moment < EARLIEST_OCCURRED_AT:
+        check.fail("occurred_at", f"must be {format_timestamp(EARLIEST_OCCURRED_AT)} or later")
+        return None
+    return moment
 
 
 def validate_event(body: object, index: int = 0) -> tuple[EventInput | None, list[FieldError]]:

@@ -24,6 +24,10 @@ MAX_USER_AGENT: Final = 1024
 MAX_CONTEXT_BYTES: Final = 64 * 1024
 MAX_JSON_DEPTH: Final = 32
 
+EARLIEST_OCCURRED_AT: Final = 0
+"""An event's ``occurred_at`` is 1970-01-01T00:00:00Z or later (µs since the epoch).
+How far it may lie ahead of the server's clock is the ``max_clock_skew`` setting."""
+
 ACTION_REGEX: Final = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
 """An action (an event type's name): ``resource.verb``, lower case, dotted."""
 ACTION_PATTERN: Final = re.compile(ACTION_REGEX)

@@ -41,6 +41,8 @@ class Settings:
     sqlite_cache_mib: int = 256
     runtime_database_url: str | None = None
     read_database_url: str | None = None
+    connect_timeout: int = 5
+    max_clock_skew: int = 300
 
     @property
     def base_url(self) -> str:
@@ -102,6 +104,10 @@ class Settings:
             raise ConfigurationError("witness_timeout must be at least 1 second")
         if self.viewer_session_ttl < 10:
             raise ConfigurationError("viewer_session_ttl must be at least 10 seconds")
+        if self.connect_timeout < 1:
+            raise ConfigurationError("connect_timeout must be at least 1 second")
+        if self.max_clock_skew < 0:
+            raise ConfigurationError("max_clock_skew must be 0 seconds or more")
 
 
 def _convert(name: str, declared: Any, value: Any, source: str) -> Any:

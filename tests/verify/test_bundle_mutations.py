@@ -141,7 +141,7 @@ def test_an_untouched_bundle_verifies_and_says_what_it_proved(signed_log: Fixtur
     assert "FAIL" not in out
     assert "proven acme: completeness: the bundle holds every event" in out
     assert "NOT PROVEN acme: category and kind are not in the leaf" in out
-    assert "in tenant(s) acme" in out
+    assert "in 1 tenant (acme)" in out
 
 
 def test_a_changed_category_is_stated_unverified_not_trusted(signed_log: Fixture) -> None:
@@ -211,7 +211,7 @@ def test_the_tenant_is_enforced_and_named(signed_log: Fixture) -> None:
     assert "FAIL globex: this is not tenant globex's log" in out
     code, out = verify(signed_log, export(signed_log, tenant="globex"), "--tenant", "globex")
     assert code == 0
-    assert "in tenant(s) globex" in out
+    assert "in 1 tenant (globex)" in out
 
 
 def test_a_vkey_with_surrounding_whitespace_is_read(signed_log: Fixture) -> None:

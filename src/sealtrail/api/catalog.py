@@ -38,7 +38,11 @@ def catalog(request: Request) -> Response:
 )
 async def register_event_type(request: Request) -> Response:
     principal = deps.principal(request)
-    body = await read_json(request, deps.settings(request).max_body_bytes)
+    body = await read_json(
+        request,
+        deps.settings(request).max_body_bytes,
+        'an event type: {"name", "category", "kind", "description"}',
+    )
     version, created = await run_in_threadpool(
         deps.audit_log(request).register_event_type, principal, body
     )

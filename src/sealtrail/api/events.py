@@ -33,7 +33,9 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 )
 async def record_events(request: Request) -> Response:
     principal = deps.principal(request)
-    body = await read_json(request, deps.settings(request).max_body_bytes)
+    body = await read_json(
+        request, deps.settings(request).max_body_bytes, 'a JSON event or {"events": [...]}'
+    )
     receipts = await run_in_threadpool(deps.audit_log(request).ingest, principal, body)
     metrics = request.app.state.metrics
     created = sum(1 for r in receipts if r.created)

@@ -66,7 +66,9 @@ _BODY = {
 )
 async def create_viewer_session(request: Request) -> Response:
     principal = deps.principal(request)
-    wanted = await read_json(request, MAX_BODY_BYTES)
+    wanted = await read_json(
+        request, MAX_BODY_BYTES, 'a session request: {"user": {"id", "email", "name"}, "role"}'
+    )
     settings = deps.settings(request)
     minted = deps.audit_log(request).mint_viewer_session(
         principal, wanted, base_url=settings.public_url or str(request.base_url)

@@ -23,7 +23,7 @@ from sealtrail.events import format_timestamp
 @json_option
 def migrate(database: str | None, config: str | None, as_json: bool) -> None:
     """Create or upgrade the database schema."""
-    log = open_log(load_settings(database, config))
+    log = open_log(load_settings(database, config), migrated=False)
     try:
         applied = log.migrate()
         revision = log.schema_revision()

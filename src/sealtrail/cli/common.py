@@ -46,13 +46,27 @@ def load_settings(database: str | None, config: str | None = None, **overrides: 
     return Settings.load({"database_url": database, **overrides}, config_file=config)
 
 
-def open_log(settings: Settings) -> AuditLog:
-    return AuditLog.open(settings=settings)
+def open_log(settings: Settings, *, migrated: bool = True) -> AuditLog:
+    """The log the settings name; with ``migrated``, refuse a database without the schema
+    (a mistyped path or an empty database) before anything is read or created."""
+    log = AuditLog.open(settings=settings)
+    if migrated:
+        try:
+            log.require_schema()
+        except BaseException:
+            log.close()
+            raise
+    return log
 
 
 def print_json(document: Any) -> None:
     sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
     sys.stdout.flush()
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 batch``, ``2 batches``: a number with its noun in the right form."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 def show_progress() -> bool:

@@ -13,6 +13,7 @@ from sealtrail import strictjson
 from sealtrail.auth import Principal
 from sealtrail.cli.common import (
     config_option,
+    counted,
     database_option,
     json_option,
     load_settings,
@@ -48,6 +49,11 @@ def _batches(stream: BinaryIO) -> Iterator[tuple[list[tuple[int, bytes]], int]]:
             batch, consumed = [], 0
     if batch or consumed:
         yield batch, consumed
+
+
+def _line_of(lines: list[tuple[int, bytes]], index: int | None) -> int:
+    """The line a batch error points at: its event's, or the batch's first."""
+    return lines[index][0] if index is not None and index < len(lines) else lines[0][0]
 
 
 def _validate(lines: list[tuple[int, bytes]]) -> tuple[list[EventInput], list[str]]:
@@ -109,10 +115,8 @@ def ingest(
                         receipts = log.append(operator, events)
                     except InvalidEvent as exc:
                         summary.rejected_batches += 1
-                        first = lines[0][0]
                         summary.problems.extend(
-                            f"line {lines[d.index][0] if d.index < len(lines) else first}: "
-                            f"{d.field} {d.message}"
+                            f"line {_line_of(lines, d.index)}: {d.field} {d.message}"
                             for d in exc.details
                         )
                     else:
@@ -136,8 +140,9 @@ def ingest(
         for problem in summary.problems:
             click.echo(problem, err=True)
         click.echo(
-            f"{summary.stored} events stored, {summary.duplicates} already present, "
-            f"{summary.rejected_batches} batches rejected, from {summary.lines} lines"
+            f"{counted(summary.stored, 'event')} stored, {summary.duplicates} already present, "
+            f"{counted(summary.rejected_batches, 'batch', 'batches')} rejected,"
+            f" from {counted(summary.lines, 'line')}"
         )
     if summary.problems:
         sys.exit(1)

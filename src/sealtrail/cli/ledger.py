@@ -13,6 +13,7 @@ import click
 from sealtrail.auth import Principal
 from sealtrail.cli.common import (
     config_option,
+    counted,
     database_option,
     json_option,
     load_settings,
@@ -54,8 +55,8 @@ def checkpoint(
         print_json({"verifier_key": vkey, "checkpoints": records})
         return
     click.echo(f"verifier key: {vkey}")
-    for r in records:
-        click.echo(f"{r['tenant_id']}: {r['tree_size']} events, root {r['root_hash']}")
+    for c, r in zip(signed, records, strict=True):
+        click.echo(f"{c.tenant_id}: {counted(c.tree_size, 'event')}, root {r['root_hash']}")
 
 
 def _lines(stream: BinaryIO) -> Iterator[bytes]:
@@ -219,10 +220,11 @@ def _print(report: Report, as_json: bool) -> None:
         click.echo(f"NOT PROVEN {statement}")
     for statement in report.proven:
         click.echo(f"proven {statement}")
-    verdict = "OK" if report.ok else f"{len(report.problems)} problems"
+    verdict = "OK" if report.ok else counted(len(report.problems), "problem")
     click.echo(
-        f"{verdict}: {report.events} events and {report.checkpoints} checkpoints checked "
-        f"in tenant(s) {', '.join(report.tenants) or '(none)'}"
+        f"{verdict}: {counted(report.events, 'event')} and"
+        f" {counted(report.checkpoints, 'checkpoint')} checked"
+        f" in {counted(len(report.tenants), 'tenant')} ({', '.join(report.tenants) or 'none'})"
     )
 
 

@@ -12,7 +12,6 @@ import uvicorn
 from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
 from sealtrail.cli.common import config_option, database_option, load_settings, open_log
-from sealtrail.errors import ConfigurationError
 from sealtrail.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,12 +39,10 @@ def _run(settings: Settings, config: str | None) -> None:
 
 def _prepare(settings: Settings, *, migrate: bool = True) -> None:
     """Migrate and create the signing key once, before any worker starts."""
-    log = open_log(settings)
+    log = open_log(settings, migrated=not migrate)
     try:
         if migrate:
             log.migrate()
-        elif log.schema_revision() is None:
-            raise ConfigurationError("the database has no schema: run sealtrail migrate first")
         log.signer()  # creates the key file once, before workers race to
         log.witness_submitter()  # a bad witness_policy_file fails here, before any worker
     finally:

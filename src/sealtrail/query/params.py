@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Final
 
 from sealtrail.errors import InvalidQuery, PhraseSyntaxError
+from sealtrail.limits import MAX_OFFSET
 from sealtrail.query.cursor import Cursor, Order
 from sealtrail.query.model import DEFAULT_LIMIT, MAX_LIMIT, EventQuery, Page, Term, TimeRange
 from sealtrail.query.phrase import parse_phrase, text_terms
@@ -160,8 +161,8 @@ def _order(value: str | None) -> Order:
 
 
 def _page(values: _Params, order: Order) -> Page:
-    limit = _count("limit", values.one("limit"), DEFAULT_LIMIT, f"between 1 and {MAX_LIMIT}")
-    offset = _count("offset", values.one("offset"), 0, "0 or more")
+    limit = _count("limit", values.one("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = _count("offset", values.one("offset"), 0, 0, MAX_OFFSET)
     token = values.one("cursor")
     if token is None:
         return Page(limit, offset)
@@ -173,9 +174,13 @@ def _page(values: _Params, order: Order) -> Page:
     return Page(limit, cursor=cursor)
 
 
-def _count(name: str, value: str | None, default: int, expected: str) -> int:
+def _count(name: str, value: str | None, default: int, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``: one message for every value outside."""
     if value is None:
         return default
-    if not _DIGITS.fullmatch(value.strip()):
-        raise InvalidQuery(f"{name} must be a whole number {expected}, not {value!r}", name)
-    return int(value)
+    number = int(value) if _DIGITS.fullmatch(value.strip()) else None
+    if number is None or not low <= number <= high:
+        raise InvalidQuery(
+            f"{name} must be a whole number from {low} to {high}, not {value.strip()!r}", name
+        )
+    return number

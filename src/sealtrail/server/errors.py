@@ -31,6 +31,8 @@ STATUS: list[tuple[type[errors.SealtrailError], int]] = [
     (errors.Conflict, 409),
     (errors.ProofError, 422),
     (errors.LedgerError, 500),
+    (errors.DatabaseUnavailable, 503),
+    (errors.NotMigrated, 503),
     (errors.ConfigurationError, 500),
 ]
 

@@ -11,8 +11,10 @@ from sealtrail import strictjson
 from sealtrail.errors import AuthenticationFailed, BodyTooLarge, MalformedBody
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The body as strict JSON; 413 as soon as it passes ``limit`` bytes."""
+async def read_json(request: Request, limit: int, expected: str) -> Any:
+    """The body as strict JSON; 413 as soon as it passes ``limit`` bytes.
+
+    ``expected`` says what the route takes, for the message an empty body gets."""
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -29,7 +31,7 @@ async def read_json(request: Request, limit: int) -> Any:
         chunks.append(chunk)
     body = b"".join(chunks)
     if not body.strip():
-        raise MalformedBody('the body is empty; send a JSON event or {"events": [...]}')
+        raise MalformedBody(f"the body is empty; send {expected}")
     return strictjson.loads(body)
 
 

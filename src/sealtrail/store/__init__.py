@@ -19,11 +19,18 @@ from sealtrail.errors import ConfigurationError
 from sealtrail.store.base import EventStore
 
 
-def open_store(url: str, *, sqlite_cache_mib: int = 256, read_url: str | None = None) -> EventStore:
+def open_store(
+    url: str,
+    *,
+    sqlite_cache_mib: int = 256,
+    read_url: str | None = None,
+    connect_timeout: float = 5.0,
+) -> EventStore:
     """The engine a database URL names (``sqlite:///…`` or ``postgresql://…``).
 
     ``read_url`` names a PostgreSQL hot standby for searches and exports;
-    SQLite has no replicas and ignores it.
+    SQLite has no replicas and ignores it. ``connect_timeout`` (seconds) bounds
+    how long a PostgreSQL connection attempt may take before it is reported.
     """
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite" or scheme.startswith("sqlite+"):
@@ -37,7 +44,7 @@ def open_store(url: str, *, sqlite_cache_mib: int = 256, read_url: str | None = 
             raise ConfigurationError(
                 "PostgreSQL needs the postgres extra: pip install 'sealtrail[postgres]'"
             ) from exc
-        return PostgresStore(url, read_url=read_url)
+        return PostgresStore(url, read_url=read_url, connect_timeout=connect_timeout)
     raise ConfigurationError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
 
 

@@ -42,7 +42,7 @@ from psycopg_pool import ConnectionPool
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from sealtrail.errors import NotFound
+from sealtrail.errors import DatabaseUnavailable, NotFound
 from sealtrail.events import Event
 from sealtrail.store import migrations
 from sealtrail.store.base import Receipt, SealedBatch, Sealer
@@ -123,10 +123,28 @@ DIALECT: Final = Dialect(
 )
 
 
+def _probe(conninfo: str, connect_timeout: float) -> None:
+    """Connect once, so an unreachable server is one error now, not a pool retrying."""
+    try:
+        psycopg.connect(conninfo, connect_timeout=max(1, round(connect_timeout))).close()
+    except psycopg.OperationalError as exc:
+        reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {reason}") from None
+
+
 class _Pool:
     """A connection pool opened on first use, so building a store touches nothing."""
 
-    def __init__(self, conninfo: str, name: str, size: tuple[int, int], timeout: float) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        name: str,
+        size: tuple[int, int],
+        timeout: float,
+        connect_timeout: float,
+    ) -> None:
+        self._conninfo = conninfo
+        self._connect_timeout = connect_timeout
         self._pool = ConnectionPool(
             conninfo,
             min_size=size[0],
@@ -135,7 +153,11 @@ class _Pool:
             # PostgreSQL then may switch to one generic plan for every value, where a
             # skewed column needs its own per value (a rare value's index, a common
             # one's time walk). A search is planned in well under a millisecond.
-            kwargs={"autocommit": True, "prepare_threshold": None},
+            kwargs={
+                "autocommit": True,
+                "prepare_threshold": None,
+                "connect_timeout": max(1, round(connect_timeout)),
+            },
             timeout=timeout,
             check=ConnectionPool.check_connection,
             name=name,
@@ -150,6 +172,7 @@ class _Pool:
         if not self._opened:
             with self._lock:
                 if not self._opened:
+                    _probe(self._conninfo, self._connect_timeout)
                     self._pool.open()
                     self._opened = True
         return self._pool.connection(timeout=timeout)
@@ -187,17 +210,19 @@ class PostgresStore(SQLStore[Connection]):
         runtime_role: str | None = DEFAULT_RUNTIME_ROLE,
         months_ahead: int = 3,
         pool_timeout: float = 30.0,
+        connect_timeout: float = 5.0,
     ) -> None:
         self.url = url
         self._conninfo = libpq_url(url)
         self._runtime_role = runtime_role
         self._months_ahead = months_ahead
         size = (min_connections, max_connections)
-        self._pool = _Pool(self._conninfo, "sealtrail", size, pool_timeout)
+        self._connect_timeout = connect_timeout
+        self._pool = _Pool(self._conninfo, "sealtrail", size, pool_timeout, connect_timeout)
         self._read_pool = (
             self._pool
             if read_url is None
-            else _Pool(libpq_url(read_url), "sealtrail-read", size, pool_timeout)
+            else _Pool(libpq_url(read_url), "sealtrail-read", size, pool_timeout, connect_timeout)
         )
         self._partition_lock = threading.Lock()
         self._partitions_until = 0  # µs: month partitions exist up to here
@@ -219,6 +244,7 @@ class PostgresStore(SQLStore[Connection]):
 
     # -- lifecycle -------------------------------------------------------------
     def migrate(self) -> list[str]:
+        _probe(self._conninfo, self._connect_timeout)
         engine = create_engine(sqlalchemy_url(self.url), poolclass=NullPool)
         try:
             with engine.begin() as connection:

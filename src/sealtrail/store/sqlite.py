@@ -184,7 +184,6 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         self._writer: _Writer | None = None
         self._writer_lock = threading.Lock()
         self._closed = False
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
 
     # -- connections ---------------------------------------------------------
     def _connect(self, *, cache_kib: int = 65536) -> sqlite3.Connection:
@@ -219,6 +218,9 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
 
     # -- lifecycle -----------------------------------------------------------
     def migrate(self) -> list[str]:
+        # Only a migration creates the file and its folder: a read of a mistyped
+        # path reports it as not migrated and leaves nothing behind.
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(f"sqlite:///{self.path}")
         try:
             with engine.begin() as connection:
@@ -235,6 +237,11 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         if connection is not None:
             connection.close()
             self._local.connection = None
+
+    def schema_revision(self) -> str | None:
+        if not Path(self.path).is_file():
+            return None
+        return super().schema_revision()
 
     def ping(self) -> None:
         self._reader().execute("SELECT 1").fetchone()
