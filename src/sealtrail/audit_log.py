@@ -30,6 +30,7 @@ from typing import Any, Literal, Unpack
 from uuid_utils import uuid7
 
 from sealtrail import bundle, export, inclusion, verify
+from sealtrail.access import RecentViews
 from sealtrail.auth import (
     Principal,
     Scope,
@@ -230,6 +231,7 @@ class AuditLog:
         self._signer_checked = False
         self._submitter: Submitter | None = None
         self._witness_attempts: dict[str, tuple[str, float]] = {}
+        self._recent_views = RecentViews()
 
     @classmethod
     def open(
@@ -659,6 +661,19 @@ class AuditLog:
         )
         self._append(principal.tenant_id, [event])
 
+    def _record_view(
+        self, principal: Principal, subject: str, context: Mapping[str, Any], ip: str | None
+    ) -> None:
+        """A viewer's look, recorded once per session and ``subject`` within the window."""
+        key = (principal.tenant_id, principal.actor.id, principal.session, subject)
+        if not self._recent_views.first_in_window(key, now_micros()):
+            return
+        try:
+            self._record_access(principal, "audit_log.viewed", context, ip)
+        except BaseException:
+            self._recent_views.forget(key)
+            raise
+
     # -- reading -------------------------------------------------------------------------
     def search(
         self,
@@ -675,14 +690,11 @@ class AuditLog:
             principal.tenant_id, principal.scoped(query), page, with_total=with_total
         )
         if principal.kind == "viewer":
-            self._record_access(
+            phrase = format_phrase(query)
+            self._record_view(
                 principal,
-                "audit_log.viewed",
-                {
-                    "phrase": format_phrase(query),
-                    "offset": page.offset,
-                    "results": len(result.events),
-                },
+                f"search {phrase}",
+                {"phrase": phrase, "offset": page.offset, "results": len(result.events)},
                 ip,
             )
         next_cursor = (
@@ -753,8 +765,8 @@ class AuditLog:
         """One event, shown to someone: a viewer's look at it is recorded."""
         event = self.get_event(principal, event_id)
         if principal.kind == "viewer":
-            self._record_access(
-                principal, "audit_log.viewed", {"event_id": event.id, "results": 1}, ip
+            self._record_view(
+                principal, f"event {event.id}", {"event_id": event.id, "results": 1}, ip
             )
         return event
 

@@ -33,6 +33,7 @@ class Principal:
     scopes: frozenset[str] = frozenset(SCOPES)
     accounts: frozenset[str] | None = None  # None: every account of the tenant
     role: str | None = None
+    session: str | None = None  # a viewer session's identity (its user and issue time)
 
     @classmethod
     def operator(cls, tenant_id: str) -> Principal:

@@ -47,5 +47,9 @@ MAX_OFFSET: Final = 2**63 - 1
 COUNT_CAP: Final = 10_000
 """Totals are exact up to here; past it a search reports ``None`` (counting costs more)."""
 
+VIEW_RECORD_WINDOW: Final = 600
+"""Seconds within which a viewer session's repeated look at the same filters (or the
+same event) is recorded once: access stays on record without burying the trail."""
+
 ExportFormat = Literal["csv", "ndjson", "bundle"]
 EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = get_args(ExportFormat)

@@ -112,6 +112,7 @@ class ViewerSession:
             scopes=frozenset({"events:read"}) if self.may_read else frozenset(),
             accounts=accounts,
             role=self.role,
+            session=f"{self.user.id}@{self.issued_at}",
         )
 
 

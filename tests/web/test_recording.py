@@ -58,9 +58,31 @@ def test_opening_one_event_is_recorded(seeded: Site) -> None:
 def test_the_viewers_own_views_appear_in_the_trail(seeded: Site) -> None:
     client = seeded.browser("owner")
     client.get("/ui")
-    second = client.get("/ui")
-    assert "audit_log.viewed" in second.text
-    assert "Owner viewed the audit log" in second.text or "audit_log.viewed" in second.text
+    [view] = [e["id"] for e in _access_events(seeded)]
+    shown = client.get("/ui", params={"since": "", "kind": "access"})
+    assert f'data-event-id="{view}"' in shown.text
+
+
+def test_reloading_or_paging_the_same_filters_is_recorded_once(seeded: Site) -> None:
+    client = seeded.browser("admin")
+    for _ in range(3):
+        client.get("/ui", params={"action": "member.invited"})
+    client.get("/ui", params={"action": "member.invited", "limit": "1"})
+    client.get("/ui", params={"kind": "delete"})
+    client.get("/ui/events/evt_role_change")
+    client.get("/ui/events/evt_role_change")
+    recorded = _access_events(seeded)
+    assert [e["action"] for e in recorded] == ["audit_log.viewed"] * 3
+    assert "action:member.invited" in recorded[0]["context"]["phrase"]
+    assert "kind:delete" in recorded[1]["context"]["phrase"]
+    assert recorded[2]["context"]["event_id"] == "evt_role_change"
+
+
+def test_another_session_of_the_same_filters_is_recorded_again(seeded: Site) -> None:
+    seeded.browser("admin").get("/ui", params={"action": "member.invited"})
+    seeded.browser("owner").get("/ui", params={"action": "member.invited"})
+    recorded = _access_events(seeded)
+    assert [e["actor"]["id"] for e in recorded] == ["usr_admin", "usr_owner"]
 
 
 def test_a_refused_member_records_nothing(seeded: Site) -> None:

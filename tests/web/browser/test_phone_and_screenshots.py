@@ -43,10 +43,12 @@ def test_a_phone_gets_one_card_per_event(phone: Any, server: Server, shots: Path
     button = phone.locator("#export-csv")
     box = button.bounding_box()
     assert box is not None and box["height"] >= 36  # a thumb-sized target
-    phone.screenshot(animations="disabled", path=str(shots / "viewer-phone-filters.png"))
-    phone.locator("#filters-title").tap()  # fold the filters card away
-    expect(phone.locator("#f-action")).to_be_hidden()
+    expect(phone.locator("#f-action")).to_be_hidden()  # a phone opens on the events
     phone.screenshot(animations="disabled", path=str(shots / "viewer-phone.png"))
+    phone.locator("#filters-title").tap()
+    expect(phone.locator("#f-action")).to_be_visible()
+    phone.screenshot(animations="disabled", path=str(shots / "viewer-phone-filters.png"))
+    phone.locator("#filters-title").tap()
     row = phone.locator(f'tr.event[data-event-id="{sample.ROLE_CHANGE_ID}"]')
     row.locator(".c-description").tap()
     details = phone.locator("tr.details:visible")

@@ -259,7 +259,17 @@
     }
   }
 
+  // -- on a phone the filters card starts folded, so the first screen shows events -------
+
+  function foldFiltersOnPhones() {
+    var card = document.querySelector("details.filters-details");
+    if (!card || !window.matchMedia("(max-width: 760px)").matches) return;
+    if (card.querySelector(".field-error")) return; // a problem in it stays in view
+    card.open = false;
+  }
+
   function start() {
+    foldFiltersOnPhones();
     document.documentElement.classList.add("js");
     showTimes(document);
     upgradeToggles();
