@@ -21,7 +21,17 @@ import sealtrail
 
 PACKAGE: Final = Path(sealtrail.__file__).resolve().parent
 
-CORE: Final = ("events", "catalog", "ledger", "query", "limits", "errors", "strictjson")
+CORE: Final = (
+    "events",
+    "catalog",
+    "ledger",
+    "query",
+    "limits",
+    "errors",
+    "strictjson",
+    "privacy",
+    "masking",
+)
 EDGES: Final = ("api", "web", "cli", "server")
 
 # (layer, the layers it must never import)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import json
 import logging
 import os
 import time
@@ -54,12 +55,14 @@ from sealtrail.errors import (
     NoteError,
     NotFound,
     NotMigrated,
+    PermissionDenied,
 )
 from sealtrail.events import (
     Actor,
     Event,
     EventInput,
     Resource,
+    Target,
     format_timestamp,
     now_micros,
     validate_batch,
@@ -78,7 +81,9 @@ from sealtrail.ledger.note import Verifier
 from sealtrail.ledger.policy import Policy
 from sealtrail.ledger.proof_file import tlog_proof
 from sealtrail.ledger.signer_state import SignerState, default_state_dir
-from sealtrail.limits import EXPORT_FORMATS, ExportFormat
+from sealtrail.limits import ERASE_BATCH, EXPORT_FORMATS, ExportFormat
+from sealtrail.masking import Masker, parse_patterns
+from sealtrail.privacy import Subject, check_reason, plan
 from sealtrail.query import Cursor, EventQuery, Page, TimeRange, format_phrase
 from sealtrail.recording import RecordFields, build_event
 from sealtrail.sessions import (
@@ -91,8 +96,10 @@ from sealtrail.settings import Settings
 from sealtrail.store import open_store
 from sealtrail.store.base import (
     ApiKeyRecord,
+    ErasureRecord,
     EventStore,
     EventTypeVersion,
+    FieldErasure,
     Receipt,
     SealedBatch,
     StoredCheckpoint,
@@ -106,6 +113,7 @@ __all__ = [
     "AuditLog",
     "Browse",
     "CreatedKey",
+    "Erasure",
     "Export",
     "MintedSession",
     "Readiness",
@@ -183,6 +191,62 @@ class MintedSession:
 
 
 @dataclass(frozen=True, slots=True)
+class Erasure:
+    """An erasure as its requester sees it (``POST``/``GET /v1/erasures``).
+
+    ``status`` is ``running``, ``done``, or ``dry_run`` (nothing changed, no id).
+    ``events_matched`` counts the events that held something of the subject
+    when it was requested; ``events_erased`` those changed so far.
+    """
+
+    erasure_id: str | None
+    status: str
+    events_matched: int
+    events_erased: int = 0
+    subject: str | None = None  # how the subject was named ("email", "id", …), never the value
+    reason: str | None = None
+    created_at: int | None = None
+    finished_at: int | None = None
+    purged: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, record: ErasureRecord, purged: Sequence[str] = ()) -> Erasure:
+        return cls(
+            record.id,
+            record.status,
+            record.events_matched,
+            record.events_erased,
+            record.subject_kind,
+            record.reason,
+            record.created_at,
+            record.finished_at,
+            tuple(purged),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "erasure_id": self.erasure_id,
+            "events_matched": self.events_matched,
+            "status": self.status,
+        }
+        if self.erasure_id is not None:
+            out["events_erased"] = self.events_erased
+            out["subject"] = self.subject
+            out["reason"] = self.reason
+            out["created_at"] = (
+                None if self.created_at is None else format_timestamp(self.created_at)
+            )
+            out["finished_at"] = (
+                None if self.finished_at is None else format_timestamp(self.finished_at)
+            )
+        return out
+
+
+ERASURE_LEASE_US = 60_000_000
+"""How long a process holds an erasure job without reporting progress."""
+
+
+@dataclass(frozen=True, slots=True)
 class Readiness:
     ready: bool
     schema: str | None = None
@@ -225,7 +289,7 @@ class AuditLog:
         self._sessions: SessionSigner | None = None
         self._catalog = catalog or Catalog.builtin()
         self._tenant_catalogs: dict[str, tuple[float, Catalog]] = {}
-        self._tenants: dict[str, Tenant] = {}
+        self._tenants: dict[str, tuple[float, Tenant, Masker]] = {}
         self._signer_refusals: dict[str, str] = {}
         self._signer_refusal_count = 0
         self._signer_checked = False
@@ -333,14 +397,33 @@ class AuditLog:
 
     def tenant(self, tenant_id: str) -> Tenant:
         """The tenant; ``NotFound`` when there is none."""
+        return self._tenant_entry(tenant_id)[1]
+
+    def _tenant_entry(self, tenant_id: str) -> tuple[float, Tenant, Masker]:
+        """The tenant and its masker, cached briefly: another process may change its
+        mask patterns, and this one picks them up within ``CATALOG_TTL`` seconds."""
+        now = time.monotonic()
         cached = self._tenants.get(tenant_id)
-        if cached is not None:
+        if cached is not None and now - cached[0] <= CATALOG_TTL:
             return cached
         found = self._store.get_tenant(tenant_id)
         if found is None:
             raise NotFound(f"no tenant {tenant_id!r}")
-        self._tenants[tenant_id] = found
-        return found
+        patterns = parse_patterns(self._settings.mask_context_keys) + found.mask_keys
+        entry = (now, found, Masker(patterns, cards=self._settings.mask_card_numbers))
+        self._tenants[tenant_id] = entry
+        return entry
+
+    def mask_keys(self, tenant_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The global mask patterns and the tenant's own."""
+        return parse_patterns(self._settings.mask_context_keys), self.tenant(tenant_id).mask_keys
+
+    def set_mask_keys(self, tenant_id: str, patterns: Sequence[str]) -> Tenant:
+        """Replace the tenant's own context key patterns (masked beside the global ones)."""
+        self.tenant(tenant_id)
+        self._store.set_mask_keys(tenant_id, parse_patterns(patterns))
+        self._tenants.pop(tenant_id, None)
+        return self.tenant(tenant_id)
 
     def tenants(self) -> list[Tenant]:
         return self._store.list_tenants()
@@ -541,7 +624,7 @@ class AuditLog:
         return self._append(principal.tenant_id, inputs)
 
     def _append(self, tenant_id: str, inputs: Sequence[EventInput]) -> list[Receipt]:
-        tenant = self.tenant(tenant_id)
+        _, tenant, masker = self._tenant_entry(tenant_id)
         catalog = self._tenant_catalog(tenant_id)
         if tenant.strict:
             unknown = [
@@ -558,6 +641,10 @@ class AuditLog:
         pending: list[Event] = []
         templates: dict[str, LeafTemplate] = {}
         for index, raw in enumerate(inputs):
+            if raw.context is not None:  # secrets are masked before anything is hashed
+                masked = masker.mask(raw.context)
+                if masked is not raw.context:
+                    raw = replace(raw, context=masked)
             event = self._prepare(tenant_id, raw, catalog, received, pool, index)
             pending.append(event)
             # The leaf's costly part, done before the store takes the tenant's write lock.
@@ -868,6 +955,121 @@ class AuditLog:
             records = (e.to_dict() for chunk in self.stream(principal, query) for e in chunk)
             chunks = export.csv_chunks(records) if fmt == "csv" else export.ndjson_chunks(records)
         return Export(media_type, filename, chunks)
+
+    # -- erasure (GDPR Art. 17) ---------------------------------------------------------------
+    def erase(
+        self, principal: Principal, subject: Subject, reason: str, *, dry_run: bool = False
+    ) -> Erasure:
+        """Request the erasure of a data subject's personal fields in the principal's tenant.
+
+        Needs ``events:erase`` and the whole tenant. A dry run only counts. Otherwise
+        an erasure job is created (or the unfinished one for the same subject is
+        taken up again) and returned running; ``run_erasure`` does the work. When
+        nothing of the subject is left, the job is done at once and nothing is
+        recorded: a second erasure is a no-op.
+        """
+        principal.require("events:erase")
+        if not principal.sees_whole_tenant:
+            raise PermissionDenied("only a credential for the whole tenant may erase")
+        tenant_id = principal.tenant_id
+        self.tenant(tenant_id)
+        reason = check_reason(reason, subject)
+        if dry_run:
+            matched = self._store.count_subject_events(tenant_id, subject)
+            return Erasure(None, "dry_run", matched)
+        for job in self._store.unfinished_erasures(tenant_id):
+            if (job.subject_kind, job.subject) == (subject.kind, subject.value):
+                return Erasure.of(job)
+        now = now_micros()
+        record = ErasureRecord(
+            id=f"er_{uuid7().hex}",
+            tenant_id=tenant_id,
+            subject_kind=subject.kind,
+            subject=subject.value,
+            reason=reason,
+            requested_by=json.dumps(principal.actor.to_dict()),
+            status="running",
+            events_matched=self._store.count_subject_events(tenant_id, subject),
+            created_at=now,
+        )
+        self._store.add_erasure(record)
+        if record.events_matched == 0:
+            self._store.finish_erasure(record.id, now)
+            return Erasure.of(replace(record, status="done", subject=None, finished_at=now))
+        return Erasure.of(record)
+
+    def erasure(self, principal: Principal, erasure_id: str) -> Erasure:
+        """An erasure of the principal's tenant, by id."""
+        principal.require("events:erase")
+        found = self._store.get_erasure(principal.tenant_id, erasure_id)
+        if found is None:
+            raise NotFound(f"no erasure {erasure_id!r}")
+        return Erasure.of(found)
+
+    def run_erasure(
+        self, tenant_id: str, erasure_id: str, *, progress: Callable[[int], None] | None = None
+    ) -> Erasure:
+        """Do (or finish) an erasure job, ``ERASE_BATCH`` events per transaction.
+
+        Resumable: progress is kept per batch, and fields already cleared are
+        skipped, so after a crash running it again goes on where it stopped. A job
+        another process holds the lease of is left alone. At the end the erasure is
+        recorded as ``audit_log.subject_erased`` (who, why, how many — never the
+        value), the subject's value is forgotten, and the engine is asked to drop
+        what it still keeps of the cleared values (``EventStore.purge_erased``).
+        """
+        job = self._store.get_erasure(tenant_id, erasure_id)
+        if job is None:
+            raise NotFound(f"no erasure {erasure_id!r}")
+        if job.status == "done" or job.subject is None:
+            return Erasure.of(job)
+        if not self._store.claim_erasure(job.id, now_micros(), now_micros() + ERASURE_LEASE_US):
+            return Erasure.of(job)
+        subject = Subject.named(job.subject_kind, job.subject)
+        last_seq, erased = job.last_seq, job.events_erased
+        changed: list[int] = []
+        while found := self._store.subject_events(
+            tenant_id, subject, after_seq=last_seq, limit=ERASE_BATCH
+        ):
+            changes = [FieldErasure(e.seq, plan(e, subject)) for e in found]
+            erased += self._store.erase_fields(tenant_id, changes)
+            changed += [c.seq for c in changes if c.commitments]
+            last_seq = found[-1].seq
+            self._store.erasure_progress(job.id, last_seq, erased, now_micros() + ERASURE_LEASE_US)
+            if progress is not None:
+                progress(len(found))
+        if erased:
+            self._record_erasure(job, subject, erased)
+        finished = now_micros()
+        self._store.finish_erasure(job.id, finished)
+        purged = self._store.purge_erased(tenant_id, changed)
+        done = replace(job, status="done", subject=None, events_erased=erased, finished_at=finished)
+        return Erasure.of(done, purged)
+
+    def _record_erasure(self, job: ErasureRecord, subject: Subject, erased: int) -> None:
+        requested_by = json.loads(job.requested_by)
+        target = (
+            Target("user", subject.value)
+            if subject.kind != "email"
+            else Target("data_subject", job.id)
+        )
+        event = EventInput(
+            action="audit_log.subject_erased",
+            actor=Actor(**requested_by),
+            target=target,
+            resource=Resource("audit_log", job.tenant_id),
+            context={
+                "erasure_id": job.id,
+                "reason": job.reason,
+                "subject": job.subject_kind,
+                "events_erased": erased,
+            },
+        )
+        self._append(job.tenant_id, [event])
+
+    def resume_erasures(self) -> list[Erasure]:
+        """Run every unfinished erasure job no live process holds (a server at start)."""
+        return [self.run_erasure(j.tenant_id, j.id) for j in self._store.unfinished_erasures()]
 
     # -- proofs and checkpoints ----------------------------------------------------------------
     def signer(self) -> CheckpointSigner:

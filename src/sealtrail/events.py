@@ -27,6 +27,7 @@ from sealtrail.limits import (
     ACTION_PATTERN,
     ACTOR_TYPES,
     EARLIEST_OCCURRED_AT,
+    ERASED,
     MAX_ACTION,
     MAX_BATCH,
     MAX_CONTEXT_BYTES,
@@ -190,6 +191,12 @@ class Event:
     user_agent: str | None = None
     request_id: str | None = None
     salts: Mapping[str, bytes] = field(default_factory=dict)
+    commitments: Mapping[str, str] = field(default_factory=dict)
+    """The stored commitment (base64) of each erased personal field, by path.
+
+    An erased text field reads ``[erased]``; an erased ``context`` is None here
+    and ``[erased]`` in ``to_dict``.
+    """
 
     def with_seq(self, seq: int) -> Event:
         """This event at its place in the log (faster than ``dataclasses.replace``)."""
@@ -213,6 +220,7 @@ class Event:
             self.user_agent,
             self.request_id,
             self.salts,
+            self.commitments,
         )
 
     def to_dict(self, *, include_salts: bool = False) -> dict[str, Any]:
@@ -237,6 +245,10 @@ class Event:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        if self.commitments:
+            if "context" in self.commitments:
+                out["context"] = ERASED
+            out["commitments"] = dict(self.commitments)
         if include_salts:
             out["salts"] = {
                 path: base64.b64encode(salt).decode("ascii") for path, salt in self.salts.items()

@@ -53,3 +53,24 @@ same event) is recorded once: access stays on record without burying the trail."
 
 ExportFormat = Literal["csv", "ndjson", "bundle"]
 EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = get_args(ExportFormat)
+
+# -- privacy (issue 13) ---------------------------------------------------------------
+ERASED: Final = "[erased]"
+"""What an erased personal field reads everywhere: the API, exports, the viewer."""
+MAX_REASON: Final = 1000
+"""The reason given for an erasure."""
+ERASE_BATCH: Final = 500
+"""Events erased per transaction: a large erasure never holds the writer for long."""
+MASKED: Final = "[masked]"
+"""What a masked context value reads: it was replaced before it was hashed or stored."""
+DEFAULT_MASK_KEYS: Final = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "authorization",
+    "cookie",
+    "private_key",
+)
+"""Context keys whose values are masked at ingest unless configured otherwise."""

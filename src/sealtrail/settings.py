@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from sealtrail.errors import ConfigurationError
+from sealtrail.limits import DEFAULT_MASK_KEYS
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///./sealtrail.db"
 DEFAULT_CONFIG_FILE: Final = "sealtrail.toml"
@@ -43,6 +44,8 @@ class Settings:
     read_database_url: str | None = None
     connect_timeout: int = 5
     max_clock_skew: int = 300
+    mask_context_keys: str = ",".join(DEFAULT_MASK_KEYS)
+    mask_card_numbers: bool = True
 
     @property
     def base_url(self) -> str:
@@ -110,7 +113,20 @@ class Settings:
             raise ConfigurationError("max_clock_skew must be 0 seconds or more")
 
 
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
 def _convert(name: str, declared: Any, value: Any, source: str) -> Any:
+    if declared in (bool, "bool"):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE | _FALSE:
+            return text in _TRUE
+        raise ConfigurationError(
+            f"setting {name} from {source} must be true or false, not {value!r}"
+        )
     wants_int = declared in (int, "int")
     if wants_int:
         try:

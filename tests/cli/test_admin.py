@@ -6,7 +6,7 @@ from .conftest import Cli
 
 
 def test_migrate_is_idempotent_and_reports_the_revision(cli: Cli) -> None:
-    assert cli.json("migrate") == {"applied": [], "revision": "0003"}
+    assert cli.json("migrate") == {"applied": [], "revision": "0004"}
 
 
 def test_tenants_create_and_list_print_json(cli: Cli) -> None:

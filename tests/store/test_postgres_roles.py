@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,13 @@ from sqlalchemy import make_url
 
 from sealtrail.catalog import EventType
 from sealtrail.query import EventQuery, Page, parse_phrase
-from sealtrail.store.base import ApiKeyRecord, EventTypeVersion, StoredCheckpoint
+from sealtrail.store.base import (
+    ApiKeyRecord,
+    ErasureRecord,
+    EventTypeVersion,
+    FieldErasure,
+    StoredCheckpoint,
+)
 from sealtrail.store.postgres import PostgresStore
 from sealtrail.store.postgres_admin import DEFAULT_RUNTIME_ROLE
 
@@ -112,7 +119,7 @@ def test_serve_runs_on_the_runtime_role_alone(runtime_login: str) -> None:
     store = PostgresStore(runtime_login)
     try:
         store.ping()
-        assert store.schema_revision() == "0003"
+        assert store.schema_revision() == "0004"
         add_tenant(store, "globex")
         key = ApiKeyRecord("k" * 16, "globex", b"\x01" * 32, frozenset({"events:read"}), T0)
         store.add_api_key(key)
@@ -143,6 +150,17 @@ def test_serve_runs_on_the_runtime_role_alone(runtime_login: str) -> None:
         assert store.move_consumer("acme", "stream:s", 1, T0)
         assert store.remove_consumer("acme", "stream:s")
         assert store.tree_nodes("acme", [(0, 2), (1, 0)])
+        # erasure: the job's row, and clearing fields through sealtrail_erase
+        job = ErasureRecord("er", "acme", "actor_id", "u_admin", "why", "{}", "running", 3, T0)
+        store.add_erasure(job)
+        assert store.claim_erasure("er", T0, T0 + 1)
+        commitments = {"actor.email": base64.b64encode(b"\x03" * 32).decode()}
+        assert store.erase_fields("acme", [FieldErasure(2, commitments)]) == 1
+        store.erasure_progress("er", 2, 1, T0 + 2)
+        store.finish_erasure("er", T0 + 3)
+        assert store.purge_erased("acme", [2])[0].startswith("left the old row versions")
+        erased = store.get_event("acme", "c")
+        assert erased is not None and erased.commitments == commitments
     finally:
         store.close()
 
@@ -187,7 +205,7 @@ def test_an_ordinary_database_owner_can_migrate_and_is_told_about_the_role(
     missing = f"sealtrail_rt_{uuid.uuid4().hex[:8]}"
     store = PostgresStore(plain_owner, runtime_role=missing)
     try:
-        assert store.migrate() == ["0001", "0002", "0003"]
+        assert store.migrate() == ["0001", "0002", "0003", "0004"]
         add_tenant(store)
         append(store, "acme", make_event("acme", "a", description="café"))
         assert [e.id for e in store.search("acme", parse_phrase("cafe"), Page()).events] == ["a"]

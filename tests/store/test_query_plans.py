@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 
 import pytest
 
+from sealtrail.privacy import Subject
 from sealtrail.query import (
     Cursor,
     EventQuery,
@@ -38,12 +39,14 @@ from ..conftest import fresh_postgres_database
 from .plan_cases import CASES, POINT_READS, TEXT, UNREAD, Case, Expect
 from .plans import (
     MONTHS,
+    RARE,
     SIZE,
     TENANT,
     Captured,
     Plan,
     PostgresExplainer,
     SQLiteExplainer,
+    V,
     capture_postgres,
     capture_sqlite,
     load_history,
@@ -266,3 +269,24 @@ def test_every_index_is_named_by_a_plan_test(engine: Engine) -> None:
     schema = engine.explain.schema_indexes()
     assert named - {"rowid"} <= schema, "a plan test names an index the schema lacks"
     assert schema - named == UNREAD[engine.name]
+
+
+# -- erasure's reads (issue 13) ------------------------------------------------------------
+SUBJECTS = {
+    "email": Subject("email", V.rare_actor_email.upper()),
+    "id": Subject("id", V.rare_actor),
+    "target_id": Subject("target_id", V.rare_target),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SUBJECTS))
+def test_a_subjects_events_are_found_through_indexes(engine: Engine, kind: str) -> None:
+    """Erasure finds a subject's few events through the filter indexes, never a whole scan."""
+    subject = SUBJECTS[kind]
+    found, plans = engine.run(lambda s: s.subject_events(TENANT, subject))
+    assert [e.seq for e in found] == sorted(RARE)
+    count, counted = engine.run(lambda s: s.count_subject_events(TENANT, subject))
+    assert count == len(RARE)
+    for plan in plans + counted:
+        assert not plan.whole, f"reads {plan.whole} whole:\n{plan}"
+        assert not plan.untenanted, f"reads {plan.untenanted} across tenants:\n{plan}"

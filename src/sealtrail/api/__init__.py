@@ -4,6 +4,7 @@
     ledger           the signed checkpoint, inclusion and consistency proofs
     catalog          the tenant's event types; registering its own
     viewer_sessions  minting a viewer link for one user of the tenant
+    erasures         erasing a data subject's personal fields, and its progress
     compat           the seed product's members audit-log endpoint
     health           liveness, readiness, metrics
     schemas          the shapes ``/openapi.json`` documents
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sealtrail.api import catalog, compat, events, health, ledger, viewer_sessions
+from sealtrail.api import catalog, compat, erasures, events, health, ledger, viewer_sessions
 
 ROUTERS: tuple[APIRouter, ...] = (
     events.router,
     ledger.router,
     catalog.router,
     viewer_sessions.router,
+    erasures.router,
     compat.router,
     health.router,
 )

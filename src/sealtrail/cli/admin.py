@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from sealtrail.audit_log import AuditLog
 from sealtrail.cli.common import (
     config_option,
     database_option,
@@ -102,6 +103,72 @@ def tenants_list(database: str | None, config: str | None, as_json: bool) -> Non
         click.echo(f"{r['id']}\t{r['name']}\t{'strict' if r['strict'] else ''}")
 
 
+@tenants.group("masking")
+def tenants_masking() -> None:
+    """Show or set the context keys a tenant's events are masked by (docs/privacy.md)."""
+
+
+def _masking_record(log: AuditLog, tenant_id: str) -> dict[str, Any]:
+    global_keys, own = log.mask_keys(tenant_id)
+    return {
+        "tenant_id": tenant_id,
+        "global": list(global_keys),
+        "tenant": list(own),
+        "card_numbers": log.settings.mask_card_numbers,
+    }
+
+
+def _print_masking(record: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(record)
+        return
+    click.echo(f"global:       {', '.join(record['global']) or '(none)'}")
+    click.echo(f"tenant:       {', '.join(record['tenant']) or '(none)'}")
+    click.echo(f"card numbers: {'masked' if record['card_numbers'] else 'kept'}")
+
+
+@tenants_masking.command("show")
+@click.option("--tenant", "tenant_id", required=True, help="The tenant.")
+@database_option
+@config_option
+@json_option
+def masking_show(tenant_id: str, database: str | None, config: str | None, as_json: bool) -> None:
+    """Show the global and the tenant's own mask patterns."""
+    log = open_log(load_settings(database, config))
+    try:
+        record = _masking_record(log, tenant_id)
+    finally:
+        log.close()
+    _print_masking(record, as_json)
+
+
+@tenants_masking.command("set")
+@click.option("--tenant", "tenant_id", required=True, help="The tenant.")
+@click.argument("patterns", nargs=-1)
+@database_option
+@config_option
+@json_option
+def masking_set(
+    tenant_id: str,
+    patterns: tuple[str, ...],
+    database: str | None,
+    config: str | None,
+    as_json: bool,
+) -> None:
+    """Replace the tenant's own PATTERNS (none: only the global ones apply).
+
+    Values under matching context keys are stored as "[masked]" from the next
+    event on; events already recorded are not changed.
+    """
+    log = open_log(load_settings(database, config))
+    try:
+        log.set_mask_keys(tenant_id, patterns)
+        record = _masking_record(log, tenant_id)
+    finally:
+        log.close()
+    _print_masking(record, as_json)
+
+
 @click.group()
 def keys() -> None:
     """Create, list and revoke API keys (stored only as hashes)."""
@@ -113,7 +180,7 @@ def keys() -> None:
     "--scopes",
     default="events:write,events:read",
     show_default=True,
-    help="Comma-separated: events:write, events:read, viewer:mint.",
+    help="Comma-separated: events:write, events:read, viewer:mint, events:erase.",
 )
 @click.option("--name", default=None, help="A label to recognise the key by.")
 @database_option

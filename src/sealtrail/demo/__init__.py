@@ -29,6 +29,8 @@ from sealtrail.demo.history import MIN_EVENTS, generate
 from sealtrail.errors import Conflict, NotFound
 from sealtrail.events import EventInput, now_micros
 from sealtrail.limits import MAX_BATCH
+from sealtrail.privacy import Subject
+from sealtrail.query import Page, parse_phrase
 from sealtrail.settings import Settings
 
 __all__ = ["BATCH", "MIN_EVENTS", "SCOPES", "DemoInfo", "DemoUser", "generate", "seed_demo"]
@@ -116,7 +118,8 @@ def seed_demo(
 ) -> DemoInfo:
     """Create (once) the demo organisation and its history; mint an API key for it.
 
-    Exactly ``max(events, MIN_EVENTS)`` events are written, and among them every
+    Exactly ``max(events, MIN_EVENTS)`` events are written — the last records
+    the real erasure of a member who left (GDPR Art. 17) — and among them every
     built-in event type. ``now`` (microseconds since the epoch) is where the
     ninety days end; it defaults to the present. A progress bar is drawn on stderr
     when ``progress`` is set and stderr is a terminal.
@@ -126,12 +129,11 @@ def seed_demo(
     started = time.perf_counter()
     seeded = count == 0
     if seeded:
-        count = _write(
-            log,
-            generate(seed=seed, now=now_micros() if now is None else now, count=events),
-            events,
-            progress,
-        )
+        # One event fewer is generated: the last is the record of a real erasure.
+        target = max(events, MIN_EVENTS)
+        history = generate(seed=seed, now=now_micros() if now is None else now, count=target - 1)
+        count = _write(log, history, target - 1, progress)
+        count += _erase_a_former_member(log)
     seconds = time.perf_counter() - started
     # A key's secret is never stored, so it cannot be shown again: each run mints a
     # new demo key and revokes the ones earlier runs printed.
@@ -153,6 +155,19 @@ def seed_demo(
         base_url=settings.base_url,
         revoked_keys=len(replaced),
     )
+
+
+def _erase_a_former_member(log: AuditLog) -> int:
+    """A member who left asks for erasure (GDPR Art. 17); return the events it records."""
+    operator = Principal.operator(TENANT_ID)
+    left = log.search(operator, parse_phrase("action:member.offboarded"), Page(limit=1))
+    if not left.events or left.events[0].target is None:
+        return 0
+    subject = Subject("id", left.events[0].target.id)
+    erasure = log.erase(operator, subject, "erasure request PRIV-1042 (GDPR Art. 17)")
+    if erasure.erasure_id is not None:
+        erasure = log.run_erasure(TENANT_ID, erasure.erasure_id)
+    return 1 if erasure.events_erased else 0
 
 
 def _tenant(log: AuditLog) -> Tenant:

@@ -27,6 +27,7 @@ from sealtrail.events import EventInput
 DAYS: Final = 90
 # Fewer events than this cannot tell the story and still cover the catalog.
 MIN_EVENTS: Final = 1000
+ERASURE_ACTION: Final = "audit_log.subject_erased"
 _WEEKDAY_LOAD: Final = (1.0, 1.06, 1.05, 1.0, 0.86, 0.24, 0.2)
 _COVERAGE_DAYS: Final = 12
 _ACTIONS_PER_SESSION: Final = (14, 16, 15, 13, 11, 9, 7, 5, 4)  # weights of 0 … 8
@@ -37,7 +38,8 @@ Scene = tuple[int, Callable[[], int]]
 def generate(
     *, seed: int, now: int, count: int, catalog: Catalog | None = None
 ) -> Iterator[EventInput]:
-    """``max(count, MIN_EVENTS)`` events of the 90 days before ``now``, oldest first.
+    """``max(count, MIN_EVENTS - 1)`` events of the 90 days before ``now``, oldest first
+    (``seed_demo`` adds one: the record of a real erasure).
 
     The same seed and ``now`` give the same events.
     """
@@ -49,7 +51,10 @@ class History:
         self.rng = random.Random(seed)
         self.world = World(self.rng, now - DAYS * DAY, now)
         self.actions = Actions(self.world, catalog)
-        self.catalog_actions = [t.name for t in catalog.types() if t.builtin]
+        # audit_log.subject_erased is not invented: seed_demo really erases someone.
+        self.catalog_actions = [
+            t.name for t in catalog.types() if t.builtin and t.name != ERASURE_ACTION
+        ]
         self._work = {role: _work_for(role) for role in ROLES}
         self._work[VIEWER] = ([], [])  # viewers look; they change nothing
         self._admin = {role: _admin_for(role) for role in ROLES}
@@ -68,7 +73,7 @@ class History:
         self._weekend_weights = [w for _, _, w in planners]
 
     def events(self, count: int) -> Iterator[EventInput]:
-        target = max(count, MIN_EVENTS)
+        target = max(count, MIN_EVENTS - 1)
         world = self.world
         Story(world, self.actions).tell()
         loads = [self._load(day) for day in world.days]

@@ -24,12 +24,11 @@ from sealtrail.demo.cast import (
     TENANT_ID,
     VIEWER,
     Person,
-    user_id,
 )
 from sealtrail.demo.habits import GROUPS
 from sealtrail.demo.inventory import new_id
 from sealtrail.demo.world import DAY, HOUR, MINUTE, SECOND, Who, World
-from sealtrail.events import Actor, Resource, Target
+from sealtrail.events import Actor, Resource
 
 # Promotions and demotions a small company makes.
 _NEXT_ROLE: Final = {
@@ -41,7 +40,6 @@ _NEXT_ROLE: Final = {
 _MOST_ADMINS: Final = 5  # the owner included; beyond this, nobody more is made an admin
 _MONTHLY_PER_SEAT: Final = {"Team": 49, "Studio Pro": 99}
 # Someone who left before the ninety days and asked to be forgotten.
-_FORMER_CONTRACTOR: Final = "alex.morgan"
 _GUESSED_LOGINS: Final = ("admin", "root", "test", "support", "info", "billing", "it")
 
 
@@ -89,7 +87,6 @@ class Story:
             self._role_change(change)
         self._security()
         self._email_change()
-        self._erasure()
         self._billing()
         self._attacks()
         self._odd_hours()
@@ -476,18 +473,6 @@ class Story:
             target=person.target(at),
             resource=Resource("user", person.id, person.name),
             context={"previous_email": previous, "new_email": new},
-        )
-
-    def _erasure(self) -> None:
-        """A former contractor's personal data is erased on request (GDPR Art. 17)."""
-        owner, rng = self.world.owner, self.rng
-        at = self._when(owner, self._day_of(0.66))
-        self.world.emit(
-            at,
-            "audit_log.subject_erased",
-            self._who(owner, at),
-            target=Target("user", user_id(_FORMER_CONTRACTOR)),
-            context={"request": "GDPR Art. 17", "ticket": f"PRIV-{rng.randint(1000, 1999)}"},
         )
 
     def _billing(self) -> None:

@@ -208,9 +208,11 @@ def leaf_object(
 
     ``event`` is the event as the API returns it; keys the leaf does not hold
     (category, kind, salts, …) are ignored, and a None value counts as absent.
-    ``commitments`` supplies the stored commitment of an erased personal field.
+    ``commitments`` supplies the stored commitment of an erased personal field;
+    when it is None, the event's own ``commitments`` member (as the API and
+    bundles carry it) is used.
     """
-    commits = commitments if commitments is not None else _NO_COMMITMENTS
+    commits = commitments if commitments is not None else _event_commitments(event)
     out: dict[str, Any] = {}
     account_id = _optional_text(event, "account_id")
     if account_id is not None:
@@ -252,6 +254,18 @@ def leaf_object(
         out["user_agent"] = user_agent
     out["v"] = LEAF_VERSION
     return out
+
+
+def _event_commitments(event: Mapping[str, Any]) -> Mapping[str, str]:
+    """The ``commitments`` member of an event object: {path: base64 commitment}."""
+    found = event.get("commitments")
+    if found is None:
+        return _NO_COMMITMENTS
+    if not isinstance(found, Mapping) or not all(
+        path in PERSONAL_FIELDS and type(text) is str for path, text in found.items()
+    ):
+        raise ProofError("commitments must map personal field paths to base64 strings")
+    return found
 
 
 def _resource(resource: Mapping[str, Any]) -> dict[str, Any]:

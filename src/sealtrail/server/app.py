@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -18,9 +22,28 @@ from sealtrail.server import errors
 from sealtrail.server.metrics import Metrics
 from sealtrail.settings import Settings
 
+log = logging.getLogger(__name__)
+
+
+def _resume_erasures(audit_log: AuditLog) -> None:
+    """Finish erasures a stopped process left unfinished (a lease keeps it to one process)."""
+    try:
+        for erasure in audit_log.resume_erasures():
+            log.info("erasure %s: %s", erasure.erasure_id, erasure.status)
+    except Exception:  # a background chore: log it, never take the server down
+        log.exception("could not resume the unfinished erasures")
+
 
 def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(
+            target=_resume_erasures, args=(audit_log,), name="sealtrail-erasures", daemon=True
+        ).start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Sealtrail",
         version=__version__,
         description="A tamper-evident audit log: record, search, export and prove events.",

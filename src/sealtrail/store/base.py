@@ -17,13 +17,15 @@ serialisation, so events and tree state can never disagree after a crash.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sealtrail.catalog import EventType
 from sealtrail.events import Event
 from sealtrail.limits import COUNT_CAP as COUNT_CAP  # re-exported for the engines
+from sealtrail.limits import ERASE_BATCH
+from sealtrail.privacy import Subject
 from sealtrail.query import EventQuery, Page
 
 
@@ -33,6 +35,8 @@ class Tenant:
     name: str
     created_at: int
     strict: bool = False
+    mask_keys: tuple[str, ...] = ()
+    """The tenant's own context key patterns to mask, beside the global ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,36 @@ class ConsumerState:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldErasure:
+    """Clear these personal fields of the event at ``seq``, keeping each one's commitment.
+
+    ``commitments`` maps a personal field's path to its base64 commitment.
+    """
+
+    seq: int
+    commitments: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureRecord:
+    """An erasure job. ``subject`` holds the value only while the job runs."""
+
+    id: str
+    tenant_id: str
+    subject_kind: str
+    subject: str | None
+    reason: str
+    requested_by: str  # the requesting actor, as JSON
+    status: str  # "running" or "done"
+    events_matched: int
+    created_at: int
+    events_erased: int = 0
+    last_seq: int = -1
+    finished_at: int | None = None
+    lease_until: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     tenants: int = 0
     events: int = 0
@@ -165,6 +199,10 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def list_tenants(self) -> list[Tenant]: ...
+
+    @abc.abstractmethod
+    def set_mask_keys(self, tenant_id: str, patterns: Sequence[str]) -> None:
+        """Replace the tenant's own mask patterns; ``NotFound`` without the tenant."""
 
     @abc.abstractmethod
     def add_api_key(self, key: ApiKeyRecord) -> None: ...
@@ -239,6 +277,57 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def get_events_by_seq(self, tenant_id: str, seqs: Sequence[int]) -> list[Event]: ...
+
+    # -- erasure -------------------------------------------------------------
+    @abc.abstractmethod
+    def subject_events(
+        self, tenant_id: str, subject: Subject, *, after_seq: int = -1, limit: int = ERASE_BATCH
+    ) -> list[Event]:
+        """Events after ``after_seq``, in seq order, that still hold something of ``subject``.
+
+        That is: the subject is the actor and the actor's name, email, ip or user
+        agent is still there; or the subject is the target and its name or email
+        is; or (for an email) a Sealtrail access record whose context holds it.
+        """
+
+    @abc.abstractmethod
+    def count_subject_events(self, tenant_id: str, subject: Subject) -> int:
+        """How many events ``subject_events`` would return in all."""
+
+    @abc.abstractmethod
+    def erase_fields(self, tenant_id: str, erasures: Sequence[FieldErasure]) -> int:
+        """Clear the named fields (value and salt, and from free-text search), append their
+        commitments; one transaction. Fields already cleared are skipped, so running it
+        twice changes nothing. Returns how many events changed."""
+
+    @abc.abstractmethod
+    def purge_erased(self, tenant_id: str, seqs: Sequence[int]) -> list[str]:
+        """Make the engine drop what it still keeps of the values cleared from these events
+        (old FTS segments, WAL, dead row versions) as far as this connection may; say what
+        was done."""
+
+    @abc.abstractmethod
+    def add_erasure(self, record: ErasureRecord) -> None: ...
+
+    @abc.abstractmethod
+    def get_erasure(self, tenant_id: str, erasure_id: str) -> ErasureRecord | None: ...
+
+    @abc.abstractmethod
+    def unfinished_erasures(self, tenant_id: str | None = None) -> list[ErasureRecord]: ...
+
+    @abc.abstractmethod
+    def claim_erasure(self, erasure_id: str, now: int, until: int) -> bool:
+        """Take the job's lease until ``until`` if nobody holds it at ``now``."""
+
+    @abc.abstractmethod
+    def erasure_progress(
+        self, erasure_id: str, last_seq: int, events_erased: int, lease_until: int
+    ) -> None:
+        """Record how far the job got (and keep its lease)."""
+
+    @abc.abstractmethod
+    def finish_erasure(self, erasure_id: str, at: int) -> None:
+        """Mark the job done and forget the subject's value."""
 
     # -- tree state and checkpoints ----------------------------------------
     @abc.abstractmethod

@@ -6,15 +6,18 @@ placeholders and types differ, so the mapping lives here once.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
 
 from sealtrail.events import Actor, Event, Resource, Target
 from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE
+from sealtrail.limits import ERASED
 
 COLUMNS: Final = (
     "tenant_id",
@@ -46,13 +49,20 @@ COLUMNS: Final = (
     "user_agent",
     "request_id",
     "salts",
+    "commitments",
     "leaf_hash",
 )
 SELECT_LIST: Final = ", ".join(COLUMNS)
 
 # Salts are packed in PERSONAL_FIELDS order: a presence bitmask byte, then 16 bytes each.
+# Erasure overwrites a field's salt with zeros in place (the layout never changes, so
+# the database guards can check it slot by slot); a zero salt reads as no salt.
 SALTED_FIELDS: Final = PERSONAL_FIELDS
 SALT_BYTES: Final = SALT_SIZE
+ERASED_SALT: Final = bytes(SALT_SIZE)
+# Commitments of erased fields: entries of one byte (the field's place in
+# PERSONAL_FIELDS) and the 32-byte SHA-256 digest, appended as fields are erased.
+COMMITMENT_ENTRY: Final = 33
 
 
 @functools.lru_cache(maxsize=8192)
@@ -88,8 +98,51 @@ def unpack_salts(blob: bytes) -> dict[str, bytes]:
     offset = 1
     for bit, name in enumerate(SALTED_FIELDS):
         if mask & (1 << bit):
-            out[name] = bytes(blob[offset : offset + SALT_BYTES])
+            salt = bytes(blob[offset : offset + SALT_BYTES])
+            if salt != ERASED_SALT:
+                out[name] = salt
             offset += SALT_BYTES
+    return out
+
+
+def erase_salts(blob: bytes, paths: Collection[str]) -> bytes:
+    """The packed salts with the salt of each of ``paths`` overwritten by zeros."""
+    data = bytearray(blob)
+    if not data:
+        return bytes(data)
+    offset = 1
+    for bit, name in enumerate(SALTED_FIELDS):
+        if data[0] & (1 << bit):
+            if name in paths:
+                data[offset : offset + SALT_BYTES] = ERASED_SALT
+            offset += SALT_BYTES
+    return bytes(data)
+
+
+def pack_commitments(commitments: Mapping[str, str]) -> bytes:
+    """Commitment entries for a set of erased fields (base64 → the stored form)."""
+    parts = []
+    for path, text in commitments.items():
+        digest = base64.b64decode(text, validate=True)
+        if len(digest) != COMMITMENT_ENTRY - 1:
+            raise ValueError(f"the commitment of {path} is not a SHA-256 digest")
+        parts.append(bytes([SALTED_FIELDS.index(path)]) + digest)
+    return b"".join(parts)
+
+
+def unpack_commitments(blob: bytes | None) -> dict[str, str]:
+    """The stored commitments by path; a field's first entry counts, a malformed tail is
+    ignored (the leaf it would have explained then fails verification)."""
+    out: dict[str, str] = {}
+    if not blob:
+        return out
+    data = bytes(blob)
+    for offset in range(0, len(data) - COMMITMENT_ENTRY + 1, COMMITMENT_ENTRY):
+        index = data[offset]
+        if index < len(SALTED_FIELDS):
+            digest = data[offset + 1 : offset + COMMITMENT_ENTRY]
+            text = binascii.b2a_base64(digest, newline=False).decode("ascii")
+            out.setdefault(SALTED_FIELDS[index], text)
     return out
 
 
@@ -135,6 +188,7 @@ def to_row(event: Event, leaf_hash: bytes) -> tuple[Any, ...]:
         event.user_agent,
         event.request_id,
         pack_salts(event.salts),
+        None,  # commitments: only erasure writes them
         leaf_hash,
     )
 
@@ -170,8 +224,22 @@ def from_row(row: Sequence[Any]) -> Event:
         user_agent,
         request_id,
         salts,
+        commitments,
         _leaf_hash,
     ) = row
+    erased = unpack_commitments(commitments)
+    if erased:
+        actor_name, actor_email = (
+            _shown("actor.name", actor_name, erased),
+            _shown("actor.email", actor_email, erased),
+        )
+        target_name, target_email = (
+            _shown("target.name", target_name, erased),
+            _shown("target.email", target_email, erased),
+        )
+        description = _shown("description", description, erased)
+        ip = _shown("ip", ip, erased)
+        user_agent = _shown("user_agent", user_agent, erased)
     return Event(
         tenant_id=tenant_id,
         seq=seq,
@@ -192,7 +260,13 @@ def from_row(row: Sequence[Any]) -> Event:
         user_agent=user_agent,
         request_id=request_id,
         salts=unpack_salts(bytes(salts)),
+        commitments=erased,
     )
+
+
+def _shown(path: str, value: str | None, erased: Mapping[str, str]) -> str | None:
+    """An erased text field reads ``[erased]``; its commitment stands in for it in the leaf."""
+    return ERASED if value is None and path in erased else value
 
 
 # A part is present when any of its columns is, so a tampered or half-erased part

@@ -40,6 +40,8 @@ class Dialect:
     nocase_equals: Callable[[str], str]
     action_prefix: Callable[[str], Clause]
     text_match: Callable[[str], Clause]
+    # Whether a column's text holds a value, ASCII-case-insensitively (erasure).
+    contains_nocase: Callable[[str], str]
     # Text as stored: every string bound for a text column, and read back.
     escape: Callable[[str], str] = _same
     unescape: Callable[[str], str] = _same

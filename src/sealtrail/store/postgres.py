@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Final, TypeVar
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, sql
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 from sqlalchemy import create_engine
@@ -45,8 +45,8 @@ from sqlalchemy.pool import NullPool
 from sealtrail.errors import DatabaseUnavailable, NotFound
 from sealtrail.events import Event
 from sealtrail.store import migrations
-from sealtrail.store.base import Receipt, SealedBatch, Sealer
-from sealtrail.store.codec import COLUMNS
+from sealtrail.store.base import FieldErasure, Receipt, SealedBatch, Sealer
+from sealtrail.store.codec import COLUMNS, pack_commitments
 from sealtrail.store.dialect import Clause, Dialect
 from sealtrail.store.postgres_admin import (
     DEFAULT_RUNTIME_ROLE,
@@ -83,6 +83,7 @@ _DAY_US: Final = 86_400_000_000
 # Partitions are extended once fewer than this many days of them remain ahead.
 _EXTEND_MARGIN_US: Final = 62 * _DAY_US
 _EXTEND_RETRY_S: Final = 300.0
+_PURGE_WAIT_S: Final = 30.0
 # A value folded the way the indexed lower(column) is: ASCII only, as NOCASE does.
 _FOLDED: Final = 'lower(?::text COLLATE "C")'
 
@@ -117,6 +118,7 @@ DIALECT: Final = Dialect(
     nocase_equals=lambda column: f"lower({column}) = {_FOLDED}",
     action_prefix=_action_prefix,
     text_match=lambda text: ("search @@ sealtrail_phrase(?)", [text]),
+    contains_nocase=lambda column: f"strpos(lower({column}), lower(?)) > 0",
     escape=escape_text,
     unescape=unescape_text,
     event_from_row=event_from_row,
@@ -339,6 +341,76 @@ class PostgresStore(SQLStore[Connection]):
                     copy.set_types(["text", "int2", "int8", "bytea"])
                     for level, index, node in sealed.nodes:
                         copy.write_row((tenant_id, level, index, node))
+
+    def _erase(
+        self, connection: Connection, tenant_id: str, erasures: Sequence[FieldErasure]
+    ) -> int:
+        # The runtime role may not UPDATE events: sealtrail_erase (SECURITY DEFINER)
+        # is its one way to change a row, and it clears only what the entries name.
+        row = connection.execute(
+            "SELECT sealtrail_erase(%s, %s, %s)",
+            (
+                tenant_id,
+                [e.seq for e in erasures],
+                [pack_commitments(e.commitments) for e in erasures],
+            ),
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def purge_erased(self, tenant_id: str, seqs: Sequence[int]) -> list[str]:
+        # The old row versions stay in the partitions' pages (with their index and
+        # tsvector entries) until they are rewritten; plain VACUUM only marks the
+        # space free. VACUUM FULL rewrites the partitions that held these events, and
+        # the erasures table, into new files — but it must keep a version any open
+        # transaction may still see, so it first waits until every transaction that
+        # began before the erasure committed has ended. Only the owner may rewrite; the
+        # runtime role leaves it to autovacuum and the operator (docs/privacy.md).
+        with self._connection() as connection:
+            owner = connection.execute(
+                "SELECT pg_has_role(current_user, c.relowner, 'USAGE') FROM pg_class c"
+                " WHERE c.oid = 'events'::regclass"
+            ).fetchone()
+            if not owner or not owner[0]:
+                return [
+                    "left the old row versions to autovacuum: this role may not rewrite"
+                    " tables (run sealtrail erase as the owner to rewrite them now)"
+                ]
+            partitions = [
+                str(name)
+                for (name,) in connection.execute(
+                    "SELECT DISTINCT c.relname FROM event_ids i JOIN events e"
+                    " ON e.tenant_id = i.tenant_id AND e.seq = i.seq"
+                    " AND e.occurred_at = i.occurred_at JOIN pg_class c ON c.oid = e.tableoid"
+                    " WHERE i.tenant_id = %s AND i.seq = ANY(%s)",
+                    (tenant_id, list(seqs)),
+                )
+            ]
+            if not self._wait_for_older_transactions(connection):
+                return [
+                    "left the old row versions in place: a transaction older than the"
+                    f" erasure is still open after {_PURGE_WAIT_S:.0f} s; run sealtrail erase"
+                    " again later to rewrite them"
+                ]
+            for table in [*partitions, "erasures"]:
+                connection.execute(sql.SQL("VACUUM FULL {}").format(sql.Identifier(table)))
+        return [f"rewrote {', '.join(partitions) or 'no partition'} and erasures (VACUUM FULL)"]
+
+    @staticmethod
+    def _wait_for_older_transactions(connection: Connection) -> bool:
+        """Wait (up to ``_PURGE_WAIT_S``) until no transaction older than now is open."""
+        mark = connection.execute("SELECT pg_current_xact_id()").fetchone()
+        assert mark is not None
+        deadline = time.monotonic() + _PURGE_WAIT_S
+        while True:
+            row = connection.execute(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot()) > %s::text::xid8", (str(mark[0]),)
+            ).fetchone()
+            if row is not None and row[0]:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
 
     def _rows(
         self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False

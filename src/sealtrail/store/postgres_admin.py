@@ -14,6 +14,10 @@ log_consumers                  SELECT, INSERT, UPDATE, DELETE — cursors and le
 alembic_version                SELECT (readiness reports the schema revision)
 sealtrail_ensure_partitions    EXECUTE (SECURITY DEFINER: creates month
                                partitions ahead without owning the table)
+erasures                       SELECT, INSERT, UPDATE (erasure jobs' progress)
+sealtrail_erase                EXECUTE (SECURITY DEFINER: clears personal fields
+                               of events, keeping their commitments; the one
+                               change to an event the role can make)
 =============================  ==================================================
 
 The role is NOLOGIN: a login role that is a member of it is what ``serve``
@@ -52,6 +56,8 @@ _GRANTS: Final = (
     "GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.log_consumers TO {role}",
     "GRANT SELECT ON {schema}.alembic_version TO {role}",
     "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_ensure_partitions(integer) TO {role}",
+    "GRANT SELECT, INSERT, UPDATE ON {schema}.erasures TO {role}",
+    "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_erase(text, bigint[], bytea[]) TO {role}",
 )
 
 

@@ -28,7 +28,7 @@ _ESCAPED: Final = re.compile("\uffff(.)", re.DOTALL)
 
 # COPY ... (FORMAT BINARY) needs the PostgreSQL type of every column.
 _BINARY: Final = {"seq": "int8", "occurred_at": "int8", "received_at": "int8"}
-_BYTES: Final = frozenset({"ip_key", "salts", "leaf_hash"})
+_BYTES: Final = frozenset({"ip_key", "salts", "commitments", "leaf_hash"})
 COPY_TYPES: Final = tuple(
     "bytea" if name in _BYTES else _BINARY.get(name, "text") for name in COLUMNS
 )

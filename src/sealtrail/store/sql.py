@@ -16,6 +16,7 @@ choice SQLite makes per search (``_plan``).
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
@@ -23,13 +24,16 @@ from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 from sealtrail.catalog import EventType
 from sealtrail.errors import Conflict, InconsistentTree, NotFound
 from sealtrail.events import Event
+from sealtrail.privacy import ACCESS_ACTIONS, Subject
 from sealtrail.query import EventQuery, Page
 from sealtrail.store.base import (
     COUNT_CAP,
     ApiKeyRecord,
     ConsumerState,
+    ErasureRecord,
     EventStore,
     EventTypeVersion,
+    FieldErasure,
     Receipt,
     SealedBatch,
     Sealer,
@@ -52,6 +56,11 @@ _CONSUMER_COLUMNS: Final = (
     " failing_since, failing, last_error, updated_at"
 )
 _TYPE_COLUMNS: Final = "name, category, kind, description, expects_target, resource_type"
+_TENANT_COLUMNS: Final = "id, name, created_at, strict, mask_keys"
+_ERASURE_COLUMNS: Final = (
+    "id, tenant_id, subject_kind, subject, reason, requested_by, status, events_matched,"
+    " created_at, events_erased, last_seq, finished_at, lease_until"
+)
 
 
 class Cursor(Protocol):
@@ -115,8 +124,16 @@ class SQLStore(EventStore, Generic[C]):
     def _insert(self, connection: C, tenant_id: str, sealed: SealedBatch) -> None:
         """Insert a sealed batch's events and tree nodes (the head moves afterwards)."""
 
+    @abc.abstractmethod
+    def _erase(self, connection: C, tenant_id: str, erasures: Sequence[FieldErasure]) -> int:
+        """Clear fields as ``erase_fields`` says, inside its transaction."""
+
     def _plan(self, tenant_id: str, query: EventQuery) -> Plan:
         return Plan()
+
+    def _forgetting(self, connection: C) -> contextlib.AbstractContextManager[None]:
+        """Around a write that removes personal data: make the engine overwrite it."""
+        return contextlib.nullcontext()
 
     # -- statements ----------------------------------------------------------------
     def _sql(self, sql: str) -> str:
@@ -170,23 +187,42 @@ class SQLStore(EventStore, Generic[C]):
     # -- tenants, keys, event types ---------------------------------------------------
     def create_tenant(self, tenant: Tenant) -> None:
         self._run(
-            "INSERT INTO tenants (id, name, created_at, strict) VALUES (?, ?, ?, ?)",
-            (tenant.id, self.dialect.escape(tenant.name), tenant.created_at, tenant.strict),
+            "INSERT INTO tenants (id, name, created_at, strict, mask_keys) VALUES (?, ?, ?, ?, ?)",
+            (
+                tenant.id,
+                self.dialect.escape(tenant.name),
+                tenant.created_at,
+                tenant.strict,
+                self.dialect.escape(_join_patterns(tenant.mask_keys)),
+            ),
             taken=f"tenant {tenant.id!r} already exists",
         )
 
     def _tenant(self, row: Sequence[Any]) -> Tenant:
-        return Tenant(row[0], self.dialect.unescape(row[1]), row[2], bool(row[3]))
+        patterns = self.dialect.unescape(row[4])
+        return Tenant(
+            row[0],
+            self.dialect.unescape(row[1]),
+            row[2],
+            bool(row[3]),
+            tuple(p for p in patterns.split("\n") if p),
+        )
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
-        row = self._one(
-            "SELECT id, name, created_at, strict FROM tenants WHERE id = ?", (tenant_id,)
-        )
+        row = self._one(f"SELECT {_TENANT_COLUMNS} FROM tenants WHERE id = ?", (tenant_id,))
         return None if row is None else self._tenant(row)
 
     def list_tenants(self) -> list[Tenant]:
-        rows = self._all("SELECT id, name, created_at, strict FROM tenants ORDER BY id")
+        rows = self._all(f"SELECT {_TENANT_COLUMNS} FROM tenants ORDER BY id")
         return [self._tenant(r) for r in rows]
+
+    def set_mask_keys(self, tenant_id: str, patterns: Sequence[str]) -> None:
+        changed = self._run(
+            "UPDATE tenants SET mask_keys = ? WHERE id = ?",
+            (self.dialect.escape(_join_patterns(patterns)), tenant_id),
+        )
+        if changed != 1:
+            raise NotFound(f"no tenant {tenant_id!r}")
 
     def add_api_key(self, key: ApiKeyRecord) -> None:
         self._run(
@@ -413,6 +449,141 @@ class SQLStore(EventStore, Generic[C]):
         row = self._one(self._EVENT_BY_ID, (tenant_id, self.dialect.escape(event_id)))
         return None if row is None else self.dialect.event_from_row(row)
 
+    # -- erasure -------------------------------------------------------------------------
+    def _subject_arms(self, subject: Subject) -> list[tuple[str, list[Any]]]:
+        """Where the subject's data may be: one condition per filter index that finds it."""
+        d = self.dialect
+        arms: list[tuple[str, list[Any]]] = []
+        if subject.email is not None:
+            email = d.escape(subject.email)
+            arms += [
+                (d.nocase_equals("actor_email"), [email]),
+                (d.nocase_equals("target_email"), [email]),
+                (
+                    f"action IN (?, ?) AND context IS NOT NULL AND {d.contains_nocase('context')}",
+                    [*ACCESS_ACTIONS, email],
+                ),
+            ]
+        if subject.actor_id is not None:
+            held = _any_held("actor_name", "actor_email", "ip", "user_agent")
+            arms.append((f"actor_id = ? AND {held}", [d.escape(subject.actor_id)]))
+        if subject.target_id is not None:
+            held = _any_held("target_name", "target_email")
+            arms.append((f"target_id = ? AND {held}", [d.escape(subject.target_id)]))
+        return arms
+
+    def subject_events(
+        self, tenant_id: str, subject: Subject, *, after_seq: int = -1, limit: int = 500
+    ) -> list[Event]:
+        # One read per arm through its own index, united (an event found twice is one
+        # row), in seq order: the planner never walks the tenant's rows to find them.
+        arms = self._subject_arms(subject)
+        sql = " UNION ".join(
+            f"SELECT {SELECT_LIST} FROM events WHERE tenant_id = ? AND seq > ? AND {where}"
+            for where, _ in arms
+        )
+        params = [p for _, values in arms for p in (tenant_id, max(after_seq, -1), *values)]
+        rows = self._all(f"{sql} ORDER BY seq LIMIT ?", [*params, limit])
+        return [self.dialect.event_from_row(r) for r in rows]
+
+    def count_subject_events(self, tenant_id: str, subject: Subject) -> int:
+        arms = self._subject_arms(subject)
+        sql = " UNION ".join(
+            f"SELECT seq FROM events WHERE tenant_id = ? AND {where}" for where, _ in arms
+        )
+        params = [p for _, values in arms for p in (tenant_id, *values)]
+        row = self._one(f"SELECT count(*) FROM ({sql}) AS matches", params)
+        return int(row[0])
+
+    def erase_fields(self, tenant_id: str, erasures: Sequence[FieldErasure]) -> int:
+        wanted = [e for e in erasures if e.commitments]
+        if not wanted:
+            return 0
+        return self._write(lambda c: self._erase(c, tenant_id, wanted))
+
+    def add_erasure(self, record: ErasureRecord) -> None:
+        self._run(
+            f"INSERT INTO erasures ({_ERASURE_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.tenant_id,
+                record.subject_kind,
+                self._escape(record.subject),
+                self.dialect.escape(record.reason),
+                self.dialect.escape(record.requested_by),
+                record.status,
+                record.events_matched,
+                record.created_at,
+                record.events_erased,
+                record.last_seq,
+                record.finished_at,
+                record.lease_until,
+            ),
+            taken=f"erasure {record.id!r} already exists",
+            orphan=f"no tenant {record.tenant_id!r}",
+        )
+
+    def _erasure(self, row: Sequence[Any]) -> ErasureRecord:
+        unescape = self.dialect.unescape
+        return ErasureRecord(
+            id=row[0],
+            tenant_id=row[1],
+            subject_kind=row[2],
+            subject=None if row[3] is None else unescape(row[3]),
+            reason=unescape(row[4]),
+            requested_by=unescape(row[5]),
+            status=row[6],
+            events_matched=row[7],
+            created_at=row[8],
+            events_erased=row[9],
+            last_seq=row[10],
+            finished_at=row[11],
+            lease_until=row[12],
+        )
+
+    def get_erasure(self, tenant_id: str, erasure_id: str) -> ErasureRecord | None:
+        row = self._one(
+            f"SELECT {_ERASURE_COLUMNS} FROM erasures WHERE tenant_id = ? AND id = ?",
+            (tenant_id, erasure_id),
+        )
+        return None if row is None else self._erasure(row)
+
+    def unfinished_erasures(self, tenant_id: str | None = None) -> list[ErasureRecord]:
+        sql = f"SELECT {_ERASURE_COLUMNS} FROM erasures WHERE status <> 'done'"
+        params: list[Any] = []
+        if tenant_id is not None:
+            sql += " AND tenant_id = ?"
+            params.append(tenant_id)
+        return [self._erasure(r) for r in self._all(sql + " ORDER BY created_at, id", params)]
+
+    def claim_erasure(self, erasure_id: str, now: int, until: int) -> bool:
+        sql = (
+            "UPDATE erasures SET lease_until = ?"
+            " WHERE id = ? AND status <> 'done' AND lease_until <= ?"
+        )
+        return self._run(sql, (until, erasure_id, now)) == 1
+
+    def erasure_progress(
+        self, erasure_id: str, last_seq: int, events_erased: int, lease_until: int
+    ) -> None:
+        self._run(
+            "UPDATE erasures SET last_seq = ?, events_erased = ?, lease_until = ? WHERE id = ?",
+            (last_seq, events_erased, lease_until, erasure_id),
+        )
+
+    def finish_erasure(self, erasure_id: str, at: int) -> None:
+        def work(connection: C) -> None:
+            with self._forgetting(connection):
+                self._execute(
+                    connection,
+                    "UPDATE erasures SET status = 'done', subject = NULL, finished_at = ?,"
+                    " lease_until = 0 WHERE id = ?",
+                    (at, erasure_id),
+                )
+
+        self._write(work)
+
     # -- tree state and checkpoints ------------------------------------------------------
     def tree_head(self, tenant_id: str) -> TreeHead:
         row = self._one("SELECT tree_size, frontier FROM tenants WHERE id = ?", (tenant_id,))
@@ -599,6 +770,17 @@ class SQLStore(EventStore, Generic[C]):
 
 def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:
     return StoredCheckpoint(row[0], row[1], bytes(row[2]), row[3], row[4])
+
+
+def _join_patterns(patterns: Sequence[str]) -> str:
+    """Mask patterns as stored: one per line (a pattern holds no newline)."""
+    if any("\n" in p for p in patterns):
+        raise ValueError("a mask pattern holds no newline")
+    return "\n".join(patterns)
+
+
+def _any_held(*columns: str) -> str:
+    return "(" + " OR ".join(f"{c} IS NOT NULL" for c in columns) + ")"
 
 
 def split_frontier(blob: bytes) -> tuple[bytes, ...]:

@@ -33,8 +33,16 @@ from sealtrail.errors import ConfigurationError, NotFound
 from sealtrail.events import Event
 from sealtrail.query import EventQuery, Field, ResourceRef
 from sealtrail.store import migrations
-from sealtrail.store.base import SealedBatch
-from sealtrail.store.codec import COLUMNS, SELECT_LIST, from_row, search_text, to_row
+from sealtrail.store.base import FieldErasure, SealedBatch
+from sealtrail.store.codec import (
+    COLUMNS,
+    SELECT_LIST,
+    erase_salts,
+    from_row,
+    pack_commitments,
+    search_text,
+    to_row,
+)
 from sealtrail.store.dialect import Clause, Dialect
 from sealtrail.store.sql import Plan, SQLStore
 
@@ -166,6 +174,7 @@ DIALECT: Final = Dialect(
         "rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)",
         [fts_phrase(text)],
     ),
+    contains_nocase=lambda column: f"instr(lower({column}), lower(?)) > 0",
 )
 
 
@@ -278,6 +287,85 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
                 [(tenant_id, lvl, idx, h) for lvl, idx, h in sealed.nodes],
             )
 
+    @contextlib.contextmanager
+    def _forgetting(self, connection: sqlite3.Connection) -> Iterator[None]:
+        # secure_delete: the cells, index entries and pages freed meanwhile are
+        # zeroed rather than left in the file's free space.
+        was = connection.execute("PRAGMA secure_delete").fetchone()[0]
+        connection.execute("PRAGMA secure_delete = ON")
+        try:
+            yield
+        finally:
+            connection.execute(f"PRAGMA secure_delete = {int(was)}")
+
+    def _erase(
+        self, connection: sqlite3.Connection, tenant_id: str, erasures: Sequence[FieldErasure]
+    ) -> int:
+        with self._forgetting(connection):
+            return sum(self._erase_one(connection, tenant_id, e) for e in erasures)
+
+    @staticmethod
+    def _erase_one(connection: sqlite3.Connection, tenant_id: str, erasure: FieldErasure) -> int:
+        row = connection.execute(
+            f"SELECT rowid, {SELECT_LIST} FROM events WHERE tenant_id = ? AND seq = ?",
+            (tenant_id, erasure.seq),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"tenant {tenant_id!r} has no event {erasure.seq}")
+        rowid, columns = row[0], dict(zip(COLUMNS, row[1:], strict=True))
+        wanted = {
+            path: text
+            for path, text in erasure.commitments.items()
+            if columns[_column(path)] is not None
+        }
+        if not wanted:
+            return 0
+        # The text the full-text index holds for the row: its values as stored.
+        before = from_row(tuple(None if c == "commitments" else columns[c] for c in COLUMNS))
+        cleared = {_column(path): None for path in wanted}
+        if "ip" in wanted:
+            cleared["ip_key"] = None
+        after = from_row(
+            tuple(None if c == "commitments" else cleared.get(c, columns[c]) for c in COLUMNS)
+        )
+        assignments = ", ".join(f"{column} = NULL" for column in cleared)
+        connection.execute(
+            f"UPDATE events SET {assignments}, salts = ?, commitments = ? WHERE rowid = ?",
+            (
+                erase_salts(columns["salts"], wanted),
+                (columns["commitments"] or b"") + pack_commitments(wanted),
+                rowid,
+            ),
+        )
+        connection.execute(
+            "INSERT INTO events_fts (events_fts, rowid, body) VALUES ('delete', ?, ?)",
+            (rowid, search_text(before)),
+        )
+        connection.execute(
+            "INSERT INTO events_fts (rowid, body) VALUES (?, ?)", (rowid, search_text(after))
+        )
+        return 1
+
+    def purge_erased(self, tenant_id: str, seqs: Sequence[int]) -> list[str]:
+        def optimize(connection: sqlite3.Connection) -> None:
+            # A delete in FTS5 only adds a marker; merging every segment into one
+            # drops the erased words (and zeroes the segments it frees).
+            with self._forgetting(connection):
+                connection.execute("INSERT INTO events_fts (events_fts) VALUES ('optimize')")
+
+        self._write(optimize)
+        done = ["merged the full-text index (erased words dropped)"]
+        connection = self._connect()
+        try:
+            busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            connection.close()
+        if busy:
+            done.append("the WAL could not be emptied now (a reader is open); it will be")
+        else:
+            done.append("checkpointed and truncated the WAL")
+        return done
+
     def _plan(self, tenant_id: str, query: EventQuery) -> Plan:
         # Without statistics SQLite cannot tell whether a filter matches a few rows
         # (read them through the filter's index, then sort) or many (walk the time
@@ -345,6 +433,11 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
                 raise NotFound(f"tree node {(level, idx)} of tenant {tenant_id!r} is missing")
             out.append(bytes(row[0]))
         return out
+
+
+def _column(path: str) -> str:
+    """The events column of a personal field: ``actor.email`` → ``actor_email``."""
+    return path.replace(".", "_")
 
 
 # One positive value of these is served, in page order, by an index ending in (occurred_at, seq).

@@ -15,6 +15,7 @@ import orjson
 from sealtrail.catalog import Catalog
 from sealtrail.events import Event, format_timestamp, from_micros
 from sealtrail.inclusion import Verification
+from sealtrail.limits import ERASED
 from sealtrail.web.changes import Change, find_changes
 
 KIND_LABELS: Final = {
@@ -155,9 +156,16 @@ def build_row(
         tenant_id=event.tenant_id,
         account_id=event.account_id,
         request_id=event.request_id,
-        context_json=None
-        if context is None
-        else orjson.dumps(context, option=orjson.OPT_INDENT_2).decode("utf-8"),
+        context_json=_context_json(event),
         changes=find_changes(context),
         proof=proof,
     )
+
+
+def _context_json(event: Event) -> str | None:
+    """The context as shown: formatted JSON, or ``[erased]`` once it was erased."""
+    if "context" in event.commitments:
+        return ERASED
+    if event.context is None:
+        return None
+    return orjson.dumps(event.context, option=orjson.OPT_INDENT_2).decode("utf-8")
