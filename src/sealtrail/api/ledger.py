@@ -19,10 +19,7 @@ JSON = "application/json"
 def _integers(
     request: Request, required: tuple[str, ...], optional: tuple[str, ...]
 ) -> dict[str, int | None]:
-    params = query_lists(request)
-    unknown = sorted(set(params) - set(required) - set(optional))
-    if unknown:
-        raise InvalidQuery(f"unknown parameter {unknown[0]!r}", unknown[0])
+    params = query_lists(request, allowed=(*required, *optional))
     out: dict[str, int | None] = {}
     for name in (*required, *optional):
         values = params.get(name)

@@ -146,6 +146,26 @@ def root_from_inclusion_proof(
     index: int, size: int, leaf_hash: bytes, proof: Sequence[bytes]
 ) -> bytes:
     """The root that ``proof`` implies for ``leaf_hash`` at ``index`` (RFC 9162 §2.1.3.2)."""
+    return _fold_audit_path(index, size, leaf_hash, proof, left_only=False)
+
+
+def root_of_prefix(index: int, size: int, leaf_hash: bytes, proof: Sequence[bytes]) -> bytes:
+    """The root of the tree of the first ``index + 1`` leaves, from leaf ``index``'s proof.
+
+    The left siblings on a leaf's audit path are the complete subtrees that tile
+    the leaves before it, so the leaf and those siblings alone fold into the root
+    of the tree that ends with that leaf. Once ``proof`` has been verified against
+    a signed root of ``size``, this root is as trustworthy as that one: it proves
+    what the log held at size ``index + 1`` without any other proof.
+    """
+    return _fold_audit_path(index, size, leaf_hash, proof, left_only=True)
+
+
+def _fold_audit_path(
+    index: int, size: int, leaf_hash: bytes, proof: Sequence[bytes], *, left_only: bool
+) -> bytes:
+    """Fold ``proof`` into ``leaf_hash`` as RFC 9162 §2.1.3.2 walks it; with
+    ``left_only``, the right siblings are checked for place but not hashed in."""
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
     _check_hash("the leaf hash", leaf_hash)
@@ -160,43 +180,13 @@ def root_from_inclusion_proof(
                 while fn and not fn & 1:
                     fn >>= 1
                     sn >>= 1
-        else:
+        elif not left_only:
             r = hash_children(r, p)
         fn >>= 1
         sn >>= 1
     if sn != 0:
         raise ProofError(f"inclusion proof has {len(proof)} elements; too few for this tree")
     return r
-
-
-def root_of_prefix(index: int, size: int, leaf_hash: bytes, proof: Sequence[bytes]) -> bytes:
-    """The root of the tree of the first ``index + 1`` leaves, from leaf ``index``'s proof.
-
-    The left siblings on a leaf's audit path are the complete subtrees that tile
-    the leaves before it, so the leaf and those siblings alone fold into the root
-    of the tree that ends with that leaf. Once ``proof`` has been verified against
-    a signed root of ``size``, this root is as trustworthy as that one: it proves
-    what the log held at size ``index + 1`` without any other proof.
-    """
-    if not 0 <= index < size:
-        raise ProofError(f"leaf index {index} is outside a tree of size {size}")
-    _check_hash("the leaf hash", leaf_hash)
-    fn, sn, prefix = index, size - 1, leaf_hash
-    for position, p in enumerate(proof):
-        _check_hash(f"inclusion proof element {position}", p)
-        if sn == 0:
-            raise ProofError(f"inclusion proof has {len(proof)} elements; too many for this tree")
-        if fn & 1 or fn == sn:
-            prefix = hash_children(p, prefix)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError(f"inclusion proof has {len(proof)} elements; too few for this tree")
-    return prefix
 
 
 def verify_inclusion(

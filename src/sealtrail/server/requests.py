@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Collection
 from typing import Any
 
 from starlette.requests import Request
 
 from sealtrail import strictjson
-from sealtrail.errors import AuthenticationFailed, BodyTooLarge, MalformedBody
+from sealtrail.errors import AuthenticationFailed, BodyTooLarge, InvalidQuery, MalformedBody
 
 
 async def read_json(request: Request, limit: int, expected: str) -> Any:
@@ -35,10 +36,13 @@ async def read_json(request: Request, limit: int, expected: str) -> Any:
     return strictjson.loads(body)
 
 
-def query_lists(request: Request) -> dict[str, list[str]]:
-    """The query string as name → every value given, in order."""
+def query_lists(request: Request, allowed: Collection[str] | None = None) -> dict[str, list[str]]:
+    """The query string as name → every value given, in order; with ``allowed``, a
+    name outside it is refused (the search routes check theirs in ``sealtrail.query``)."""
     out: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
+        if allowed is not None and key not in allowed:
+            raise InvalidQuery(f"unknown parameter {key!r}", key)
         out.setdefault(key, []).append(value)
     return out
 

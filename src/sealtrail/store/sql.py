@@ -308,40 +308,26 @@ class SQLStore(EventStore, Generic[C]):
             " WHERE tenant_id = ? ORDER BY name, version",
             (tenant_id,),
         )
-        return [
-            EventTypeVersion(
-                EventType(
-                    name=r[0],
-                    category=r[1],
-                    kind=r[2],
-                    description=self.dialect.unescape(r[3]),
-                    expects_target=bool(r[4]),
-                    resource_type=r[5],
-                    builtin=False,
-                ),
-                r[6],
-                r[7],
-            )
-            for r in rows
-        ]
+        return [EventTypeVersion(self._event_type(r), r[6], r[7]) for r in rows]
 
     def tenant_event_types(self, tenant_id: str) -> list[EventType]:
         rows = self._all(
             f"SELECT {_TYPE_COLUMNS} FROM event_types WHERE tenant_id = ? ORDER BY name",
             (tenant_id,),
         )
-        return [
-            EventType(
-                name=r[0],
-                category=r[1],
-                kind=r[2],
-                description=self.dialect.unescape(r[3]),
-                expects_target=bool(r[4]),
-                resource_type=r[5],
-                builtin=False,
-            )
-            for r in rows
-        ]
+        return [self._event_type(r) for r in rows]
+
+    def _event_type(self, row: Sequence[Any]) -> EventType:
+        """A tenant's type from the first columns of a row (``_TYPE_COLUMNS``)."""
+        return EventType(
+            name=row[0],
+            category=row[1],
+            kind=row[2],
+            description=self.dialect.unescape(row[3]),
+            expects_target=bool(row[4]),
+            resource_type=row[5],
+            builtin=False,
+        )
 
     # -- events ---------------------------------------------------------------------
     def append(self, tenant_id: str, events: Sequence[Event], seal: Sealer) -> list[Receipt]:
