@@ -42,3 +42,13 @@ def upgrade(engine: str, connection: Connection) -> list[str]:
 
 def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def revisions(engine: str) -> list[str]:
+    """Every revision of ``engine``'s script directory, oldest first (the last is head)."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(_HERE / engine))
+    script = ScriptDirectory.from_config(config)
+    return [rev.revision for rev in reversed(list(script.walk_revisions(base="base", head="head")))]
