@@ -47,8 +47,9 @@ from sealtrail.errors import FieldError
 from sealtrail.events import parse_timestamp, validate_event
 from sealtrail.ledger import tree
 from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
+from sealtrail.query.text import search_text
 from sealtrail.settings import Settings
-from sealtrail.store.codec import search_text, to_row
+from sealtrail.store.codec import to_row
 from sealtrail.store.sqlite import _INSERT_EVENT, SQLiteStore
 
 DATA_DIR: Final = REPO / "bench" / ".data"

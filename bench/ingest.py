@@ -8,7 +8,7 @@ before batch k+1 goes to any — so load from other processes on a shared
 machine falls on all of them alike and the ratios hold still.
 
 * **raw**: the baseline. The exact rows ``AuditLog`` would write (built
-  beforehand with ``codec.to_row`` and ``codec.search_text`` from the same
+  beforehand with ``codec.to_row`` and ``query.text.search_text`` from the same
   events, seq and leaf hash assigned) go in with ``executemany`` into ``events``
   and ``events_fts``, 1000 rows per transaction, on a connection from
   ``SQLiteStore._connect`` with the writer's cache size.

@@ -146,16 +146,6 @@ def unpack_commitments(blob: bytes | None) -> dict[str, str]:
     return out
 
 
-def search_text(event: Event) -> str:
-    """What free-text search (``q``) looks through, one field per line."""
-    parts = [event.description, event.actor.name, event.actor.email]
-    if event.target is not None:
-        parts += [event.target.name, event.target.email]
-    if event.resource is not None:
-        parts += [event.resource.id, event.resource.name]
-    return "\n".join(p for p in parts if p)
-
-
 def to_row(event: Event, leaf_hash: bytes) -> tuple[Any, ...]:
     actor, target, resource = event.actor, event.target, event.resource
     return (

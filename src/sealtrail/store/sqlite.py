@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, make_url
 from sealtrail.errors import ConfigurationError, NotFound
 from sealtrail.events import Event
 from sealtrail.query import EventQuery, Field, ResourceRef
+from sealtrail.query.text import search_text
 from sealtrail.store import migrations
 from sealtrail.store.base import FieldErasure, SealedBatch
 from sealtrail.store.codec import (
@@ -40,7 +41,6 @@ from sealtrail.store.codec import (
     erase_salts,
     from_row,
     pack_commitments,
-    search_text,
     to_row,
 )
 from sealtrail.store.dialect import Clause, Dialect
