@@ -81,10 +81,11 @@ from sealtrail.ledger.note import Verifier
 from sealtrail.ledger.policy import Policy
 from sealtrail.ledger.proof_file import tlog_proof
 from sealtrail.ledger.signer_state import SignerState, default_state_dir
-from sealtrail.limits import ERASE_BATCH, EXPORT_FORMATS, ExportFormat
+from sealtrail.limits import ERASE_BATCH, EXPORT_FORMATS, TAIL_BATCH, ExportFormat
 from sealtrail.masking import Masker, parse_patterns
 from sealtrail.privacy import Subject, check_reason, plan
 from sealtrail.query import Cursor, EventQuery, Page, TimeRange, format_phrase
+from sealtrail.query.matcher import matches
 from sealtrail.recording import RecordFields, build_event
 from sealtrail.sessions import (
     SessionRequest,
@@ -149,6 +150,17 @@ class SearchPage:
     total: int | None
     has_more: bool
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tail:
+    """One look of the live tail: the new events selected, and where the next look starts."""
+
+    events: tuple[Event, ...]
+    last_seq: int
+    """The last seq read (-1 on an empty log); the next look reads after it."""
+    caught_up: bool
+    """Nothing after ``last_seq`` was recorded yet when this look read the log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -790,6 +802,47 @@ class AuditLog:
             else None
         )
         return SearchPage(result.events, result.total, result.has_more, next_cursor)
+
+    def tail(
+        self,
+        principal: Principal,
+        query: EventQuery,
+        after_seq: int | None = None,
+        *,
+        limit: int = TAIL_BATCH,
+    ) -> Tail:
+        """The live tail: events recorded after ``after_seq`` that the query selects.
+
+        Reads the next ``limit`` seqs of the tenant's log (only below the tree size,
+        so every seq read is committed and none can appear behind it later) and keeps
+        those the principal may see and the query selects. ``after_seq=None`` starts
+        at the end of the log: only what is recorded from now on. A caller resumes
+        with ``Tail.last_seq``, which moves past the seqs read even when none matched.
+        Opening a tail is a search: the caller records it once with ``record_tail``.
+        """
+        principal.require("events:read")
+        tenant_id = principal.tenant_id
+        size = self._store.tree_head(tenant_id).size
+        if after_seq is None or after_seq >= size:
+            return Tail((), size - 1 if after_seq is None else after_seq, caught_up=True)
+        start = max(after_seq + 1, 0)
+        stop = min(size, start + limit)
+        scoped = principal.scoped(query)
+        events = tuple(
+            e
+            for e in self._store.get_events_by_seq(tenant_id, range(start, stop))
+            if principal.may_see(e) and matches(scoped, e)
+        )
+        return Tail(events, stop - 1, caught_up=stop == size)
+
+    def record_tail(
+        self, principal: Principal, query: EventQuery, *, ip: str | None = None
+    ) -> None:
+        """A viewer watching the live tail is recorded as one search of those filters."""
+        principal.require("events:read")
+        if principal.kind == "viewer":
+            phrase = format_phrase(query)
+            self._record_view(principal, f"live {phrase}", {"phrase": phrase, "live": True}, ip)
 
     def browse(
         self,

@@ -51,6 +51,14 @@ VIEW_RECORD_WINDOW: Final = 600
 """Seconds within which a viewer session's repeated look at the same filters (or the
 same event) is recorded once: access stays on record without burying the trail."""
 
+TAIL_BATCH: Final = 500
+"""Seqs of the log one look of the live tail reads (``AuditLog.tail``)."""
+TAIL_POLL_SECONDS: Final = 0.5
+"""How often the live tail (``GET /v1/events/stream``, the viewer's Live toggle) looks
+for new events when it has caught up: the most a new event waits before it is sent."""
+TAIL_PING_SECONDS: Final = 15
+"""A live tail with nothing to send writes a comment this often, so proxies keep it open."""
+
 ExportFormat = Literal["csv", "ndjson", "bundle"]
 EXPORT_FORMATS: Final[tuple[ExportFormat, ...]] = get_args(ExportFormat)
 

@@ -1,5 +1,6 @@
 """The JSON API (SPEC §6): one router per resource, each a thin translator over ``AuditLog``.
 
+    live             the live tail of new events (Server-Sent Events)
     events           record, search, read one (with its proof), export
     ledger           the signed checkpoint, inclusion and consistency proofs
     catalog          the tenant's event types; registering its own
@@ -17,9 +18,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sealtrail.api import catalog, compat, erasures, events, health, ledger, viewer_sessions
+from sealtrail.api import (
+    catalog,
+    compat,
+    erasures,
+    events,
+    health,
+    ledger,
+    live,
+    viewer_sessions,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
+    live.router,  # before events: /v1/events/stream is not an event id
     events.router,
     ledger.router,
     catalog.router,

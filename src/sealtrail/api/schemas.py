@@ -247,6 +247,26 @@ SEARCH_PARAMETERS: dict[str, Any] = {
     ]
 }
 
+TAIL_PARAMETERS: dict[str, Any] = {
+    "parameters": [
+        *(p for p in _FILTERS if p["name"] != "order"),
+        _param("after_seq", "start after this seq (-1: the whole log); default: from now on"),
+        {
+            "name": "Last-Event-ID",
+            "in": "header",
+            "required": False,
+            "description": "the id of the last message received: resume right after it",
+            "schema": {"type": "string"},
+        },
+    ],
+    "responses": {
+        "200": {
+            "description": "`event: event` messages, `id:` the seq, `data:` the event as JSON",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+}
+
 EXPORT_PARAMETERS: dict[str, Any] = {
     "parameters": [
         _param("format", f"one of {', '.join(EXPORT_FORMATS)}; default {EXPORT_FORMATS[0]}"),

@@ -1,0 +1,102 @@
+"""``GET /v1/events/stream``: the live tail, as Server-Sent Events.
+
+Each new event the filters select is one SSE message: ``event: event``, ``id:`` its
+seq, ``data:`` the event as ``GET /v1/events/{id}`` shows it (without the proof). A
+client that reconnects sends the last id it saw as ``Last-Event-ID`` (browsers do it
+themselves) and the tail resumes right after it: nothing is skipped, nothing sent
+twice. When the tail reads past events the filters leave out, it sends an ``id:``
+line alone, which moves the client's last id without an event, so a reconnect does
+not read them again. The rules (scope, account, which seqs are safe to read) are
+``AuditLog.tail``'s.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Final
+
+import anyio
+import orjson
+from fastapi import APIRouter, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from sealtrail.api import schemas
+from sealtrail.audit_log import AuditLog, Tail
+from sealtrail.auth import Principal
+from sealtrail.errors import AuthenticationFailed, InvalidQuery
+from sealtrail.limits import TAIL_PING_SECONDS, TAIL_POLL_SECONDS
+from sealtrail.query import EventQuery, query_from_params
+from sealtrail.server import deps
+from sealtrail.server.requests import client_ip, query_lists
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+
+NOT_FOR_THE_TAIL: Final = ("limit", "offset", "cursor", "order")
+"""Search parameters a tail has no use for: it sends every new match, oldest first."""
+REAUTHENTICATE_SECONDS: Final = 30.0
+"""A revoked key or an ended viewer session stops an open tail within this time."""
+_SEQ = re.compile(r"-?[0-9]{1,19}")
+
+
+@router.get(
+    "/stream",
+    summary="Live tail: new matching events as Server-Sent Events (Last-Event-ID resumes)",
+    response_class=EventSourceResponse,
+    openapi_extra=schemas.TAIL_PARAMETERS,
+)
+async def stream_events(request: Request) -> EventSourceResponse:
+    principal = deps.principal(request)
+    params = query_lists(request)
+    for name in NOT_FOR_THE_TAIL:
+        if name in params:
+            raise InvalidQuery(f"{name} does not apply to the live tail", name)
+    query, _ = query_from_params(params, extra_allowed=("after_seq",))
+    after = _resume_point(request.headers.get("last-event-id"), params.get("after_seq"))
+    audit_log = deps.audit_log(request)
+    first = await run_in_threadpool(audit_log.tail, principal, query, after)
+    await run_in_threadpool(audit_log.record_tail, principal, query, ip=client_ip(request))
+    return EventSourceResponse(
+        _messages(request, audit_log, principal, query, first),
+        ping=TAIL_PING_SECONDS,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _resume_point(header: str | None, values: list[str] | None) -> int | None:
+    """The seq to resume after: ``Last-Event-ID`` (a reconnect), else ``after_seq``."""
+    if header is not None and header.strip():
+        if not _SEQ.fullmatch(header.strip()) or int(header) < -1:
+            raise InvalidQuery("Last-Event-ID must be a seq this stream sent", "Last-Event-ID")
+        return int(header)
+    if values is None:
+        return None
+    if len(values) != 1 or not _SEQ.fullmatch(values[0]) or int(values[0]) < -1:
+        raise InvalidQuery("after_seq must be a seq, -1 or more", "after_seq")
+    return int(values[0])
+
+
+async def _messages(
+    request: Request, audit_log: AuditLog, principal: Principal, query: EventQuery, first: Tail
+) -> AsyncIterator[ServerSentEvent]:
+    tail, told = first, first.last_seq
+    checked = time.monotonic()
+    while True:
+        for event in tail.events:
+            data = orjson.dumps(event.to_dict()).decode()
+            yield ServerSentEvent(data, event="event", id=str(event.seq))
+        if tail.last_seq > told:
+            if not tail.events or tail.events[-1].seq != tail.last_seq:
+                yield ServerSentEvent(id=str(tail.last_seq))
+            told = tail.last_seq
+        if tail.caught_up:
+            await anyio.sleep(TAIL_POLL_SECONDS)
+        if time.monotonic() - checked > REAUTHENTICATE_SECONDS:
+            try:
+                principal = await run_in_threadpool(deps.principal, request)
+            except AuthenticationFailed:
+                return
+            checked = time.monotonic()
+        tail = await run_in_threadpool(audit_log.tail, principal, query, tail.last_seq)
