@@ -31,6 +31,7 @@ CORE: Final = (
     "strictjson",
     "privacy",
     "masking",
+    "saved_searches",
 )
 EDGES: Final = ("api", "web", "cli", "server")
 

@@ -31,6 +31,7 @@ from typing import Any, Literal, Unpack
 from uuid_utils import uuid7
 
 from sealtrail import bundle, export, inclusion, verify
+from sealtrail import saved_searches as saved
 from sealtrail.access import RecentViews
 from sealtrail.auth import (
     Principal,
@@ -87,6 +88,7 @@ from sealtrail.privacy import Subject, check_reason, plan
 from sealtrail.query import Cursor, EventQuery, Page, TimeRange, format_phrase
 from sealtrail.query.matcher import matches
 from sealtrail.recording import RecordFields, build_event
+from sealtrail.saved_searches import SavedSearch, SavedSearchRequest
 from sealtrail.sessions import (
     SessionRequest,
     SessionSigner,
@@ -888,6 +890,84 @@ class AuditLog:
             newer_cursor=_cursor_after(events[0], "desc") if events and has_newer else None,
             older_cursor=_cursor_after(events[-1], "desc") if events and has_older else None,
         )
+
+    # -- saved searches (issue 15; the rules: sealtrail.saved_searches) ----------------------
+    def saved_searches(self, principal: Principal) -> list[SavedSearch]:
+        """The tenant's shared searches and, for a viewer, the viewer's private ones, by name."""
+        saved.check_user(principal)
+        owner = principal.actor.id if principal.kind == "viewer" else None
+        return self._store.saved_searches(principal.tenant_id, owner)
+
+    def saved_search(self, principal: Principal, search_id: str) -> SavedSearch:
+        """One saved search the principal sees; ``NotFound`` for any other id."""
+        saved.check_user(principal)
+        found = self._store.get_saved_search(principal.tenant_id, search_id)
+        if found is None or not saved.visible_to(principal, found):
+            raise NotFound(f"no saved search {search_id!r}")
+        return found
+
+    def saved_search_named(self, principal: Principal, name: str) -> SavedSearch:
+        """The saved search of that name the principal sees (a viewer's own private one
+        before a shared one); ``NotFound`` naming the ones there are."""
+        found = self.saved_searches(principal)
+        for search in sorted(found, key=lambda s: s.shared):
+            if search.name == name.strip():
+                return search
+        there = ", ".join(repr(s.name) for s in found) or "none"
+        raise NotFound(f"no saved search named {name.strip()!r} (there are: {there})")
+
+    def save_search(
+        self, principal: Principal, wanted: SavedSearchRequest | object, *, ip: str | None = None
+    ) -> SavedSearch:
+        """Keep a search phrase under a name, shared with the tenant's admins or private
+        (``wanted``: a ``SavedSearchRequest`` or its JSON body); recorded in the tenant's
+        log as ``audit_log.saved_search_created``."""
+        saved.check_user(principal)
+        if not isinstance(wanted, SavedSearchRequest):
+            wanted = SavedSearchRequest.from_body(wanted)
+        tenant_id = principal.tenant_id
+        self.tenant(tenant_id)
+        if self._store.count_saved_searches(tenant_id) >= saved.MAX_SAVED_SEARCHES:
+            raise Conflict(
+                f"{tenant_id} keeps {saved.MAX_SAVED_SEARCHES} saved searches, the most it may:"
+                " delete one first"
+            )
+        search = SavedSearch(
+            id=f"ss_{uuid7().hex}",
+            tenant_id=tenant_id,
+            name=wanted.name,
+            phrase=wanted.phrase,
+            owner=saved.owner_of(principal, wanted.shared),
+            created_by=json.dumps(principal.actor.to_dict()),
+            created_at=now_micros(),
+        )
+        self._store.add_saved_search(search)
+        self._record_saved_search(principal, "audit_log.saved_search_created", search, ip)
+        return search
+
+    def delete_saved_search(
+        self, principal: Principal, search_id: str, *, ip: str | None = None
+    ) -> SavedSearch:
+        """Forget a saved search the principal sees; recorded as
+        ``audit_log.saved_search_deleted``. ``NotFound`` for any other id."""
+        search = self.saved_search(principal, search_id)
+        if not self._store.delete_saved_search(principal.tenant_id, search.id):
+            raise NotFound(f"no saved search {search_id!r}")
+        self._record_saved_search(principal, "audit_log.saved_search_deleted", search, ip)
+        return search
+
+    def _record_saved_search(
+        self, principal: Principal, action: str, search: SavedSearch, ip: str | None
+    ) -> None:
+        event = EventInput(
+            action=action,
+            actor=principal.actor,
+            resource=Resource("saved_search", search.id, search.name),
+            context={"name": search.name, "phrase": search.phrase, "shared": search.shared},
+            ip=ip,
+            account_id=None,
+        )
+        self._append(principal.tenant_id, [event])
 
     def count(self, principal: Principal, query: EventQuery, cap: int | None = None) -> int | None:
         principal.require("events:read")

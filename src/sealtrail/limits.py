@@ -82,3 +82,9 @@ DEFAULT_MASK_KEYS: Final = (
     "private_key",
 )
 """Context keys whose values are masked at ingest unless configured otherwise."""
+
+# -- saved searches (issue 15) ---------------------------------------------------------
+MAX_SAVED_SEARCH_NAME: Final = 100
+"""A saved search's name, in characters."""
+MAX_SAVED_SEARCHES: Final = 200
+"""Saved searches one tenant keeps: shared ones and every user's private ones together."""

@@ -34,7 +34,13 @@ from sealtrail.limits import ERASED, MAX_EMAIL, MAX_ID, MAX_REASON
 
 SubjectKind = Literal["email", "id", "actor_id", "target_id"]
 SUBJECT_KINDS: Final[tuple[SubjectKind, ...]] = get_args(SubjectKind)
-ACCESS_ACTIONS: Final = ("audit_log.viewed", "audit_log.exported")
+ACCESS_ACTIONS: Final = (
+    "audit_log.viewed",
+    "audit_log.exported",
+    "audit_log.saved_search_created",
+    "audit_log.saved_search_deleted",
+)
+"""Sealtrail's own records whose context may hold a search phrase, and so an email."""
 ACTOR_FIELDS: Final = ("actor.name", "actor.email", "ip", "user_agent")
 TARGET_FIELDS: Final = ("target.name", "target.email")
 

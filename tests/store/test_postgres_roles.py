@@ -14,6 +14,7 @@ from sqlalchemy import make_url
 
 from sealtrail.catalog import EventType
 from sealtrail.query import EventQuery, Page, parse_phrase
+from sealtrail.saved_searches import SavedSearch
 from sealtrail.store.base import (
     ApiKeyRecord,
     ErasureRecord,
@@ -100,6 +101,7 @@ DENIED = [
     "UPDATE api_keys SET scopes = 'events:write'",
     "DELETE FROM event_types",
     "UPDATE alembic_version SET version_num = '0000'",
+    "UPDATE saved_searches SET phrase = 'x'",
     "DROP TABLE events",
     "ALTER TABLE events DISABLE TRIGGER events_refuse_change",
     "CREATE TABLE sneaky (x int)",
@@ -162,6 +164,11 @@ def test_serve_runs_on_the_runtime_role_alone(runtime_login: str) -> None:
         assert store.purge_erased("acme", [2])[0].startswith("left the old row versions")
         erased = store.get_event("acme", "c")
         assert erased is not None and erased.commitments == commitments
+        # saved searches come and go
+        search = SavedSearch("ss_1", "acme", "logins", "action:auth.*", None, "{}", T0)
+        store.add_saved_search(search)
+        assert store.saved_searches("acme") == [search]
+        assert store.delete_saved_search("acme", "ss_1")
     finally:
         store.close()
 

@@ -6,6 +6,7 @@
     catalog          the tenant's event types; registering its own
     viewer_sessions  minting a viewer link for one user of the tenant
     erasures         erasing a data subject's personal fields, and its progress
+    saved_searches   search phrases kept under a name, shared or private
     compat           the seed product's members audit-log endpoint
     health           liveness, readiness, metrics
     schemas          the shapes ``/openapi.json`` documents
@@ -26,6 +27,7 @@ from sealtrail.api import (
     health,
     ledger,
     live,
+    saved_searches,
     viewer_sessions,
 )
 
@@ -36,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     catalog.router,
     viewer_sessions.router,
     erasures.router,
+    saved_searches.router,
     compat.router,
     health.router,
 )

@@ -160,6 +160,12 @@ def _size(file: BinaryIO) -> int | None:
 @click.command()
 @click.argument("phrase", required=False, default="")
 @click.option("--tenant", "tenant_id", required=True, help="Tenant to search.")
+@click.option(
+    "--saved",
+    "saved_name",
+    metavar="NAME",
+    help="Run the tenant's shared saved search of this name instead of a PHRASE.",
+)
 @click.option("--limit", default=DEFAULT_PAGE, show_default=True, type=click.IntRange(1, MAX_PAGE))
 @click.option("--order", type=click.Choice(["desc", "asc"]), default="desc", show_default=True)
 @database_option
@@ -168,22 +174,28 @@ def _size(file: BinaryIO) -> int | None:
 def search(
     phrase: str,
     tenant_id: str,
+    saved_name: str | None,
     limit: int,
     order: str,
     database: str | None,
     config: str | None,
     as_json: bool,
 ) -> None:
-    """Search a tenant's events with a search PHRASE.
+    """Search a tenant's events with a search PHRASE, or with a saved search (--saved NAME).
 
     Example: sealtrail search 'action:member.* -actor:ann@example.com created:>=2026-03-01'
     """
-    query = parse_phrase(phrase)
-    query = type(query)(terms=query.terms, time=query.time, order=order)  # type: ignore[arg-type]
+    if saved_name is not None and phrase:
+        raise click.UsageError("give a PHRASE or --saved NAME, not both")
+    operator = Principal.operator(tenant_id)
     log = open_log(load_settings(database, config))
     try:
         log.tenant(tenant_id)
-        result = log.search(Principal.operator(tenant_id), query, Page(limit=limit))
+        if saved_name is not None:
+            phrase = log.saved_search_named(operator, saved_name).phrase
+        query = parse_phrase(phrase)
+        query = type(query)(terms=query.terms, time=query.time, order=order)  # type: ignore[arg-type]
+        result = log.search(operator, query, Page(limit=limit))
     finally:
         log.close()
     if as_json:

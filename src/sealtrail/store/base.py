@@ -27,6 +27,7 @@ from sealtrail.limits import COUNT_CAP as COUNT_CAP  # re-exported for the engin
 from sealtrail.limits import ERASE_BATCH
 from sealtrail.privacy import Subject
 from sealtrail.query import EventQuery, Page
+from sealtrail.saved_searches import SavedSearch
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +329,29 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def finish_erasure(self, erasure_id: str, at: int) -> None:
         """Mark the job done and forget the subject's value."""
+
+    # -- saved searches ------------------------------------------------------------
+    @abc.abstractmethod
+    def add_saved_search(self, search: SavedSearch) -> None:
+        """Keep a saved search. Raise ``Conflict`` when the tenant already has one of that
+        name among its shared ones (``owner`` None) or among that owner's private ones,
+        ``NotFound`` without the tenant."""
+
+    @abc.abstractmethod
+    def saved_searches(self, tenant_id: str, owner: str | None = None) -> list[SavedSearch]:
+        """The tenant's shared searches and ``owner``'s private ones, by name (shared
+        first on a tie)."""
+
+    @abc.abstractmethod
+    def get_saved_search(self, tenant_id: str, search_id: str) -> SavedSearch | None: ...
+
+    @abc.abstractmethod
+    def delete_saved_search(self, tenant_id: str, search_id: str) -> bool:
+        """Forget a saved search; False when the tenant has none of that id."""
+
+    @abc.abstractmethod
+    def count_saved_searches(self, tenant_id: str) -> int:
+        """How many the tenant keeps, shared and private."""
 
     # -- tree state and checkpoints ----------------------------------------
     @abc.abstractmethod

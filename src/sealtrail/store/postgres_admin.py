@@ -18,6 +18,7 @@ erasures                       SELECT, INSERT, UPDATE (erasure jobs' progress)
 sealtrail_erase                EXECUTE (SECURITY DEFINER: clears personal fields
                                of events, keeping their commitments; the one
                                change to an event the role can make)
+saved_searches                 SELECT, INSERT, DELETE (saved searches come and go)
 =============================  ==================================================
 
 The role is NOLOGIN: a login role that is a member of it is what ``serve``
@@ -58,6 +59,7 @@ _GRANTS: Final = (
     "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_ensure_partitions(integer) TO {role}",
     "GRANT SELECT, INSERT, UPDATE ON {schema}.erasures TO {role}",
     "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_erase(text, bigint[], bytea[]) TO {role}",
+    "GRANT SELECT, INSERT, DELETE ON {schema}.saved_searches TO {role}",
 )
 
 

@@ -26,6 +26,7 @@ from sealtrail.errors import Conflict, InconsistentTree, NotFound
 from sealtrail.events import Event
 from sealtrail.privacy import ACCESS_ACTIONS, Subject
 from sealtrail.query import EventQuery, Page
+from sealtrail.saved_searches import SavedSearch
 from sealtrail.store.base import (
     COUNT_CAP,
     ApiKeyRecord,
@@ -57,6 +58,8 @@ _CONSUMER_COLUMNS: Final = (
 )
 _TYPE_COLUMNS: Final = "name, category, kind, description, expects_target, resource_type"
 _TENANT_COLUMNS: Final = "id, name, created_at, strict, mask_keys"
+_SAVED_COLUMNS: Final = "id, tenant_id, name, phrase, owner, created_by, created_at"
+_SHARED: Final = ""  # the owner column of a shared saved search
 _ERASURE_COLUMNS: Final = (
     "id, tenant_id, subject_kind, subject, reason, requested_by, status, events_matched,"
     " created_at, events_erased, last_seq, finished_at, lease_until"
@@ -446,7 +449,8 @@ class SQLStore(EventStore, Generic[C]):
                 (d.nocase_equals("actor_email"), [email]),
                 (d.nocase_equals("target_email"), [email]),
                 (
-                    f"action IN (?, ?) AND context IS NOT NULL AND {d.contains_nocase('context')}",
+                    f"action IN ({', '.join('?' * len(ACCESS_ACTIONS))}) AND context IS NOT NULL"
+                    f" AND {d.contains_nocase('context')}",
                     [*ACCESS_ACTIONS, email],
                 ),
             ]
@@ -569,6 +573,63 @@ class SQLStore(EventStore, Generic[C]):
                 )
 
         self._write(work)
+
+    # -- saved searches ------------------------------------------------------------------
+    def add_saved_search(self, search: SavedSearch) -> None:
+        escape = self.dialect.escape
+        owner = _SHARED if search.owner is None else escape(search.owner)
+        self._run(
+            f"INSERT INTO saved_searches ({_SAVED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                search.id,
+                search.tenant_id,
+                escape(search.name),
+                escape(search.phrase),
+                owner,
+                escape(search.created_by),
+                search.created_at,
+            ),
+            taken=f"there is already a {'shared' if search.shared else 'private'} saved search"
+            f" named {search.name!r}",
+            orphan=f"no tenant {search.tenant_id!r}",
+        )
+
+    def _saved(self, row: Sequence[Any]) -> SavedSearch:
+        unescape = self.dialect.unescape
+        return SavedSearch(
+            id=row[0],
+            tenant_id=row[1],
+            name=unescape(row[2]),
+            phrase=unescape(row[3]),
+            owner=None if row[4] == _SHARED else unescape(row[4]),
+            created_by=unescape(row[5]),
+            created_at=row[6],
+        )
+
+    def saved_searches(self, tenant_id: str, owner: str | None = None) -> list[SavedSearch]:
+        owners = [_SHARED] if owner is None else [_SHARED, self.dialect.escape(owner)]
+        rows = self._all(
+            f"SELECT {_SAVED_COLUMNS} FROM saved_searches"
+            f" WHERE tenant_id = ? AND owner IN ({', '.join('?' * len(owners))})"
+            " ORDER BY name, owner, id",
+            (tenant_id, *owners),
+        )
+        return [self._saved(r) for r in rows]
+
+    def get_saved_search(self, tenant_id: str, search_id: str) -> SavedSearch | None:
+        row = self._one(
+            f"SELECT {_SAVED_COLUMNS} FROM saved_searches WHERE tenant_id = ? AND id = ?",
+            (tenant_id, search_id),
+        )
+        return None if row is None else self._saved(row)
+
+    def delete_saved_search(self, tenant_id: str, search_id: str) -> bool:
+        sql = "DELETE FROM saved_searches WHERE tenant_id = ? AND id = ?"
+        return self._run(sql, (tenant_id, search_id)) == 1
+
+    def count_saved_searches(self, tenant_id: str) -> int:
+        row = self._one("SELECT count(*) FROM saved_searches WHERE tenant_id = ?", (tenant_id,))
+        return int(row[0])
 
     # -- tree state and checkpoints ------------------------------------------------------
     def tree_head(self, tenant_id: str) -> TreeHead:

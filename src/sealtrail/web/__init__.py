@@ -7,6 +7,7 @@ session links with the API's ``POST /v1/viewer-sessions``; the session cookie th
 link sets is read by ``sealtrail.server`` for the pages and the JSON API alike.
 
     routes          the pages; PageError → an HTML message page
+    saved_views     the saved-views menu; saved_view_routes saves and deletes
     filters         the query string of /ui ↔ EventQuery
     rows            events as the table shows them
     changes         before/after pairs found in a context
@@ -21,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from sealtrail.web import routes
+from sealtrail.web import routes, saved_view_routes
 from sealtrail.web.security import SecurityHeaders
 from sealtrail.web.templating import STATIC_DIR, STATIC_PATH
 
@@ -30,6 +31,7 @@ __all__ = ["install"]
 
 def install(app: FastAPI) -> None:
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="viewer-static")
+    app.include_router(saved_view_routes.router)
     app.include_router(routes.router)
 
     async def page_error(request: Request, exc: Exception) -> Response:

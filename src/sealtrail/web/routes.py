@@ -30,6 +30,7 @@ from sealtrail.server.session_cookie import (
     set_session_cookie,
 )
 from sealtrail.sessions import SessionExpired, SessionInvalid, ViewerSession
+from sealtrail.web import saved_views
 from sealtrail.web.filters import Filters, page_limit, start_index
 from sealtrail.web.rows import KIND_LABELS, Row, build_row
 from sealtrail.web.templating import render
@@ -238,6 +239,7 @@ def audit_log_page(request: Request) -> Response:
         action_known=not filters.action or catalog.is_known(filters.action),
         export_url=filters.export_url(as_of) if not problems else None,
         limit_param=limit_param,
+        saved_menu=saved_views.menu(request, log, principal, filters),
     )
 
 
