@@ -48,6 +48,8 @@ RULES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     # The follower is generic background work over the store: no edge, no stream format.
     ("follower", ("api", "web", "cli", "server", "audit_log", "streams")),
     ("stream_delivery", ("api", "web", "cli", "server", "audit_log", "store")),
+    ("follower_pool", ("api", "web", "cli", "server", "audit_log", "store", "streams")),
+    ("stream_admin", ("api", "web", "cli", "server", "audit_log")),
 )
 
 

@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import os
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -68,6 +69,8 @@ from sealtrail.events import (
     now_micros,
     validate_batch,
 )
+from sealtrail.follower import Consumer, Follower
+from sealtrail.follower_pool import ConsumerPlan
 from sealtrail.ledger import leaf, tree
 from sealtrail.ledger.checkpoint import (
     Checkpoint,
@@ -82,7 +85,17 @@ from sealtrail.ledger.note import Verifier
 from sealtrail.ledger.policy import Policy
 from sealtrail.ledger.proof_file import tlog_proof
 from sealtrail.ledger.signer_state import SignerState, default_state_dir
-from sealtrail.limits import ERASE_BATCH, EXPORT_FORMATS, TAIL_BATCH, ExportFormat
+from sealtrail.limits import (
+    DEFAULT_SECRET_OVERLAP,
+    ERASE_BATCH,
+    EXPORT_FORMATS,
+    MAX_SECRET_OVERLAP,
+    MAX_STREAMS_PER_TENANT,
+    STREAM_BATCH,
+    STREAM_DELIVERY_LOG,
+    TAIL_BATCH,
+    ExportFormat,
+)
 from sealtrail.masking import Masker, parse_patterns
 from sealtrail.privacy import Subject, check_reason, plan
 from sealtrail.query import Cursor, EventQuery, Page, TimeRange, format_phrase
@@ -99,6 +112,7 @@ from sealtrail.settings import Settings
 from sealtrail.store import open_store
 from sealtrail.store.base import (
     ApiKeyRecord,
+    DeliveryRecord,
     ErasureRecord,
     EventStore,
     EventTypeVersion,
@@ -106,9 +120,20 @@ from sealtrail.store.base import (
     Receipt,
     SealedBatch,
     StoredCheckpoint,
+    StreamRecord,
     Tenant,
     TreeHead,
 )
+from sealtrail.stream_admin import (
+    CreatedStream,
+    StreamDelivery,
+    StreamView,
+    consumer_name,
+    recorded_destination,
+)
+from sealtrail.stream_delivery import StreamConsumer, send_test
+from sealtrail.streams import Batch, ConsistencyProof, DeliveryResult, WebhookSigner
+from sealtrail.streams.config import SecretSet, StreamSpec, WebhookDestination
 from sealtrail.witness.submit import Submitter
 
 __all__ = [
@@ -310,6 +335,8 @@ class AuditLog:
         self._submitter: Submitter | None = None
         self._witness_attempts: dict[str, tuple[str, float]] = {}
         self._recent_views = RecentViews()
+        self._append_listeners: list[Callable[[str], None]] = []
+        self._stream_listeners: list[Callable[[], None]] = []
 
     @classmethod
     def open(
@@ -664,7 +691,10 @@ class AuditLog:
             # The leaf's costly part, done before the store takes the tenant's write lock.
             if event.id not in templates:
                 templates[event.id] = LeafTemplate(event.to_dict(), event.salts)
-        return self._store.append(tenant_id, pending, functools.partial(_seal, templates))
+        receipts = self._store.append(tenant_id, pending, functools.partial(_seal, templates))
+        for listener in self._append_listeners:
+            listener(tenant_id)
+        return receipts
 
     def _check_clock(self, inputs: Sequence[EventInput], received: int) -> None:
         """Refuse events said to occur beyond ``max_clock_skew`` ahead of our clock."""
@@ -1379,6 +1409,311 @@ class AuditLog:
         )
         return {"first": first, "second": second, "proof": [_b64(h) for h in path]}
 
+    # -- streams (issue 17): configuration, delivery log, and the background followers ------
+    def _stream_manager(self, principal: Principal) -> str:
+        principal.require("streams:manage")
+        if not principal.sees_whole_tenant:
+            raise PermissionDenied("only a credential for the whole tenant may manage streams")
+        self.tenant(principal.tenant_id)
+        return principal.tenant_id
+
+    def _stream_record(self, tenant_id: str, stream_id: str) -> StreamRecord:
+        found = self._store.get_stream(tenant_id, stream_id)
+        if found is None:
+            raise NotFound(f"no stream {stream_id!r}")
+        return found
+
+    def _stream_view(self, record: StreamRecord) -> StreamView:
+        spec = StreamSpec.stored(record.name, record.destination, record.format, record.filter)
+        state = self._store.get_consumer(record.tenant_id, consumer_name(record.id))
+        size = self._store.tree_head(record.tenant_id).size
+        return StreamView(record, spec, state, size)
+
+    def _record_stream(
+        self,
+        principal: Principal,
+        action: str,
+        record: StreamRecord,
+        context: Mapping[str, Any],
+    ) -> None:
+        """A change to a stream, in the tenant's own log (never its secret)."""
+        event = EventInput(
+            action=action,
+            actor=principal.actor,
+            resource=Resource("stream", record.id, record.name),
+            context=dict(context),
+        )
+        self._append(record.tenant_id, [event])
+
+    def _streams_changed(self) -> None:
+        for listener in self._stream_listeners:
+            listener()
+
+    def create_stream(self, principal: Principal, spec: StreamSpec) -> CreatedStream:
+        """A new stream, delivering from the next event on (``replay_stream`` backfills);
+        a webhook stream's signing secret is returned here, once."""
+        tenant_id = self._stream_manager(principal)
+        if len(self._store.list_streams(tenant_id)) >= MAX_STREAMS_PER_TENANT:
+            raise Conflict(f"a tenant has at most {MAX_STREAMS_PER_TENANT} streams")
+        secrets, secret = (
+            SecretSet.fresh()
+            if isinstance(spec.destination, WebhookDestination)
+            else (SecretSet(), None)
+        )
+        now = now_micros()
+        record = StreamRecord(
+            tenant_id=tenant_id,
+            id=f"str_{uuid7().hex}",
+            name=spec.name,
+            destination=spec.destination_json(),
+            format=spec.format,
+            filter=spec.filter,
+            status="active",
+            secrets=secrets.to_json(),
+            created_at=now,
+            updated_at=now,
+        )
+        self._store.add_stream(record)
+        size = self._store.tree_head(tenant_id).size
+        self._store.add_consumer(tenant_id, consumer_name(record.id), size, now)
+        self._record_stream(
+            principal,
+            "audit_log.stream_created",
+            record,
+            {
+                "destination": recorded_destination(spec),
+                "format": spec.format,
+                "filter": spec.filter,
+                "from_seq": size,
+            },
+        )
+        self._streams_changed()
+        return CreatedStream(self._stream_view(record), secret)
+
+    def streams(self, principal: Principal) -> list[StreamView]:
+        tenant_id = self._stream_manager(principal)
+        return [self._stream_view(r) for r in self._store.list_streams(tenant_id)]
+
+    def get_stream(self, principal: Principal, stream_id: str) -> StreamView:
+        tenant_id = self._stream_manager(principal)
+        return self._stream_view(self._stream_record(tenant_id, stream_id))
+
+    def update_stream(self, principal: Principal, stream_id: str, body: object) -> StreamView:
+        """Change a stream (any of name, destination, format, filter) and/or pause or
+        resume it (``status``); each kind of change is recorded."""
+        tenant_id = self._stream_manager(principal)
+        record = self._stream_record(tenant_id, stream_id)
+        before = StreamSpec.stored(record.name, record.destination, record.format, record.filter)
+        after, status = before.patched(body)
+        changed = before.changes(after)
+        if not changed and status in (None, record.status):
+            return self._stream_view(record)
+        updated = replace(
+            record,
+            name=after.name,
+            destination=after.destination_json(),
+            format=after.format,
+            filter=after.filter,
+            status=status or record.status,
+            updated_at=now_micros(),
+        )
+        if not self._store.update_stream(updated):
+            raise NotFound(f"no stream {stream_id!r}")
+        if changed:
+            recorded = {k: v for k, v in after.to_dict().items() if k in changed}
+            if "destination" in recorded:
+                recorded["destination"] = recorded_destination(after)
+            self._record_stream(
+                principal, "audit_log.stream_updated", updated, {"changed": recorded}
+            )
+        if status is not None and status != record.status:
+            action = "audit_log.stream_paused" if status == "paused" else "audit_log.stream_resumed"
+            self._record_stream(principal, action, updated, {"status": status})
+        state = self._store.get_consumer(tenant_id, consumer_name(stream_id))
+        if state is not None and state.attempts:  # a fixed stream is tried again at once
+            self._store.move_consumer(tenant_id, state.name, state.next_seq, now_micros())
+        self._streams_changed()
+        return self._stream_view(updated)
+
+    def delete_stream(self, principal: Principal, stream_id: str) -> None:
+        """Delete a stream, its cursor and its delivery log (recorded)."""
+        tenant_id = self._stream_manager(principal)
+        record = self._stream_record(tenant_id, stream_id)
+        if not self._store.remove_stream(tenant_id, stream_id):
+            raise NotFound(f"no stream {stream_id!r}")
+        self._store.remove_consumer(tenant_id, consumer_name(stream_id))
+        self._record_stream(principal, "audit_log.stream_deleted", record, {})
+        self._streams_changed()
+
+    def rotate_stream_secret(
+        self, principal: Principal, stream_id: str, overlap: int = DEFAULT_SECRET_OVERLAP
+    ) -> CreatedStream:
+        """A new signing secret for a webhook stream (returned once); the old ones keep
+        signing beside it for ``overlap`` seconds. Recorded as an update."""
+        tenant_id = self._stream_manager(principal)
+        record = self._stream_record(tenant_id, stream_id)
+        spec = StreamSpec.stored(record.name, record.destination, record.format, record.filter)
+        if not isinstance(spec.destination, WebhookDestination):
+            raise InvalidInput("only a webhook stream has a signing secret")
+        if not 0 <= overlap <= MAX_SECRET_OVERLAP:
+            raise InvalidInput(f"overlap_seconds must be 0-{MAX_SECRET_OVERLAP}")
+        now = now_micros()
+        secrets, secret = SecretSet.from_json(record.secrets).rotated(
+            now=now // 1_000_000, overlap=overlap
+        )
+        updated = replace(record, secrets=secrets.to_json(), updated_at=now)
+        if not self._store.update_stream(updated):
+            raise NotFound(f"no stream {stream_id!r}")
+        self._record_stream(
+            principal,
+            "audit_log.stream_updated",
+            updated,
+            {"changed": {"signing_keys": "rotated"}, "overlap_seconds": overlap},
+        )
+        self._streams_changed()
+        return CreatedStream(self._stream_view(updated), secret)
+
+    def replay_stream(self, principal: Principal, stream_id: str, from_seq: int) -> StreamView:
+        """Deliver the stream again from ``from_seq`` (0 … the log's size), at least once."""
+        tenant_id = self._stream_manager(principal)
+        record = self._stream_record(tenant_id, stream_id)
+        size = self._store.tree_head(tenant_id).size
+        if isinstance(from_seq, bool) or not isinstance(from_seq, int) or not 0 <= from_seq <= size:
+            raise InvalidInput(f"from_seq must be an integer 0-{size} (the log's size)")
+        name = consumer_name(stream_id)
+        self._store.add_consumer(tenant_id, name, from_seq, now_micros())
+        self._store.move_consumer(tenant_id, name, from_seq, now_micros())
+        self._record_stream(
+            principal, "audit_log.stream_replayed", record, {"from_seq": from_seq, "to_seq": size}
+        )
+        self._streams_changed()
+        for listener in self._append_listeners:
+            listener(tenant_id)
+        return self._stream_view(record)
+
+    def test_stream(self, principal: Principal, stream_id: str) -> StreamDelivery:
+        """Send the stream one signed test message now, and log the attempt."""
+        tenant_id = self._stream_manager(principal)
+        record = self._stream_record(tenant_id, stream_id)
+        spec = StreamSpec.stored(record.name, record.destination, record.format, record.filter)
+        result = send_test(
+            spec,
+            self._stream_signer(record),
+            tenant_id=tenant_id,
+            stream_id=stream_id,
+            tls=self._stream_tls(),
+        )
+        delivery = _delivery(record, "test", None, None, 0, 1, result)
+        self._store.add_delivery(delivery, STREAM_DELIVERY_LOG)
+        return StreamDelivery(delivery)
+
+    def stream_deliveries(
+        self, principal: Principal, stream_id: str, limit: int = STREAM_DELIVERY_LOG
+    ) -> list[StreamDelivery]:
+        """The stream's latest delivery attempts, newest first (the last
+        ``STREAM_DELIVERY_LOG`` are kept)."""
+        tenant_id = self._stream_manager(principal)
+        self._stream_record(tenant_id, stream_id)
+        if not 1 <= limit <= STREAM_DELIVERY_LOG:
+            raise InvalidQuery(f"limit must be 1-{STREAM_DELIVERY_LOG}", "limit")
+        return [StreamDelivery(d) for d in self._store.deliveries(tenant_id, stream_id, limit)]
+
+    def add_listener(
+        self, kind: Literal["appended", "streams"], listener: Callable[..., None]
+    ) -> None:
+        """Be told when a tenant's log grew (``appended``: called with the tenant id, after
+        the commit) or when a stream was created, changed or deleted (``streams``)."""
+        if kind == "appended":
+            self._append_listeners.append(listener)
+        else:
+            self._stream_listeners.append(listener)
+
+    def follower(
+        self, tenant_id: str, name: str, consumer: Consumer, *, owner: str, **options: Any
+    ) -> Follower:
+        """A ``Follower`` of the tenant's log for ``consumer`` (the hook background work
+        plugs into: see ``sealtrail.follower_pool``). Its cursor is created at the log's
+        current size if it does not exist yet."""
+        if self._store.get_consumer(tenant_id, name) is None:
+            size = self._store.tree_head(tenant_id).size
+            self._store.add_consumer(tenant_id, name, size, now_micros())
+        return Follower(self._store, tenant_id, name, consumer, owner=owner, **options)
+
+    @staticmethod
+    def _stream_signer(record: StreamRecord) -> WebhookSigner | None:
+        secrets = SecretSet.from_json(record.secrets)
+        return secrets.signer() if secrets.keys else None
+
+    def _stream_tls(self) -> ssl.SSLContext | None:
+        path = self._settings.stream_ca_file
+        if not path:
+            return None
+        context = ssl.create_default_context()
+        try:
+            context.load_verify_locations(cafile=path)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(f"cannot read stream_ca_file {path}: {exc}") from None
+        return context
+
+    def stream_plans(self) -> list[ConsumerPlan]:
+        """What should deliver now: one consumer per active stream of every tenant.
+
+        Each plan's key is the stream's configuration, so an edited stream restarts;
+        paused and deleted streams are not planned, so their followers stop.
+        """
+        tls = self._stream_tls()
+        options = {
+            "batch_size": STREAM_BATCH,
+            "failing_after": float(self._settings.stream_failing_after),
+        }
+        plans = []
+        for record in self._store.list_streams():
+            if record.status != "active":
+                continue
+            plans.append(
+                ConsumerPlan(
+                    record.tenant_id,
+                    consumer_name(record.id),
+                    (record.updated_at, record.destination, record.format, record.filter),
+                    functools.partial(self._stream_consumer, record, tls),
+                    options,
+                )
+            )
+        return plans
+
+    def _stream_consumer(self, record: StreamRecord, tls: ssl.SSLContext | None) -> Consumer:
+        tenant_id = record.tenant_id
+        spec = StreamSpec.stored(record.name, record.destination, record.format, record.filter)
+        query = spec.query
+        name = consumer_name(record.id)
+        reader = _NodeReader(self._store, tenant_id)
+
+        def matching(first: int, last: int) -> list[int]:
+            assert query is not None
+            return self._store.matching_seqs(tenant_id, query, first, last)
+
+        def consistency(old: int, new: int) -> ConsistencyProof:
+            hashes = [] if old in (0, new) else tree.consistency_proof_from_nodes(reader, old, new)
+            return ConsistencyProof(old, new, tuple(hashes))
+
+        def attempt(batch: Batch, result: DeliveryResult) -> None:
+            state = self._store.get_consumer(tenant_id, name)
+            tries = 1 if state is None else state.attempts + 1
+            delivery = _delivery(
+                record, "batch", batch.first_seq, batch.last_seq, len(batch.events), tries, result
+            )
+            self._store.add_delivery(delivery, STREAM_DELIVERY_LOG)
+
+        return StreamConsumer(
+            spec,
+            self._stream_signer(record),
+            checkpoint=lambda: self._checkpoint(tenant_id).note,
+            matching=None if query is None else matching,
+            consistency=consistency,
+            attempt=attempt,
+            tls=tls,
+        )
+
 
 class _NodeReader:
     """A tenant's stored tree nodes, as the ledger's ``NodeReader``."""
@@ -1424,6 +1759,32 @@ def _seal(
     grown = tree.append(head.frontier, head.size, hashes)
     nodes = [node for node in grown.new_nodes if node[0] > 0]
     return SealedBatch(events, hashes, nodes, TreeHead(grown.size, tuple(grown.frontier)))
+
+
+def _delivery(
+    record: StreamRecord,
+    kind: str,
+    first_seq: int | None,
+    last_seq: int | None,
+    events: int,
+    attempt: int,
+    result: DeliveryResult,
+) -> DeliveryRecord:
+    return DeliveryRecord(
+        tenant_id=record.tenant_id,
+        stream_id=record.id,
+        id=str(uuid7()),
+        at=now_micros(),
+        kind=kind,
+        first_seq=first_seq,
+        last_seq=last_seq,
+        events=events,
+        attempt=attempt,
+        delivered=result.delivered,
+        status=result.status,
+        duration_us=int(result.seconds * 1_000_000),
+        error=None if result.error is None else result.error[:1000],
+    )
 
 
 def _check_tenant_id(tenant_id: str) -> None:

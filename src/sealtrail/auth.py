@@ -18,8 +18,14 @@ from sealtrail.errors import AuthenticationFailed, InvalidInput, PermissionDenie
 from sealtrail.events import Actor, Event
 from sealtrail.query import EventQuery, Field, Term
 
-Scope = Literal["events:write", "events:read", "viewer:mint", "events:erase"]
-SCOPES: Final[tuple[Scope, ...]] = ("events:write", "events:read", "viewer:mint", "events:erase")
+Scope = Literal["events:write", "events:read", "viewer:mint", "events:erase", "streams:manage"]
+SCOPES: Final[tuple[Scope, ...]] = (
+    "events:write",
+    "events:read",
+    "viewer:mint",
+    "events:erase",
+    "streams:manage",
+)
 PrincipalKind = Literal["operator", "api_key", "viewer"]
 
 KEY_PREFIX: Final = "st_"

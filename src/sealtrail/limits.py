@@ -88,3 +88,21 @@ MAX_SAVED_SEARCH_NAME: Final = 100
 """A saved search's name, in characters."""
 MAX_SAVED_SEARCHES: Final = 200
 """Saved searches one tenant keeps: shared ones and every user's private ones together."""
+
+# -- streams (issue 17) ---------------------------------------------------------------
+StreamFormat = Literal["json", "ndjson", "ocsf", "cef"]
+STREAM_FORMATS: Final[tuple[StreamFormat, ...]] = get_args(StreamFormat)
+StreamDestinationType = Literal["webhook", "syslog"]
+STREAM_DESTINATION_TYPES: Final[tuple[StreamDestinationType, ...]] = get_args(StreamDestinationType)
+MAX_STREAM_NAME: Final = 128
+MAX_STREAM_URL: Final = 2048
+MAX_STREAMS_PER_TENANT: Final = 20
+"""Streams one tenant may have: each one is a follower (a thread) in a serving process."""
+STREAM_BATCH: Final = 500
+"""Events of the log one delivery covers at most."""
+STREAM_DELIVERY_LOG: Final = 100
+"""Attempts kept per stream in its delivery log (``GET /v1/streams/{id}/deliveries``);
+older ones are dropped as new ones are recorded."""
+MAX_SECRET_OVERLAP: Final = 30 * 86_400
+"""The longest a rotated-out webhook secret keeps signing, in seconds."""
+DEFAULT_SECRET_OVERLAP: Final = 86_400

@@ -46,6 +46,9 @@ class Settings:
     max_clock_skew: int = 300
     mask_context_keys: str = ",".join(DEFAULT_MASK_KEYS)
     mask_card_numbers: bool = True
+    stream_delivery: bool = True
+    stream_failing_after: int = 600
+    stream_ca_file: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -111,6 +114,8 @@ class Settings:
             raise ConfigurationError("connect_timeout must be at least 1 second")
         if self.max_clock_skew < 0:
             raise ConfigurationError("max_clock_skew must be 0 seconds or more")
+        if self.stream_failing_after < 1:
+            raise ConfigurationError("stream_failing_after must be at least 1 second")
 
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})

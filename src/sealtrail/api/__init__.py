@@ -7,6 +7,7 @@
     viewer_sessions  minting a viewer link for one user of the tenant
     erasures         erasing a data subject's personal fields, and its progress
     saved_searches   search phrases kept under a name, shared or private
+    streams          delivering the trail to a SIEM: streams, tests, replays, delivery log
     compat           the seed product's members audit-log endpoint
     health           liveness, readiness, metrics
     schemas          the shapes ``/openapi.json`` documents
@@ -28,6 +29,7 @@ from sealtrail.api import (
     ledger,
     live,
     saved_searches,
+    streams,
     viewer_sessions,
 )
 
@@ -39,6 +41,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     viewer_sessions.router,
     erasures.router,
     saved_searches.router,
+    streams.router,
     compat.router,
     health.router,
 )

@@ -180,7 +180,7 @@ def keys() -> None:
     "--scopes",
     default="events:write,events:read",
     show_default=True,
-    help="Comma-separated: events:write, events:read, viewer:mint, events:erase.",
+    help="Comma-separated: events:write, events:read, viewer:mint, events:erase, streams:manage.",
 )
 @click.option("--name", default=None, help="A label to recognise the key by.")
 @database_option

@@ -19,6 +19,7 @@ from sealtrail import __version__
 from sealtrail.api import ROUTERS
 from sealtrail.audit_log import AuditLog
 from sealtrail.server import errors
+from sealtrail.server.background import start_followers
 from sealtrail.server.metrics import Metrics
 from sealtrail.settings import Settings
 
@@ -40,7 +41,13 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
         threading.Thread(
             target=_resume_erasures, args=(audit_log,), name="sealtrail-erasures", daemon=True
         ).start()
-        yield
+        followers = start_followers(audit_log) if settings.stream_delivery else None
+        app.state.followers = followers
+        try:
+            yield
+        finally:
+            if followers is not None:
+                followers.stop()
 
     app = FastAPI(
         lifespan=lifespan,

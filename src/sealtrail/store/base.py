@@ -163,6 +163,43 @@ class ErasureRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamRecord:
+    """A stream as stored. ``destination`` and ``secrets`` are JSON text (see
+    ``sealtrail.streams.config``); ``status`` is ``active`` or ``paused``."""
+
+    tenant_id: str
+    id: str
+    name: str
+    destination: str
+    format: str
+    filter: str | None
+    status: str
+    secrets: str
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One attempt to deliver to a stream: a batch of the log (``kind`` ``batch``,
+    ``first_seq..last_seq``) or a test message (``kind`` ``test``, no range)."""
+
+    tenant_id: str
+    stream_id: str
+    id: str  # time-ordered (UUIDv7): the log lists newest first by it
+    at: int
+    kind: str
+    first_seq: int | None
+    last_seq: int | None
+    events: int
+    attempt: int
+    delivered: bool
+    status: int | None
+    duration_us: int
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     tenants: int = 0
     events: int = 0
@@ -432,3 +469,40 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def move_consumer(self, tenant_id: str, name: str, next_seq: int, at: int) -> bool:
         """Set the cursor (a replay) whoever holds the lease, clearing failures."""
+
+    @abc.abstractmethod
+    def matching_seqs(
+        self, tenant_id: str, query: EventQuery, first_seq: int, last_seq: int
+    ) -> list[int]:
+        """The seqs in ``first_seq..last_seq`` (inclusive) of the events ``query`` matches,
+        ascending: a stream's filter, read exactly as search reads it."""
+
+    # -- streams ----------------------------------------------------------------
+    @abc.abstractmethod
+    def add_stream(self, stream: StreamRecord) -> None:
+        """Raise ``Conflict`` if the tenant has a stream of that name, ``NotFound``
+        without the tenant."""
+
+    @abc.abstractmethod
+    def get_stream(self, tenant_id: str, stream_id: str) -> StreamRecord | None: ...
+
+    @abc.abstractmethod
+    def list_streams(self, tenant_id: str | None = None) -> list[StreamRecord]:
+        """A tenant's streams by creation, or every tenant's (by tenant)."""
+
+    @abc.abstractmethod
+    def update_stream(self, stream: StreamRecord) -> bool:
+        """Replace the stream's configuration (by tenant and id); False if there is none,
+        ``Conflict`` if the new name is another stream's."""
+
+    @abc.abstractmethod
+    def remove_stream(self, tenant_id: str, stream_id: str) -> bool:
+        """Delete the stream and its delivery log; False if there was none."""
+
+    @abc.abstractmethod
+    def add_delivery(self, delivery: DeliveryRecord, keep: int) -> None:
+        """Record one attempt and drop the stream's attempts beyond the newest ``keep``."""
+
+    @abc.abstractmethod
+    def deliveries(self, tenant_id: str, stream_id: str, limit: int) -> list[DeliveryRecord]:
+        """The stream's latest attempts, newest first."""

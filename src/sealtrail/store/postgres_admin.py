@@ -15,6 +15,8 @@ alembic_version                SELECT (readiness reports the schema revision)
 sealtrail_ensure_partitions    EXECUTE (SECURITY DEFINER: creates month
                                partitions ahead without owning the table)
 erasures                       SELECT, INSERT, UPDATE (erasure jobs' progress)
+streams, stream_deliveries     SELECT, INSERT, UPDATE, DELETE — stream settings
+                               and their bounded delivery log
 sealtrail_erase                EXECUTE (SECURITY DEFINER: clears personal fields
                                of events, keeping their commitments; the one
                                change to an event the role can make)
@@ -58,6 +60,8 @@ _GRANTS: Final = (
     "GRANT SELECT ON {schema}.alembic_version TO {role}",
     "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_ensure_partitions(integer) TO {role}",
     "GRANT SELECT, INSERT, UPDATE ON {schema}.erasures TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.streams, {schema}.stream_deliveries"
+    " TO {role}",
     "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_erase(text, bigint[], bytea[]) TO {role}",
     "GRANT SELECT, INSERT, DELETE ON {schema}.saved_searches TO {role}",
 )

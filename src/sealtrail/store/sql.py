@@ -31,6 +31,7 @@ from sealtrail.store.base import (
     COUNT_CAP,
     ApiKeyRecord,
     ConsumerState,
+    DeliveryRecord,
     ErasureRecord,
     EventStore,
     EventTypeVersion,
@@ -40,6 +41,7 @@ from sealtrail.store.base import (
     Sealer,
     SearchResult,
     StoredCheckpoint,
+    StreamRecord,
     Tenant,
     TreeHead,
 )
@@ -60,6 +62,13 @@ _TYPE_COLUMNS: Final = "name, category, kind, description, expects_target, resou
 _TENANT_COLUMNS: Final = "id, name, created_at, strict, mask_keys"
 _SAVED_COLUMNS: Final = "id, tenant_id, name, phrase, owner, created_by, created_at"
 _SHARED: Final = ""  # the owner column of a shared saved search
+_STREAM_COLUMNS: Final = (
+    "tenant_id, id, name, destination, format, filter, status, secrets, created_at, updated_at"
+)
+_DELIVERY_COLUMNS: Final = (
+    "tenant_id, stream_id, id, at, kind, first_seq, last_seq, events, attempt, delivered,"
+    " status, duration_us, error"
+)
 _ERASURE_COLUMNS: Final = (
     "id, tenant_id, subject_kind, subject, reason, requested_by, status, events_matched,"
     " created_at, events_erased, last_seq, finished_at, lease_until"
@@ -813,6 +822,176 @@ class SQLStore(EventStore, Generic[C]):
             " WHERE tenant_id = ? AND name = ?"
         )
         return self._run(sql, (next_seq, False, at, tenant_id, name)) == 1
+
+    def matching_seqs(
+        self, tenant_id: str, query: EventQuery, first_seq: int, last_seq: int
+    ) -> list[int]:
+        where, params = compile_where(self.dialect, tenant_id, query)
+        sql = f"SELECT seq FROM events WHERE {where} AND seq >= ? AND seq <= ? ORDER BY seq"
+        rows = self._all(sql, [*params, first_seq, min(last_seq, MAX_SEQ)])
+        return [int(r[0]) for r in rows]
+
+    # -- streams -------------------------------------------------------------------------
+    def _stream_values(self, stream: StreamRecord) -> tuple[Any, ...]:
+        escape = self.dialect.escape
+        return (
+            stream.tenant_id,
+            stream.id,
+            escape(stream.name),
+            escape(stream.destination),
+            stream.format,
+            self._escape(stream.filter),
+            stream.status,
+            escape(stream.secrets),
+            stream.created_at,
+            stream.updated_at,
+        )
+
+    def _stream(self, row: Sequence[Any]) -> StreamRecord:
+        unescape = self.dialect.unescape
+        return StreamRecord(
+            tenant_id=row[0],
+            id=row[1],
+            name=unescape(row[2]),
+            destination=unescape(row[3]),
+            format=row[4],
+            filter=None if row[5] is None else unescape(row[5]),
+            status=row[6],
+            secrets=unescape(row[7]),
+            created_at=row[8],
+            updated_at=row[9],
+        )
+
+    def add_stream(self, stream: StreamRecord) -> None:
+        def work(connection: C) -> None:
+            if (
+                self._execute(
+                    connection, "SELECT 1 FROM tenants WHERE id = ?", (stream.tenant_id,)
+                ).fetchone()
+                is None
+            ):
+                raise NotFound(f"no tenant {stream.tenant_id!r}")
+            try:
+                self._execute(
+                    connection,
+                    f"INSERT INTO streams ({_STREAM_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    self._stream_values(stream),
+                )
+            except self.dialect.unique_violation as exc:
+                raise Conflict(f"the tenant already has a stream named {stream.name!r}") from exc
+
+        self._write(work)
+
+    def get_stream(self, tenant_id: str, stream_id: str) -> StreamRecord | None:
+        row = self._one(
+            f"SELECT {_STREAM_COLUMNS} FROM streams WHERE tenant_id = ? AND id = ?",
+            (tenant_id, stream_id),
+        )
+        return None if row is None else self._stream(row)
+
+    def list_streams(self, tenant_id: str | None = None) -> list[StreamRecord]:
+        if tenant_id is None:
+            sql = f"SELECT {_STREAM_COLUMNS} FROM streams ORDER BY tenant_id, created_at, id"
+            return [self._stream(r) for r in self._all(sql)]
+        sql = f"SELECT {_STREAM_COLUMNS} FROM streams WHERE tenant_id = ? ORDER BY created_at, id"
+        return [self._stream(r) for r in self._all(sql, (tenant_id,))]
+
+    def update_stream(self, stream: StreamRecord) -> bool:
+        values = self._stream_values(stream)
+        sql = (
+            "UPDATE streams SET name = ?, destination = ?, format = ?, filter = ?, status = ?,"
+            " secrets = ?, updated_at = ? WHERE tenant_id = ? AND id = ?"
+        )
+        params = (*values[2:8], stream.updated_at, stream.tenant_id, stream.id)
+        changed = self._run(
+            sql, params, taken=f"the tenant already has a stream named {stream.name!r}"
+        )
+        return changed == 1
+
+    def remove_stream(self, tenant_id: str, stream_id: str) -> bool:
+        def work(connection: C) -> bool:
+            self._execute(
+                connection,
+                "DELETE FROM stream_deliveries WHERE tenant_id = ? AND stream_id = ?",
+                (tenant_id, stream_id),
+            )
+            return (
+                self._execute(
+                    connection,
+                    "DELETE FROM streams WHERE tenant_id = ? AND id = ?",
+                    (tenant_id, stream_id),
+                ).rowcount
+                == 1
+            )
+
+        return self._write(work)
+
+    def add_delivery(self, delivery: DeliveryRecord, keep: int) -> None:
+        d = delivery
+        values = (
+            d.tenant_id,
+            d.stream_id,
+            d.id,
+            d.at,
+            d.kind,
+            d.first_seq,
+            d.last_seq,
+            d.events,
+            d.attempt,
+            d.delivered,
+            d.status,
+            d.duration_us,
+            self._escape(d.error),
+        )
+
+        def work(connection: C) -> None:
+            self._execute(
+                connection,
+                f"INSERT INTO stream_deliveries ({_DELIVERY_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+            oldest = self._execute(
+                connection,
+                "SELECT id FROM stream_deliveries WHERE tenant_id = ? AND stream_id = ?"
+                " ORDER BY id DESC LIMIT 1 OFFSET ?",
+                (d.tenant_id, d.stream_id, keep - 1),
+            ).fetchone()
+            if oldest is not None:
+                self._execute(
+                    connection,
+                    "DELETE FROM stream_deliveries WHERE tenant_id = ? AND stream_id = ?"
+                    " AND id < ?",
+                    (d.tenant_id, d.stream_id, oldest[0]),
+                )
+
+        self._write(work)
+
+    def deliveries(self, tenant_id: str, stream_id: str, limit: int) -> list[DeliveryRecord]:
+        rows = self._all(
+            f"SELECT {_DELIVERY_COLUMNS} FROM stream_deliveries"
+            " WHERE tenant_id = ? AND stream_id = ? ORDER BY id DESC LIMIT ?",
+            (tenant_id, stream_id, limit),
+        )
+        return [
+            DeliveryRecord(
+                tenant_id=r[0],
+                stream_id=r[1],
+                id=r[2],
+                at=r[3],
+                kind=r[4],
+                first_seq=r[5],
+                last_seq=r[6],
+                events=r[7],
+                attempt=r[8],
+                delivered=bool(r[9]),
+                status=r[10],
+                duration_us=r[11],
+                error=None if r[12] is None else self.dialect.unescape(r[12]),
+            )
+            for r in rows
+        ]
 
 
 def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:

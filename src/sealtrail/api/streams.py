@@ -1,0 +1,155 @@
+"""``/v1/streams``: deliver the tenant's trail to its SIEM (scope ``streams:manage``).
+
+Create, list, read, change (``PATCH``; ``{"status": "paused"|"active"}`` pauses and
+resumes), delete; send a signed test message; replay from a seq; rotate a webhook's
+signing secret; read the delivery log. Every rule is ``AuditLog``'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from sealtrail.errors import InvalidInput
+from sealtrail.events import now_micros
+from sealtrail.limits import DEFAULT_SECRET_OVERLAP, STREAM_DELIVERY_LOG
+from sealtrail.server import deps
+from sealtrail.server.requests import query_lists, read_json
+from sealtrail.streams.config import StreamSpec
+
+router = APIRouter(prefix="/v1/streams", tags=["streams"])
+
+JSON = "application/json"
+_STREAM = (
+    'a stream: {"name", "destination": {"type": "webhook", "url"} | {"type": "syslog",'
+    ' "host", "port", "tls"}, "format", "filter"?}'
+)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, media_type=JSON)
+
+
+async def _body(request: Request, expected: str) -> Any:
+    return await read_json(request, deps.settings(request).max_body_bytes, expected)
+
+
+def _object(body: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InvalidInput(f"{unknown[0]!r} is not a member of this request")
+    return body
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a stream; a webhook stream's signing secret is returned once",
+    response_class=Response,
+)
+async def create_stream(request: Request) -> Response:
+    principal = deps.principal(request)
+    spec = StreamSpec.from_body(await _body(request, _STREAM))
+    created = await run_in_threadpool(deps.audit_log(request).create_stream, principal, spec)
+    return _json(created.to_dict(now_micros()), 201)
+
+
+@router.get("", summary="The tenant's streams, with how their delivery is going")
+def list_streams(request: Request) -> Response:
+    principal = deps.principal(request)
+    query_lists(request, allowed=())
+    views = deps.audit_log(request).streams(principal)
+    now = now_micros()
+    return _json({"streams": [v.to_dict(now) for v in views]})
+
+
+@router.get("/{stream_id}", summary="One stream")
+def get_stream(request: Request, stream_id: str) -> Response:
+    principal = deps.principal(request)
+    view = deps.audit_log(request).get_stream(principal, stream_id)
+    return _json(view.to_dict(now_micros()))
+
+
+@router.patch(
+    "/{stream_id}",
+    summary='Change a stream; {"status": "paused"} pauses it, "active" resumes it',
+)
+async def update_stream(request: Request, stream_id: str) -> Response:
+    principal = deps.principal(request)
+    body = await _body(request, "the members to change: name, destination, format, filter, status")
+    view = await run_in_threadpool(
+        deps.audit_log(request).update_stream, principal, stream_id, body
+    )
+    return _json(view.to_dict(now_micros()))
+
+
+@router.delete("/{stream_id}", status_code=204, summary="Delete a stream and its delivery log")
+def delete_stream(request: Request, stream_id: str) -> Response:
+    principal = deps.principal(request)
+    deps.audit_log(request).delete_stream(principal, stream_id)
+    return Response(status_code=204)
+
+
+@router.post("/{stream_id}/test", summary="Send the stream a signed test message now")
+async def test_stream(request: Request, stream_id: str) -> Response:
+    principal = deps.principal(request)
+    delivery = await run_in_threadpool(deps.audit_log(request).test_stream, principal, stream_id)
+    return _json({"delivery": delivery.to_dict()})
+
+
+@router.post(
+    "/{stream_id}/replay",
+    status_code=202,
+    summary="Deliver the stream again from a seq of the log",
+)
+async def replay_stream(request: Request, stream_id: str) -> Response:
+    principal = deps.principal(request)
+    body = _object(await _body(request, '{"from_seq": <seq>}'), {"from_seq"})
+    if "from_seq" not in body:
+        raise InvalidInput('a replay needs {"from_seq": <seq>}')
+    view = await run_in_threadpool(
+        deps.audit_log(request).replay_stream, principal, stream_id, body["from_seq"]
+    )
+    return _json(view.to_dict(now_micros()), 202)
+
+
+@router.post(
+    "/{stream_id}/rotate-secret",
+    summary="A new webhook signing secret (returned once); the old one signs on for a while",
+)
+async def rotate_secret(request: Request, stream_id: str) -> Response:
+    principal = deps.principal(request)
+    raw = await request.body()
+    overlap = DEFAULT_SECRET_OVERLAP
+    if raw.strip():
+        body = _object(await _body(request, '{"overlap_seconds": <seconds>}'), {"overlap_seconds"})
+        overlap = body.get("overlap_seconds", DEFAULT_SECRET_OVERLAP)
+        if isinstance(overlap, bool) or not isinstance(overlap, int):
+            raise InvalidInput("overlap_seconds must be an integer")
+    rotated = await run_in_threadpool(
+        deps.audit_log(request).rotate_stream_secret, principal, stream_id, overlap
+    )
+    return _json(rotated.to_dict(now_micros()))
+
+
+@router.get(
+    "/{stream_id}/deliveries",
+    summary=f"The stream's delivery log: its latest {STREAM_DELIVERY_LOG} attempts",
+)
+def stream_deliveries(request: Request, stream_id: str) -> Response:
+    principal = deps.principal(request)
+    params = query_lists(request, allowed=("limit",))
+    limit = STREAM_DELIVERY_LOG
+    if "limit" in params:
+        text = params["limit"][-1]
+        if not text.isdigit():
+            raise InvalidInput(f"limit must be an integer 1-{STREAM_DELIVERY_LOG}")
+        limit = int(text)
+    found = deps.audit_log(request).stream_deliveries(principal, stream_id, limit)
+    return _json({"deliveries": [d.to_dict() for d in found]})

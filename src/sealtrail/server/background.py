@@ -1,0 +1,42 @@
+"""Background delivery in a serving process: a ``FollowerPool`` over the ``AuditLog``.
+
+``start_followers`` is what the server's lifespan runs (unless ``stream_delivery`` is
+off). It makes one pool per process, plugs in the stream deliveries
+(``AuditLog.stream_plans``), wakes a tenant's followers after each append in this
+process, and re-reads what should run whenever a stream changes here (and every few
+seconds for changes made by other processes). Every worker runs a pool; each
+consumer's lease in the database lets exactly one of them deliver it at a time.
+
+More background work plugs in the same way: hand ``add_source`` any callable returning
+``follower_pool.ConsumerPlan``s, e.g. ``pool.add_source(audit_log.detection_plans)``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+
+from sealtrail.audit_log import AuditLog
+from sealtrail.follower_pool import FollowerPool, Source
+
+__all__ = ["process_owner", "start_followers"]
+
+
+def process_owner() -> str:
+    """This process's name in a lease: host, pid and a random tag (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def start_followers(
+    audit_log: AuditLog, *sources: Source, poll_seconds: float = 2.0
+) -> FollowerPool:
+    """Run the stream deliveries (and any other ``sources``) until ``pool.stop()``."""
+    pool = FollowerPool(audit_log.follower, owner=process_owner(), poll_seconds=poll_seconds)
+    audit_log.add_listener("appended", pool.nudge)
+    audit_log.add_listener("streams", pool.refresh)
+    pool.add_source(audit_log.stream_plans)
+    for source in sources:
+        pool.add_source(source)
+    pool.start()
+    return pool
