@@ -1,0 +1,66 @@
+"""``sealtrail streams``: the operator manages a tenant's streams without an API key."""
+
+from __future__ import annotations
+
+from .conftest import Cli
+
+SYSLOG = ("--syslog", "127.0.0.1:9", "--format", "cef")
+
+
+def test_create_list_pause_resume_replay_and_delete(cli: Cli) -> None:
+    made = cli.json(
+        "streams", "create", "--tenant", "acme", "--name", "siem",
+        "--webhook", "https://siem.example.com/hook", "--format", "ocsf",
+        "--filter", "action:auth.*",
+    )  # fmt: skip
+    assert made["secret"].startswith("whsec_") and made["status"] == "active"
+    assert made["destination"] == {"type": "webhook", "url": "https://siem.example.com/hook"}
+    sid = made["id"]
+    plain = cli.run("streams", "create", "--tenant", "acme", "--name", "logs", *SYSLOG)
+    assert b"syslog://127.0.0.1:9" in plain.stdout and b"whsec_" not in plain.stdout
+    listed = cli.json("streams", "list", "--tenant", "acme")["streams"]
+    assert [s["name"] for s in listed] == ["siem", "logs"]
+    assert all("secret" not in s for s in listed)
+    assert cli.json("streams", "pause", "--tenant", "acme", sid)["status"] == "paused"
+    assert cli.json("streams", "resume", "--tenant", "acme", sid)["status"] == "active"
+    replayed = cli.json("streams", "replay", "--tenant", "acme", sid, "--from-seq", "0")
+    assert replayed["delivery"]["next_seq"] == 0
+    text = cli.run("streams", "list", "--tenant", "acme").stdout.decode()
+    assert f"{sid}  siem  active  ocsf  https://siem.example.com/hook" in text
+    cli.run("streams", "delete", "--tenant", "acme", sid)
+    actions = [
+        e["action"]
+        for e in cli.json("search", "action:audit_log.*", "--tenant", "acme", "--order", "asc")[
+            "events"
+        ]
+    ]
+    assert actions == [
+        "audit_log.stream_created",
+        "audit_log.stream_created",
+        "audit_log.stream_paused",
+        "audit_log.stream_resumed",
+        "audit_log.stream_replayed",
+        "audit_log.stream_deleted",
+    ]
+
+
+def test_a_failed_test_and_bad_input_are_one_line(cli: Cli) -> None:
+    sid = cli.json("streams", "create", "--tenant", "acme", "--name", "s", *SYSLOG)["id"]
+    failed = cli.run("streams", "test", "--tenant", "acme", sid, check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.decode().startswith("not delivered: ")
+    assert len(failed.stderr.decode().strip().splitlines()) == 1
+    logged = cli.json("streams", "deliveries", "--tenant", "acme", sid)["deliveries"]
+    assert logged[0]["kind"] == "test" and logged[0]["delivered"] is False
+    bad = cli.run(
+        "streams", "create", "--tenant", "acme", "--name", "x", "--syslog", "h:1",
+        "--filter", "action:", check=False,
+    )  # fmt: skip
+    assert bad.returncode == 1 and bad.stderr.decode().count("\n") == 1
+    both = cli.run(
+        "streams", "create", "--tenant", "acme", "--name", "x", "--syslog", "h:1",
+        "--webhook", "https://a.example", check=False,
+    )  # fmt: skip
+    assert both.returncode == 2
+    missing = cli.run("streams", "pause", "--tenant", "acme", "str_nope", check=False)
+    assert missing.returncode == 1 and "no stream" in missing.stderr.decode()
