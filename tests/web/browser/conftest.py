@@ -41,12 +41,16 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 # acme for most tests; northwind and northwind-phone only for the screenshots, so
-# their first view is of the sample alone; empty for paging.
+# their first view is of the sample alone; empty for paging; a11y and views for the
+# accessibility and saved-view tests.
 TENANTS = {
     "acme": "Acme Robotics",
     "northwind": "Northwind Studio",
     "northwind-phone": "Northwind Studio",
     "empty": "Empty Co",
+    # the accessibility and saved-view tests' own, so their records stay out of acme's list
+    "a11y": "Acme Robotics",
+    "views": "Acme Robotics",
 }
 
 
@@ -162,6 +166,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         found.record(sample.events())
         found.record(sample.events(), tenant="northwind")
         found.record(sample.events(), tenant="northwind-phone")
+        found.record(sample.events(), tenant="a11y")
+        found.record(sample.events(), tenant="views")
         yield found
     finally:
         process.terminate()
