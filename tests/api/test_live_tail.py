@@ -18,12 +18,12 @@ import httpx
 import pytest
 import uvicorn
 
-from sealtrail.api import live
 from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
 from sealtrail.errors import PermissionDenied
 from sealtrail.events import Actor
 from sealtrail.query import EventQuery, parse_phrase
+from sealtrail.server import tail as live_tail
 from sealtrail.server.app import create_app
 from sealtrail.settings import Settings
 
@@ -124,7 +124,7 @@ class Served:
 
 @pytest.fixture
 def served(log: AuditLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
-    monkeypatch.setattr(live, "REAUTHENTICATE_SECONDS", 0.2)
+    monkeypatch.setattr(live_tail, "REAUTHENTICATE_SECONDS", 0.2)
     settings = Settings(
         database_url=log.database_url, signing_key_file=str(tmp_path / "signing.key")
     )

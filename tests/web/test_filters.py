@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from sealtrail.errors import InvalidQuery, PhraseSyntaxError
-from sealtrail.query import Field, format_phrase
+from sealtrail.query import Field, Term, format_phrase
 from sealtrail.web.filters import Filters, page_limit, start_index
 
 TODAY = date(2026, 3, 31)
@@ -88,10 +88,34 @@ def test_chips_remove_one_filter_each() -> None:
 
 
 def test_api_filters_in_a_link_apply_too() -> None:
-    filters = Filters.from_params({"actor_email": "a@x.com", "ip": "10.0.0.0/8", "page": "7"})
+    params = {"actor_email": "a@x.com", "ip": "10.0.0.0/8", "page": "7", "access": "shown"}
+    filters = Filters.from_params(params)
     assert dict(filters.more) == {"actor_email": "a@x.com", "ip": "10.0.0.0/8"}
     fields = {term.field for term in filters.query().terms}
     assert fields == {Field.ACTOR_EMAIL, Field.IP}
+
+
+@pytest.mark.parametrize(
+    ("params", "hidden"),
+    [
+        ({}, True),
+        ({"access": "shown"}, False),
+        ({"access": "yes"}, True),
+        ({"action": "audit_log.viewed"}, False),
+        ({"action": "audit_log.*"}, False),
+        ({"category": "audit_log"}, False),
+        ({"phrase": "category:audit_log"}, False),
+        ({"phrase": "action:member.*"}, True),
+    ],
+)
+def test_sealtrails_own_access_records_are_hidden_unless_asked_for(
+    params: dict[str, str], hidden: bool
+) -> None:
+    filters = Filters.from_params(params)
+    assert filters.hides_access is hidden
+    excluded = Term(Field.ACTION, ("audit_log.viewed", "audit_log.exported"), negate=True)
+    assert (excluded in filters.query().terms) is hidden
+    assert ("access=shown" in filters.url()) is (params.get("access") == "shown")
 
 
 @pytest.mark.parametrize(

@@ -55,12 +55,18 @@ def test_opening_one_event_is_recorded(seeded: Site) -> None:
     assert recorded[0]["context"]["event_id"] == "evt_role_change"
 
 
-def test_the_viewers_own_views_appear_in_the_trail(seeded: Site) -> None:
+def test_the_viewers_own_views_are_in_the_trail_behind_a_visible_toggle(seeded: Site) -> None:
     client = seeded.browser("owner")
     client.get("/ui")
     [view] = [e["id"] for e in _access_events(seeded)]
-    shown = client.get("/ui", params={"since": "", "kind": "access"})
+    hidden = client.get("/ui", params={"since": "", "kind": "access"})
+    assert f'data-event-id="{view}"' not in hidden.text
+    assert "Show audit-log access" in hidden.text
+    shown = client.get("/ui", params={"since": "", "kind": "access", "access": "shown"})
     assert f'data-event-id="{view}"' in shown.text
+    assert "Hide audit-log access" in shown.text
+    named = client.get("/ui", params={"since": "", "action": "audit_log.viewed"})
+    assert f'data-event-id="{view}"' in named.text
 
 
 def test_reloading_or_paging_the_same_filters_is_recorded_once(seeded: Site) -> None:

@@ -13,11 +13,9 @@ not read them again. The rules (scope, account, which seqs are safe to read) are
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncIterator
 from typing import Final
 
-import anyio
 import orjson
 from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -26,18 +24,17 @@ from starlette.concurrency import run_in_threadpool
 from sealtrail.api import schemas
 from sealtrail.audit_log import AuditLog, Tail
 from sealtrail.auth import Principal
-from sealtrail.errors import AuthenticationFailed, InvalidQuery
-from sealtrail.limits import TAIL_PING_SECONDS, TAIL_POLL_SECONDS
+from sealtrail.errors import InvalidQuery
+from sealtrail.limits import TAIL_PING_SECONDS
 from sealtrail.query import EventQuery, query_from_params
 from sealtrail.server import deps
 from sealtrail.server.requests import client_ip, query_lists
+from sealtrail.server.tail import follow
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 NOT_FOR_THE_TAIL: Final = ("limit", "offset", "cursor", "order")
 """Search parameters a tail has no use for: it sends every new match, oldest first."""
-REAUTHENTICATE_SECONDS: Final = 30.0
-"""A revoked key or an ended viewer session stops an open tail within this time."""
 _SEQ = re.compile(r"-?[0-9]{1,19}")
 
 
@@ -81,9 +78,8 @@ def _resume_point(header: str | None, values: list[str] | None) -> int | None:
 async def _messages(
     request: Request, audit_log: AuditLog, principal: Principal, query: EventQuery, first: Tail
 ) -> AsyncIterator[ServerSentEvent]:
-    tail, told = first, first.last_seq
-    checked = time.monotonic()
-    while True:
+    told = first.last_seq
+    async for tail in follow(request, audit_log, principal, query, first):
         for event in tail.events:
             data = orjson.dumps(event.to_dict()).decode()
             yield ServerSentEvent(data, event="event", id=str(event.seq))
@@ -91,12 +87,3 @@ async def _messages(
             if not tail.events or tail.events[-1].seq != tail.last_seq:
                 yield ServerSentEvent(id=str(tail.last_seq))
             told = tail.last_seq
-        if tail.caught_up:
-            await anyio.sleep(TAIL_POLL_SECONDS)
-        if time.monotonic() - checked > REAUTHENTICATE_SECONDS:
-            try:
-                principal = await run_in_threadpool(deps.principal, request)
-            except AuthenticationFailed:
-                return
-            checked = time.monotonic()
-        tail = await run_in_threadpool(audit_log.tail, principal, query, tail.last_seq)

@@ -371,11 +371,15 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         # (read them through the filter's index, then sort) or many (walk the time
         # index and stop after one page). So it counts first, cheaply and capped,
         # and picks the plan; the count is the exact total when it is small.
-        choose = _needs_plan_choice(query)
+        # Negated terms never drive an index (they test each row read), so only the
+        # positive ones decide: the viewer's default "-category:audit_log" still walks
+        # the time index newest first and stops after one page.
+        positive = EventQuery(tuple(t for t in query.terms if not t.negate), query.time)
+        choose = _needs_plan_choice(positive)
         estimate = self.count(tenant_id, query, SPARSE_MATCHES) if choose else None
         if estimate is not None:  # "+" keeps the time index from being chosen for the order
             return Plan("events", "+occurred_at {d}, +seq {d}", text_first=True, total=estimate)
-        if query.terms and not choose:
+        if positive.terms and not choose:
             # One indexed equality: its own (tenant_id, column, occurred_at, seq) index
             # reads exactly the matches in page order. Forcing the time index here
             # would walk the whole tenant to find a rare value's few rows.

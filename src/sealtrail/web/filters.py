@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from sealtrail.privacy import ACCESS_ACTIONS
 from sealtrail.query import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -30,6 +31,10 @@ from sealtrail.query import (
 DEFAULT_DAYS: Final = 30
 PAGE_PATH: Final = "/ui"
 EXPORT_PATH: Final = "/ui/export"
+LIVE_PATH: Final = "/ui/live"
+ACCESS_CATEGORY: Final = "audit_log"
+"""The category of Sealtrail's own records; naming it in a filter shows its access records."""
+SHOW_ACCESS: Final = "shown"
 
 # Form fields passed through to ``query_from_params`` under the same names.
 _API_FIELDS: Final = ("action", "kind", "resource_type", "q", "phrase", "since", "until")
@@ -82,6 +87,8 @@ class Filters:
     q: str = ""
     phrase: str = ""
     more: tuple[tuple[str, str], ...] = ()
+    access: str = ""
+    """``"shown"``: list Sealtrail's own access records too (see ``hides_access``)."""
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], today: date | None = None) -> Filters:
@@ -91,16 +98,38 @@ class Filters:
             start = (today or datetime.now(UTC).date()) - timedelta(days=DEFAULT_DAYS)
             values["since"] = start.isoformat()
         more = tuple((name, params[name].strip()) for name in _MORE if params.get(name, "").strip())
-        return cls(**values, more=more)
+        access = SHOW_ACCESS if params.get("access", "").strip() == SHOW_ACCESS else ""
+        return cls(**values, more=more, access=access)
+
+    @property
+    def hides_access(self) -> bool:
+        """Whether the list leaves out Sealtrail's records of who viewed and exported the
+        log (``ACCESS_ACTIONS``), so a reader's own clicks do not bury the trail: by
+        default, unless the reader asked to see them or the filters name ``audit_log``
+        (an action, a category, a phrase), which says they are what is wanted. Other
+        records of the log itself (an erasure, a stream changed) are always listed."""
+        if self.access == SHOW_ACCESS:
+            return False
+        named = [self.action, self.phrase, *(value for _, value in self.more)]
+        return not any(ACCESS_CATEGORY in value for value in named)
+
+    def with_access(self, shown: bool) -> Filters:
+        return replace(self, access=SHOW_ACCESS if shown else "")
 
     def query(self) -> EventQuery:
         """The query these filters ask for; ``InvalidQuery``/``PhraseSyntaxError`` if bad."""
         api = {name: [getattr(self, name)] for name in _API_FIELDS if getattr(self, name)}
         api.update((name, [value]) for name, value in self.more)
         query, _ = query_from_params(api)
+        extra: list[Term] = []
         if self.actor:
-            actor = Term.of(Field.ACTOR, self.actor, parameter="actor")
-            query = EventQuery((*query.terms, actor), query.time, query.order)
+            extra.append(Term.of(Field.ACTOR, self.actor, parameter="actor"))
+        if self.hides_access:
+            # On the action: every action index holds it, so a filter by action still
+            # counts from its index alone.
+            extra.append(Term(Field.ACTION, ACCESS_ACTIONS, negate=True))
+        if extra:
+            query = EventQuery((*query.terms, *extra), query.time, query.order)
         return query
 
     def url(self, path: str = PAGE_PATH, **extra: str) -> str:
@@ -109,6 +138,8 @@ class Filters:
         params = {name: getattr(self, name) for name in _LABELS}
         params = {k: v for k, v in params.items() if v or k == "since"}
         params.update(self.more)
+        if self.access:
+            params["access"] = self.access
         params.update({k: v for k, v in extra.items() if v})
         return f"{path}?{urlencode(params)}"
 
@@ -161,8 +192,10 @@ def start_index(raw: str | None) -> int | None:
 
 
 __all__ = [
+    "ACCESS_CATEGORY",
     "DEFAULT_DAYS",
     "EXPORT_PATH",
+    "LIVE_PATH",
     "PAGE_PATH",
     "Chip",
     "Filters",

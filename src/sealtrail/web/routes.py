@@ -15,12 +15,15 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from sealtrail.audit_log import AuditLog, Browse
 from sealtrail.auth import Principal
 from sealtrail.errors import InvalidQuery, NotFound, PhraseSyntaxError
 from sealtrail.events import now_micros
+from sealtrail.limits import TAIL_PING_SECONDS
 from sealtrail.query import EventQuery
 from sealtrail.server import deps
 from sealtrail.server.requests import client_ip
@@ -29,11 +32,12 @@ from sealtrail.server.session_cookie import (
     session_token,
     set_session_cookie,
 )
+from sealtrail.server.tail import follow
 from sealtrail.sessions import SessionExpired, SessionInvalid, ViewerSession
 from sealtrail.web import saved_views
-from sealtrail.web.filters import Filters, page_limit, start_index
+from sealtrail.web.filters import LIVE_PATH, Filters, page_limit, start_index
 from sealtrail.web.rows import KIND_LABELS, Row, build_row
-from sealtrail.web.templating import render
+from sealtrail.web.templating import environment, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -90,6 +94,11 @@ MESSAGES: Final = {
         "You're signed out",
         "Your viewer session has ended on this browser. Open the audit log again from "
         "your product to sign back in.",
+    ),
+    "bad_live": (
+        "These filters cannot be followed live",
+        "The live link holds a filter that is not valid. Go back to the audit log, fix "
+        "the filters and turn Live on again.",
     ),
     "bad_export": (
         "These filters cannot be exported",
@@ -216,9 +225,14 @@ def audit_log_page(request: Request) -> Response:
     problems: dict[str, Problem] = {}
     listing = Listing()
     as_of = datetime.now(UTC)
+    live_url = None
     try:
         query = filters.query()
+        # Where Live starts: read before the list, so nothing lands between the two.
+        live_after = log.tail(principal, query).last_seq
         listing = _listing(request, log, principal, filters, query, limit, params)
+        if not _paged(params):
+            live_url = filters.url(LIVE_PATH, after_seq=str(live_after))
     except PhraseSyntaxError as exc:
         problems["phrase"] = Problem(exc.message, exc.token, exc.position)
     except InvalidQuery as exc:
@@ -240,7 +254,14 @@ def audit_log_page(request: Request) -> Response:
         export_url=filters.export_url(as_of) if not problems else None,
         limit_param=limit_param,
         saved_menu=saved_views.menu(request, log, principal, filters),
+        live_url=live_url,
+        first_page_url=filters.url(live="1"),
     )
+
+
+def _paged(params: dict[str, str]) -> bool:
+    """Whether the page shows older rows than the newest (Live only adds at the top)."""
+    return bool(params.get("cursor", "").strip() or params.get("before", "").strip())
 
 
 def _listing(
@@ -335,6 +356,42 @@ def export_csv(request: Request) -> Response:
             "Content-Disposition": f'attachment; filename="{export.filename}"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+@router.get(LIVE_PATH)
+async def live_rows(request: Request) -> Response:
+    """The Live toggle's feed: each new event the page's filters select, as a rendered
+    row (``event: rows``, ``id:`` its seq), from ``after_seq`` or ``Last-Event-ID``."""
+    session = _reader(request)
+    principal = session.principal()
+    log = deps.audit_log(request)
+    params = _first_params(request)
+    filters = Filters.from_params(params)
+    after = request.headers.get("last-event-id") or params.get("after_seq", "")
+    try:
+        query = filters.query()
+        start = int(after) if after.strip().lstrip("-").isdigit() else None
+    except (InvalidQuery, PhraseSyntaxError):
+        raise PageError(400, "bad_live") from None
+    first = await run_in_threadpool(log.tail, principal, query, start)
+    await run_in_threadpool(log.record_tail, principal, query, ip=client_ip(request))
+    catalog = log.catalog(principal)
+    template = environment().get_template("_live_row.html")
+
+    async def rows() -> Any:
+        told = first.last_seq
+        async for tail in follow(request, log, principal, query, first):
+            for event in tail.events:
+                row = build_row(event, catalog, now_micros())
+                html = template.render(row=row, did=f"l-{event.seq}")
+                yield ServerSentEvent(html, event="rows", id=str(event.seq))
+            if tail.last_seq > told and not tail.events:
+                yield ServerSentEvent(id=str(tail.last_seq))  # moves Last-Event-ID only
+            told = max(told, tail.last_seq)
+
+    return EventSourceResponse(
+        rows(), ping=TAIL_PING_SECONDS, headers={"Cache-Control": "no-store"}
     )
 
 

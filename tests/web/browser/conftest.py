@@ -51,6 +51,7 @@ TENANTS = {
     # the accessibility and saved-view tests' own, so their records stay out of acme's list
     "a11y": "Acme Robotics",
     "views": "Acme Robotics",
+    "live": "Live Co",  # the Live toggle's tests record into it as they go
 }
 
 

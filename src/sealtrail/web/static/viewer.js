@@ -161,8 +161,8 @@
     if (row) row.classList.add("is-current");
   }
 
-  function upgradeToggles() {
-    document.querySelectorAll("a.toggle[data-details]").forEach(function (link) {
+  function upgradeToggles(root) {
+    root.querySelectorAll("a.toggle[data-details]").forEach(function (link) {
       var button = document.createElement("button");
       button.type = "button";
       button.className = link.className;
@@ -180,7 +180,7 @@
       });
     });
 
-    document.querySelectorAll("tr.event").forEach(function (row) {
+    root.querySelectorAll("tr.event").forEach(function (row) {
       row.addEventListener("click", function (event) {
         if (event.target.closest("a, button, input, select, label")) return;
         var selection = window.getSelection ? String(window.getSelection()) : "";
@@ -272,12 +272,20 @@
     foldFiltersOnPhones();
     document.documentElement.classList.add("js");
     showTimes(document);
-    upgradeToggles();
+    upgradeToggles(document);
     pointAtPhraseError();
     window.setInterval(function () {
       refreshRelative(document);
     }, 30000);
   }
+
+  // Rows added after the page loaded (the Live toggle, live.js) get the same behaviour.
+  window.SealtrailViewer = {
+    enhance: function (root) {
+      showTimes(root);
+      upgradeToggles(root);
+    },
+  };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
