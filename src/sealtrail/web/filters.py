@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from sealtrail.privacy import ACCESS_ACTIONS
 from sealtrail.query import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -35,6 +34,8 @@ LIVE_PATH: Final = "/ui/live"
 ACCESS_CATEGORY: Final = "audit_log"
 """The category of Sealtrail's own records; naming it in a filter shows its access records."""
 SHOW_ACCESS: Final = "shown"
+READS: Final = ("audit_log.viewed", "audit_log.exported")
+"""Sealtrail's records of someone reading the log: what the list hides by default."""
 
 # Form fields passed through to ``query_from_params`` under the same names.
 _API_FIELDS: Final = ("action", "kind", "resource_type", "q", "phrase", "since", "until")
@@ -104,10 +105,10 @@ class Filters:
     @property
     def hides_access(self) -> bool:
         """Whether the list leaves out Sealtrail's records of who viewed and exported the
-        log (``ACCESS_ACTIONS``), so a reader's own clicks do not bury the trail: by
+        log (``READS``), so a reader's own clicks do not bury the trail: by
         default, unless the reader asked to see them or the filters name ``audit_log``
         (an action, a category, a phrase), which says they are what is wanted. Other
-        records of the log itself (an erasure, a stream changed) are always listed."""
+        records of the log itself (an erasure, a saved view) are always listed."""
         if self.access == SHOW_ACCESS:
             return False
         named = [self.action, self.phrase, *(value for _, value in self.more)]
@@ -127,7 +128,7 @@ class Filters:
         if self.hides_access:
             # On the action: every action index holds it, so a filter by action still
             # counts from its index alone.
-            extra.append(Term(Field.ACTION, ACCESS_ACTIONS, negate=True))
+            extra.append(Term(Field.ACTION, READS, negate=True))
         if extra:
             query = EventQuery((*query.terms, *extra), query.time, query.order)
         return query

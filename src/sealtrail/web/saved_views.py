@@ -41,11 +41,12 @@ class SavedMenu:
 
 def phrase_of(filters: Filters, today: datetime | None = None) -> str:
     """The filters as one search phrase. The default range (the last 30 days, no end)
-    is left out, so a view saved over it keeps meaning "the last 30 days"."""
+    is left out, so a view saved over it keeps meaning "the last 30 days"; so is the
+    list's hiding of the log's own reads, a display choice (``Filters.hides_access``)."""
     day = (today or datetime.now(UTC)).date()
     if filters.since == (day - timedelta(days=DEFAULT_DAYS)).isoformat() and not filters.until:
         filters = replace(filters, since="")
-    return format_phrase(filters.query())
+    return format_phrase(filters.with_access(True).query())
 
 
 def menu(
