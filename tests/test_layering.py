@@ -50,6 +50,7 @@ RULES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("stream_delivery", ("api", "web", "cli", "server", "audit_log", "store")),
     ("follower_pool", ("api", "web", "cli", "server", "audit_log", "store", "streams")),
     ("stream_admin", ("api", "web", "cli", "server", "audit_log")),
+    ("timeline", ("store", "api", "web", "cli", "server", "audit_log")),
 )
 
 

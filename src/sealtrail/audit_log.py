@@ -31,7 +31,7 @@ from typing import Any, Literal, Unpack
 
 from uuid_utils import uuid7
 
-from sealtrail import bundle, export, inclusion, verify
+from sealtrail import bundle, export, inclusion, timeline, verify
 from sealtrail import saved_searches as saved
 from sealtrail.access import RecentViews
 from sealtrail.auth import (
@@ -86,6 +86,7 @@ from sealtrail.ledger.policy import Policy
 from sealtrail.ledger.proof_file import tlog_proof
 from sealtrail.ledger.signer_state import SignerState, default_state_dir
 from sealtrail.limits import (
+    DEFAULT_BUCKETS,
     DEFAULT_SECRET_OVERLAP,
     ERASE_BATCH,
     EXPORT_FORMATS,
@@ -134,6 +135,7 @@ from sealtrail.stream_admin import (
 from sealtrail.stream_delivery import StreamConsumer, send_test
 from sealtrail.streams import Batch, ConsistencyProof, DeliveryResult, WebhookSigner
 from sealtrail.streams.config import SecretSet, StreamSpec, WebhookDestination
+from sealtrail.timeline import Histogram
 from sealtrail.witness.submit import Submitter
 
 __all__ = [
@@ -1002,6 +1004,49 @@ class AuditLog:
     def count(self, principal: Principal, query: EventQuery, cap: int | None = None) -> int | None:
         principal.require("events:read")
         return self._store.count(principal.tenant_id, principal.scoped(query), cap)
+
+    # -- the timeline (issue 15) ----------------------------------------------------------
+    def histogram(
+        self,
+        principal: Principal,
+        query: EventQuery,
+        buckets: int = DEFAULT_BUCKETS,
+        *,
+        ip: str | None = None,
+    ) -> Histogram:
+        """How many of the principal's matching events fell in each bucket, by kind.
+
+        The range is the query's; an open ``until`` ends now (or just after the
+        latest match, if that lies ahead), an open ``since`` starts at the oldest
+        match (``timeline.EMPTY_SPAN`` before ``until`` when nothing matches).
+        Account restrictions apply as in ``search``, and a viewer's look is
+        recorded as its search of the same filters is (once within the window).
+        """
+        principal.require("events:read")
+        scoped = principal.scoped(query)
+        tenant_id = principal.tenant_id
+        since, until = timeline.open_ends(
+            query.time.since_us,
+            query.time.until_us,
+            now_micros(),
+            lambda order: self._edge_match(tenant_id, scoped, order),
+        )
+        grid = timeline.Grid.over(since, until, buckets)
+        found = timeline.Histogram.of(grid, self._store.histogram(tenant_id, scoped, grid))
+        if principal.kind == "viewer":
+            phrase = format_phrase(query)
+            context = {"phrase": phrase, "offset": 0, "results": found.total}
+            self._record_view(principal, f"search {phrase}", context, ip)
+        return found
+
+    def _edge_match(
+        self, tenant_id: str, query: EventQuery, order: Literal["asc", "desc"]
+    ) -> int | None:
+        """The time of the oldest (``asc``) or newest (``desc``) match, or None."""
+        found = self._store.search(
+            tenant_id, replace(query, order=order), Page(1), with_total=False
+        )
+        return found.events[0].occurred_at if found.events else None
 
     def get_event(self, principal: Principal, event_id: str) -> Event:
         """One event the principal may see, not recorded as a view (see ``view_event``)."""

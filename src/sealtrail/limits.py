@@ -47,6 +47,10 @@ MAX_OFFSET: Final = 2**63 - 1
 COUNT_CAP: Final = 10_000
 """Totals are exact up to here; past it a search reports ``None`` (counting costs more)."""
 
+DEFAULT_BUCKETS: Final = 60
+MAX_BUCKETS: Final = 200
+"""Buckets of a timeline (``GET /v1/events/histogram?buckets=``): at most this many."""
+
 VIEW_RECORD_WINDOW: Final = 600
 """Seconds within which a viewer session's repeated look at the same filters (or the
 same event) is recorded once: access stays on record without burying the trail."""

@@ -162,11 +162,11 @@ class Captured:
         self.preparable.clear()
 
     def reads(self) -> list[tuple[str, Sequence[Any] | None]]:
-        """The SELECTs that read the events table (or, on PostgreSQL, its event_ids)."""
+        """The SELECTs (a WITH too) that read the events table (or, on PostgreSQL, event_ids)."""
         return [
             (sql, params)
             for sql, params in self.statements
-            if re.match(r"\s*SELECT\b", sql, re.I)
+            if re.match(r"\s*(SELECT|WITH)\b", sql, re.I)
             and re.search(r"\b(FROM|JOIN) (events|event_ids)\b", sql)
         ]
 

@@ -17,6 +17,7 @@ from sealtrail.limits import EXPORT_FORMATS, MAX_BATCH
 from sealtrail.query import query_from_params
 from sealtrail.server import deps
 from sealtrail.server.requests import client_ip, query_lists, read_json
+from sealtrail.timeline import parse_buckets
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -90,6 +91,35 @@ def export_events(request: Request) -> Response:
         media_type=export.media_type,
         headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
     )
+
+
+_PAGING = ("limit", "offset", "cursor", "order")
+
+
+@router.get(
+    "/histogram",
+    summary="How many matching events fell in each time bucket, by kind",
+    response_model=schemas.Histogram,
+    openapi_extra=schemas.HISTOGRAM_PARAMETERS,
+)
+def events_histogram(request: Request) -> Response:
+    principal = deps.principal(request)
+    params = query_lists(request)
+    for name in _PAGING:
+        if name in params:
+            raise InvalidQuery(f"unknown parameter {name!r}: a histogram is not paged", name)
+    query, _ = query_from_params(params, extra_allowed=("buckets",))
+    buckets = parse_buckets(_single(params, "buckets"))
+    found = deps.audit_log(request).histogram(principal, query, buckets, ip=client_ip(request))
+    _count_read(request, principal, "histogram")
+    return Response(orjson.dumps(found.to_dict()), media_type=JSON)
+
+
+def _single(params: dict[str, list[str]], name: str) -> str | None:
+    values = [v for v in params.get(name, []) if v.strip()]
+    if len(values) > 1:
+        raise InvalidQuery(f"{name} takes one value, not {len(values)}", name)
+    return values[0] if values else None
 
 
 @router.get(

@@ -14,10 +14,12 @@ from pydantic import BaseModel, Field
 from sealtrail.limits import (
     ACTION_REGEX,
     ACTOR_TYPES,
+    DEFAULT_BUCKETS,
     DEFAULT_PAGE,
     EXPORT_FORMATS,
     MAX_ACTION,
     MAX_BATCH,
+    MAX_BUCKETS,
     MAX_CONTEXT_BYTES,
     MAX_DESCRIPTION,
     MAX_EMAIL,
@@ -98,6 +100,22 @@ class EventPage(BaseModel):
     events: list[EventOut]
     next_cursor: str | None
     total: int | None
+
+
+class HistogramBucket(BaseModel):
+    start: str = Field(description="RFC 3339, inclusive")
+    end: str = Field(description="RFC 3339, exclusive")
+    count: int
+    by_kind: dict[str, int] = Field(description="create, update, delete, access and other")
+    failures: int = Field(description="matches with outcome failure")
+
+
+class Histogram(BaseModel):
+    since: str
+    until: str
+    interval: int = Field(description="bucket width in seconds (the first and last are clipped)")
+    total: int
+    buckets: list[HistogramBucket]
 
 
 class SeedPage(BaseModel):
@@ -265,6 +283,13 @@ TAIL_PARAMETERS: dict[str, Any] = {
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         }
     },
+}
+
+HISTOGRAM_PARAMETERS: dict[str, Any] = {
+    "parameters": [
+        _param("buckets", f"at most this many buckets, 1-{MAX_BUCKETS}, default {DEFAULT_BUCKETS}"),
+        *(p for p in _FILTERS if p["name"] != "order"),
+    ]
 }
 
 EXPORT_PARAMETERS: dict[str, Any] = {

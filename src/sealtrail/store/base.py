@@ -28,6 +28,7 @@ from sealtrail.limits import ERASE_BATCH
 from sealtrail.privacy import Subject
 from sealtrail.query import EventQuery, Page
 from sealtrail.saved_searches import SavedSearch
+from sealtrail.timeline import Counts, Grid
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +295,16 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def count(self, tenant_id: str, query: EventQuery, cap: int | None = COUNT_CAP) -> int | None:
         """Matching events, or None when there are more than ``cap``."""
+
+    @abc.abstractmethod
+    def histogram(self, tenant_id: str, query: EventQuery, grid: Grid) -> list[Counts]:
+        """The matches in each bucket of ``grid``, by kind, with their failures.
+
+        ``grid`` bounds the time (``query.time`` is not read); one ``Counts``
+        per bucket, oldest first. Without filters (or with kinds only) it is
+        counted from the (tenant, kind, time) and (tenant, outcome, time)
+        indexes alone, never the table.
+        """
 
     @abc.abstractmethod
     def stream(

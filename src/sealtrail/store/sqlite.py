@@ -386,6 +386,12 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             return Plan("events", "occurred_at {d}, seq {d}")
         return Plan("events INDEXED BY events_by_time", "occurred_at {d}, seq {d}")
 
+    def _time_drives_histogram(self, tenant_id: str, query: EventQuery) -> bool:
+        # As for a page (``_plan``): without statistics SQLite may walk the range's
+        # rows through the time index to find a rare value's few; a capped count
+        # tells, and a sparse filter then reads its matches through its own index.
+        return self.count(tenant_id, query, SPARSE_MATCHES) is None
+
     def _rows(
         self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
     ) -> Iterator[list[Any]]:
