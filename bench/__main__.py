@@ -6,9 +6,10 @@
     python -m bench --record                      # and write docs/benchmarks.md
 
 Sections: ingest (SQLite: raw, AuditLog, HTTP, ledger overhead), queries (every
-SPEC §6 filter at 1 M events), export (CSV/NDJSON rows/s, peak memory), ledger
-(inclusion proofs, verify rate), sdk (bench/sdk_bench.py) and postgres
-(bench/postgres_bench.py; skipped when no server answers). The query dataset
+SPEC §6 filter at 1 M events), histogram (the timeline at 1 M events), export
+(CSV/NDJSON rows/s, peak memory), ledger (inclusion proofs, verify rate), sdk
+(bench/sdk_bench.py) and postgres (bench/postgres_bench.py; skipped when no
+server answers). The query dataset
 is built once and cached under bench/.data/.
 """
 
@@ -26,10 +27,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from bench import dataset, export, external, ingest, ledger, query
+from bench import dataset, export, external, histogram, ingest, ledger, query
 from bench.report import REPO, Run, from_json, record, table, to_json
 
-SECTIONS: Final = ("ingest", "queries", "export", "ledger", "sdk", "postgres")
+SECTIONS: Final = ("ingest", "queries", "histogram", "export", "ledger", "sdk", "postgres")
 RESULTS: Final = REPO / "bench" / "results"
 DEFAULT_POSTGRES: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -149,25 +150,31 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
             clients=args.clients,
             seed=args.seed,
         )
-    needs_data = {"queries", "export", "ledger"} & set(only)
+    needs_data = {"queries", "histogram", "export", "ledger"} & set(only)
     if needs_data:
         _section(f"dataset ({args.size:,} events in the big tenant)")
         data = dataset.ensure(args.size, seed=args.seed, workers=args.workers)
         if "queries" in only:
             _section("queries (SQLite)")
             query.run(run, data)
+        if "histogram" in only:
+            _section("histogram (SQLite)")
+            histogram.run(run, data)
         if "export" in only:
             _section("export (SQLite)")
             export.run(run, data, work, repeats=args.export_repeats)
         if "ledger" in only:
             _section("ledger (SQLite)")
             ledger.run(run, data)
-        if args.ten_million and {"queries", "ledger"} & set(only):
+        if args.ten_million and {"queries", "histogram", "ledger"} & set(only):
             _section("dataset (10,000,000 events in the big tenant)")
             big = dataset.ensure(10_000_000, seed=args.seed, workers=args.workers)
             if "queries" in only:
                 _section("queries at 10 M (SQLite)")
                 query.run(run, big, section="queries-10m")
+            if "histogram" in only:
+                _section("histogram at 10 M (SQLite)")
+                histogram.run(run, big, section="histogram-10m")
             if "ledger" in only:
                 _section("ledger at 10 M (SQLite)")
                 ledger.run(run, big, section="ledger-10m", verify=False)

@@ -247,7 +247,13 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
         if not name.startswith("postgres.query.") or name == "postgres.query.latest":
             continue
         case = name.removeprefix("postgres.query.")
-        indexed = case not in ("offset_5000", "count_30_days", "count_action", "get_event")
+        indexed = case not in (
+            "offset_5000",
+            "count_30_days",
+            "count_action",
+            "count_year_exact",
+            "get_event",
+        )
         figures.append(
             Figure(
                 POSTGRES,

@@ -72,6 +72,7 @@ from sealtrail.store.base import SealedBatch, Tenant, TreeHead
 from sealtrail.store.codec import COLUMNS
 from sealtrail.store.postgres import PostgresStore
 from sealtrail.store.postgres_rows import COPY_TYPES, event_row
+from sealtrail.timeline import Grid
 
 Report = Callable[[str, Mapping[str, float]], None]
 
@@ -536,7 +537,7 @@ def load_corpus(url: str, rows: int, *, chunk: int = 50_000) -> dict[str, float]
 class QueryCase:
     name: str
     queries: list[tuple[EventQuery, Page]]
-    kind: str = "search"  # search | count | get
+    kind: str = "search"  # search | count | count_exact | histogram | get
 
 
 def query_cases(url: str, repeats: int) -> tuple[list[QueryCase], list[str]]:
@@ -598,6 +599,19 @@ def query_cases(url: str, repeats: int) -> tuple[list[QueryCase], list[str]]:
             ("count_action", searches["action"]),
         )
     ]
+    year_ago = format_timestamp(_now_us() - 365 * DAY_US)
+    year = [query_from_params({"since": [year_ago]}) for _ in range(repeats)]
+    cases += [
+        # The timeline (issue 15): a year of the tenant in 60 buckets, no filter, next to
+        # one exact count(*) of the same year; and the viewer's default 30 days.
+        QueryCase("count_year_exact", year, "count_exact"),
+        QueryCase("histogram_year", year, "histogram"),
+        QueryCase(
+            "histogram_30_days",
+            [query_from_params(raw) for raw in ({"since": [month_ago]},) * repeats],
+            "histogram",
+        ),
+    ]
     cases += [
         QueryCase(
             "deep_cursor",
@@ -616,6 +630,12 @@ def measure_queries(
         query, page = case.queries[index]
         if case.kind == "count":
             store.count("acme", query)
+        elif case.kind == "count_exact":
+            store.count("acme", query, cap=None)
+        elif case.kind == "histogram":
+            since = query.time.since_us
+            assert since is not None
+            store.histogram("acme", query, Grid.over(since, _now_us(), 60))
         elif case.kind == "get":
             assert store.get_event("acme", ids[index % len(ids)]) is not None
         else:
