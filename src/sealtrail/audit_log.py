@@ -31,7 +31,7 @@ from typing import Any, Literal, Unpack
 
 from uuid_utils import uuid7
 
-from sealtrail import bundle, export, inclusion, timeline, verify
+from sealtrail import bundle, export, inclusion, keys, ratelimit, timeline, verify
 from sealtrail import saved_searches as saved
 from sealtrail.access import RecentViews
 from sealtrail.auth import (
@@ -87,6 +87,7 @@ from sealtrail.ledger.proof_file import tlog_proof
 from sealtrail.ledger.signer_state import SignerState, default_state_dir
 from sealtrail.limits import (
     DEFAULT_BUCKETS,
+    DEFAULT_ROTATION_OVERLAP,
     DEFAULT_SECRET_OVERLAP,
     ERASE_BATCH,
     EXPORT_FORMATS,
@@ -123,6 +124,7 @@ from sealtrail.store.base import (
     StoredCheckpoint,
     StreamRecord,
     Tenant,
+    TenantRateLimits,
     TreeHead,
 )
 from sealtrail.stream_admin import (
@@ -151,6 +153,7 @@ __all__ = [
     "SearchPage",
     "SignedCheckpoint",
     "Tenant",
+    "TenantRateLimits",
 ]
 
 CATALOG_TTL = 5.0
@@ -339,6 +342,8 @@ class AuditLog:
         self._recent_views = RecentViews()
         self._append_listeners: list[Callable[[str], None]] = []
         self._stream_listeners: list[Callable[[], None]] = []
+        self._last_use = keys.LastUse()
+        self._limiter: ratelimit.RateLimiter | None = None
 
     @classmethod
     def open(
@@ -477,15 +482,30 @@ class AuditLog:
         return self._store.tree_head(tenant_id).size
 
     def create_api_key(
-        self, tenant_id: str, scopes: str | Sequence[Scope], *, name: str | None = None
+        self,
+        tenant_id: str,
+        scopes: str | Sequence[Scope],
+        *,
+        name: str | None = None,
+        expires_in: int | None = None,
     ) -> CreatedKey:
+        """A new key (``expires_in`` seconds from now, or never), recorded in the
+        tenant's log as ``audit_log.api_key_created``."""
         self.tenant(tenant_id)
         wanted = parse_scopes(scopes if isinstance(scopes, str) else ",".join(scopes))
         fresh = generate_api_key()
+        now = now_micros()
         record = ApiKeyRecord(
-            fresh.id, tenant_id, fresh.secret_hash, frozenset(wanted), now_micros(), name
+            fresh.id,
+            tenant_id,
+            fresh.secret_hash,
+            frozenset(wanted),
+            now,
+            name,
+            expires_at=None if expires_in is None else now + expires_in * 1_000_000,
         )
         self._store.add_api_key(record)
+        self._append(tenant_id, [keys.key_change("api_key_created", _operator(tenant_id), record)])
         return CreatedKey(record, fresh.plain)
 
     def api_keys(self, tenant_id: str | None = None) -> list[ApiKeyRecord]:
@@ -494,8 +514,107 @@ class AuditLog:
         return self._store.list_api_keys(tenant_id)
 
     def revoke_api_key(self, key_id: str) -> None:
-        if not self._store.revoke_api_key(key_id, now_micros()):
+        """Revoke a key at once (recorded as ``audit_log.api_key_revoked``)."""
+        found = self._store.get_api_key(key_id)
+        if found is None or not self._store.revoke_api_key(key_id, now_micros()):
             raise NotFound(f"no active API key {key_id!r}")
+        self._append(
+            found.tenant_id, [keys.key_change("api_key_revoked", _operator(found.tenant_id), found)]
+        )
+
+    # -- key lifecycle and rate limits (issue 16) ---------------------------------------
+    def api_key(self, key_id: str) -> ApiKeyRecord:
+        found = self._store.get_api_key(key_id)
+        if found is None:
+            raise NotFound(f"no API key {key_id!r}")
+        return found
+
+    def rotate_api_key(
+        self,
+        key_id: str,
+        *,
+        overlap: int = DEFAULT_ROTATION_OVERLAP,
+        expires_in: int | None = None,
+    ) -> CreatedKey:
+        """A new key in place of ``key_id``, with its scopes and name; the old key keeps
+        working for ``overlap`` seconds (or until it expires, if sooner), so clients
+        can move over. The new key lives ``expires_in`` seconds, by default as long as
+        the old one was given. Recorded as ``audit_log.api_key_rotated``."""
+        old = self._store.get_api_key(key_id)
+        now = now_micros()
+        if old is None or not old.active_at(now):
+            raise NotFound(f"no active API key {key_id!r}")
+        if old.replaced_by is not None:
+            raise Conflict(f"API key {key_id} was already rotated to {old.replaced_by}")
+        if expires_in is None and old.expires_at is not None:
+            expires_in = max(1, (old.expires_at - old.created_at) // 1_000_000)
+        fresh = generate_api_key()
+        record = ApiKeyRecord(
+            fresh.id,
+            old.tenant_id,
+            fresh.secret_hash,
+            old.scopes,
+            now,
+            old.name,
+            expires_at=None if expires_in is None else now + expires_in * 1_000_000,
+        )
+        old_until = now + overlap * 1_000_000
+        if not self._store.rotate_api_key(key_id, record, old_until):
+            raise Conflict(f"API key {key_id} was revoked or rotated meanwhile")
+        rotated = self._store.get_api_key(key_id)
+        assert rotated is not None
+        change = keys.key_change(
+            "api_key_rotated",
+            _operator(old.tenant_id),
+            rotated,
+            new_key_id=record.id,
+            new_key_expires_at=None
+            if record.expires_at is None
+            else format_timestamp(record.expires_at),
+        )
+        self._append(old.tenant_id, [change])
+        return CreatedKey(record, fresh.plain)
+
+    def rate_limits(self, tenant_id: str) -> tuple[TenantRateLimits, TenantRateLimits]:
+        """The tenant's own rate limits (None where unset) and those in force."""
+        self.tenant(tenant_id)
+        return self._store.get_rate_limits(tenant_id), self._rate_limiter().limits_for(tenant_id)
+
+    def set_rate_limits(self, tenant_id: str, wanted: TenantRateLimits) -> None:
+        """Replace the tenant's own rate limits (None: the default), recorded in its log
+        as ``audit_log.rate_limits_changed``. Other processes apply them within seconds."""
+        self.tenant(tenant_id)
+        ratelimit.check_limits(wanted)
+        before = self._store.get_rate_limits(tenant_id)
+        self._store.set_rate_limits(tenant_id, wanted, now_micros())
+        self._rate_limiter().forget(tenant_id)
+        change = EventInput(
+            action="audit_log.rate_limits_changed",
+            actor=_operator(tenant_id),
+            resource=Resource("audit_log", tenant_id),
+            context={"before": ratelimit.as_dict(before), "after": ratelimit.as_dict(wanted)},
+            account_id=None,
+        )
+        self._append(tenant_id, [change])
+
+    def _rate_limiter(self) -> ratelimit.RateLimiter:
+        if self._limiter is None:
+            s = self._settings
+            defaults = TenantRateLimits(
+                s.rate_limit_key_writes,
+                s.rate_limit_tenant_writes,
+                s.rate_limit_key_reads,
+                s.rate_limit_tenant_reads,
+            )
+            self._limiter = ratelimit.RateLimiter(
+                self._store.rate_counters(), defaults, self._store.get_rate_limits
+            )
+        return self._limiter
+
+    def _meter(self, principal: Principal, direction: ratelimit.Direction, cost: int) -> None:
+        """Charge an API key's request to its key's and tenant's limits (``ratelimit``)."""
+        if principal.kind == "api_key" and self._settings.rate_limits:
+            self._rate_limiter().charge(principal.tenant_id, principal.actor.id, direction, cost)
 
     def verify_database(
         self,
@@ -517,12 +636,15 @@ class AuditLog:
     def authenticate_api_key(self, plain: str) -> Principal:
         key_id, secret = split_api_key(plain)
         record = self._store.get_api_key(key_id)
+        now = now_micros()
         if (
             record is None
-            or record.revoked_at is not None
+            or not record.active_at(now)
             or not secret_matches(secret, record.secret_hash)
         ):
             raise AuthenticationFailed("the API key is not valid")
+        if self._last_use.due(record.id, now):
+            self._store.touch_api_key(record.id, now)
         return Principal(
             tenant_id=record.tenant_id,
             kind="api_key",
@@ -555,6 +677,7 @@ class AuditLog:
         ``wanted`` is a ``SessionRequest`` or the JSON body of one, validated here.
         """
         principal.require("viewer:mint")
+        self._meter(principal, "read", 1)
         if not isinstance(wanted, SessionRequest):
             wanted = SessionRequest.from_body(wanted)
         self.tenant(principal.tenant_id)
@@ -569,6 +692,7 @@ class AuditLog:
     # -- the catalog --------------------------------------------------------------
     def catalog(self, principal: Principal) -> Catalog:
         """The built-in catalog plus the tenant's own types (any credential of the tenant)."""
+        self._meter(principal, "read", 1)
         return self._tenant_catalog(principal.tenant_id)
 
     def _tenant_catalog(self, tenant_id: str) -> Catalog:
@@ -596,6 +720,7 @@ class AuditLog:
         ``audit_log.event_type_registered``, so the catalog's history is signed.
         """
         principal.require("events:write")
+        self._meter(principal, "write", 1)
         if not isinstance(event_type, EventType):
             event_type = event_type_from_body(event_type)
         tenant_id = principal.tenant_id
@@ -664,6 +789,7 @@ class AuditLog:
     def append(self, principal: Principal, inputs: Sequence[EventInput]) -> list[Receipt]:
         """Store already-validated events in the principal's tenant (idempotent on ``id``)."""
         principal.require("events:write")
+        self._meter(principal, "write", len(inputs))
         return self._append(principal.tenant_id, inputs)
 
     def _append(self, tenant_id: str, inputs: Sequence[EventInput]) -> list[Receipt]:
@@ -819,6 +945,7 @@ class AuditLog:
     ) -> SearchPage:
         """One page of the principal's events; a viewer's search is itself recorded."""
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         result = self._store.search(
             principal.tenant_id, principal.scoped(query), page, with_total=with_total
         )
@@ -1003,6 +1130,7 @@ class AuditLog:
 
     def count(self, principal: Principal, query: EventQuery, cap: int | None = None) -> int | None:
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         return self._store.count(principal.tenant_id, principal.scoped(query), cap)
 
     # -- the timeline (issue 15) ----------------------------------------------------------
@@ -1023,6 +1151,7 @@ class AuditLog:
         recorded as its search of the same filters is (once within the window).
         """
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         scoped = principal.scoped(query)
         tenant_id = principal.tenant_id
         since, until = timeline.open_ends(
@@ -1051,6 +1180,7 @@ class AuditLog:
     def get_event(self, principal: Principal, event_id: str) -> Event:
         """One event the principal may see, not recorded as a view (see ``view_event``)."""
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         event = self._store.get_event(principal.tenant_id, event_id)
         if event is None or not principal.may_see(event):
             raise NotFound(f"no event {event_id!r}")
@@ -1143,6 +1273,7 @@ class AuditLog:
         principal.require("events:read")
         if fmt not in EXPORT_FORMATS:
             raise InvalidInput(f"unknown export format {fmt!r}")
+        self._meter(principal, "read", ratelimit.export_cost(fmt))
         media_type, suffix = _EXPORT_MEDIA_TYPES[fmt]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         filename = f"sealtrail-{principal.tenant_id}-{stamp}.{suffix}"
@@ -1177,6 +1308,7 @@ class AuditLog:
         recorded: a second erasure is a no-op.
         """
         principal.require("events:erase")
+        self._meter(principal, "write", 1)
         if not principal.sees_whole_tenant:
             raise PermissionDenied("only a credential for the whole tenant may erase")
         tenant_id = principal.tenant_id
@@ -1209,6 +1341,7 @@ class AuditLog:
     def erasure(self, principal: Principal, erasure_id: str) -> Erasure:
         """An erasure of the principal's tenant, by id."""
         principal.require("events:erase")
+        self._meter(principal, "read", 1)
         found = self._store.get_erasure(principal.tenant_id, erasure_id)
         if found is None:
             raise NotFound(f"no erasure {erasure_id!r}")
@@ -1311,6 +1444,7 @@ class AuditLog:
     def checkpoint(self, principal: Principal) -> SignedCheckpoint:
         """The latest checkpoint of the principal's tenant, signing one first if the tree grew."""
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         stored = self._checkpoint(principal.tenant_id)
         return SignedCheckpoint(
             stored.tenant_id, stored.tree_size, stored.root_hash, stored.note, self.verifier_key
@@ -1408,6 +1542,7 @@ class AuditLog:
         other seq answers like a missing one.
         """
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         tenant_id = principal.tenant_id
         checkpoint = self._checkpoint(tenant_id)
         if not principal.sees_whole_tenant:
@@ -1440,6 +1575,7 @@ class AuditLog:
     ) -> dict[str, Any]:
         """The proof that the tree of size ``second`` extends the tree of size ``first``."""
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         tenant_id = principal.tenant_id
         checkpoint = self._checkpoint(tenant_id)
         second = checkpoint.tree_size if second is None else second
@@ -1785,6 +1921,10 @@ def _stored_previous(signer: CheckpointSigner, stored: StoredCheckpoint, origin:
 
 def _key_of(checkpoint: StoredCheckpoint) -> tuple[int, bytes]:
     return checkpoint.tree_size, checkpoint.root_hash
+
+
+def _operator(tenant_id: str) -> Actor:
+    return Principal.operator(tenant_id).actor
 
 
 def _b64(data: bytes) -> str:

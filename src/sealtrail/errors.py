@@ -20,6 +20,7 @@ about HTTP status codes.
     │   ├── ProofError               a proof does not verify, or cannot be made
     │   ├── InconsistentTree         a tree that is not an extension of a signed one
     │   └── NoteError                a signed note that is malformed or unverifiable
+    ├── RateLimited                  over a rate limit: try again after ``retry_after`` s
     ├── DatabaseUnavailable          the database cannot be reached
     └── ConfigurationError           settings that cannot work, named
         └── NotMigrated              a database without Sealtrail's schema
@@ -42,6 +43,23 @@ class FieldError:
     def as_dict(self) -> dict[str, object]:
         where: dict[str, object] = {} if self.index is None else {"index": self.index}
         return {**where, "field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Where a caller stands against one rate limit after a request.
+
+    ``policy`` names the limit (``key-writes``, ``tenant-reads`` …); ``quota`` units
+    (``unit``: events or requests) are allowed per ``window`` seconds; ``remaining``
+    are left now, and the current window ends in ``reset`` seconds.
+    """
+
+    policy: str
+    quota: int
+    window: int
+    unit: str
+    remaining: int
+    reset: int
 
 
 class SealtrailError(Exception):
@@ -130,6 +148,17 @@ class InconsistentTree(LedgerError):
 
 class NoteError(LedgerError):
     code = "invalid_note"
+
+
+class RateLimited(SealtrailError):
+    """A request over a key's or a tenant's rate limit; nothing of it was done."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, quotas: tuple[Quota, ...]) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.quotas = quotas
 
 
 class ConfigurationError(SealtrailError):

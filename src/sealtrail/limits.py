@@ -110,3 +110,26 @@ older ones are dropped as new ones are recorded."""
 MAX_SECRET_OVERLAP: Final = 30 * 86_400
 """The longest a rotated-out webhook secret keeps signing, in seconds."""
 DEFAULT_SECRET_OVERLAP: Final = 86_400
+
+# -- API keys (issue 16) --------------------------------------------------------------
+KEY_LAST_USED_EVERY: Final = 60
+"""Seconds between two writes of one key's ``last_used_at`` by one process: ``keys
+list`` shows the last use to within a minute, and authenticating is no write per request."""
+MAX_KEY_LIFETIME: Final = 10 * 366 * 86400
+"""The longest ``--expires-in`` or ``--overlap`` (seconds): ten years."""
+DEFAULT_ROTATION_OVERLAP: Final = 86400
+"""How long a rotated key keeps working beside its replacement unless told (seconds)."""
+
+# -- rate limits (issue 16; docs/operations.md) -----------------------------------------
+RATE_WINDOW: Final = 10
+"""Seconds of the sliding window every rate limit is counted over: a limit of N per
+second allows N x RATE_WINDOW units in any such window, so a full batch fits."""
+EXPORT_COST: Final = 10
+"""Read units a CSV or NDJSON export costs (a search, an event, a proof cost 1)."""
+BUNDLE_COST: Final = 30
+"""Read units a verifiable bundle costs: it reads the log and its proofs."""
+MIN_WRITE_RATE: Final = MAX_BATCH // RATE_WINDOW
+"""The lowest write limit (events/s): one full batch must fit in a window."""
+MIN_READ_RATE: Final = -(-BUNDLE_COST // RATE_WINDOW)
+"""The lowest read limit (units/s): one bundle must fit in a window."""
+MAX_RATE: Final = 10_000_000

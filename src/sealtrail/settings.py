@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from sealtrail.errors import ConfigurationError
-from sealtrail.limits import DEFAULT_MASK_KEYS
+from sealtrail.limits import DEFAULT_MASK_KEYS, MAX_RATE, MIN_READ_RATE, MIN_WRITE_RATE
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///./sealtrail.db"
 DEFAULT_CONFIG_FILE: Final = "sealtrail.toml"
@@ -49,6 +49,11 @@ class Settings:
     stream_delivery: bool = True
     stream_failing_after: int = 600
     stream_ca_file: str | None = None
+    rate_limits: bool = True
+    rate_limit_key_writes: int = 2000
+    rate_limit_tenant_writes: int = 5000
+    rate_limit_key_reads: int = 100
+    rate_limit_tenant_reads: int = 200
 
     @property
     def base_url(self) -> str:
@@ -116,6 +121,15 @@ class Settings:
             raise ConfigurationError("max_clock_skew must be 0 seconds or more")
         if self.stream_failing_after < 1:
             raise ConfigurationError("stream_failing_after must be at least 1 second")
+        for name, lowest in (
+            ("rate_limit_key_writes", MIN_WRITE_RATE),
+            ("rate_limit_tenant_writes", MIN_WRITE_RATE),
+            ("rate_limit_key_reads", MIN_READ_RATE),
+            ("rate_limit_tenant_reads", MIN_READ_RATE),
+        ):
+            value = getattr(self, name)
+            if not lowest <= value <= MAX_RATE:
+                raise ConfigurationError(f"{name} must be {lowest}..{MAX_RATE} per second")
 
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sealtrail.audit_log import AuditLog
 from sealtrail.server.app import create_app
 from sealtrail.settings import Settings
+from tests.keys import quiet_api_key
 
 
 @dataclass
@@ -24,7 +25,7 @@ class Api:
     def key(self, tenant: str = "acme", scopes: str = "events:write,events:read") -> str:
         name = f"{tenant}:{scopes}"
         if name not in self.keys:
-            self.keys[name] = self.log.create_api_key(tenant, scopes).plain
+            self.keys[name] = quiet_api_key(self.log.database_url, tenant, scopes)
         return self.keys[name]
 
     def headers(

@@ -25,7 +25,8 @@ def test_tenants_create_and_list_print_json(cli: Cli) -> None:
 
 def test_keys_are_shown_once_and_stored_as_hashes(cli: Cli) -> None:
     key = cli.json("keys", "create", "--tenant", "acme", "--scopes", "events:write,viewer:mint")
-    assert set(key) == {"id", "key", "tenant_id", "scopes"}
+    assert set(key) == {"id", "key", "tenant_id", "scopes", "expires_at"}
+    assert key["expires_at"] is None
     assert key["scopes"] == ["events:write", "viewer:mint"]
     assert key["key"].startswith("st_")
     listed = cli.json("keys", "list")["keys"]

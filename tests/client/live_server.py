@@ -47,7 +47,7 @@ def free_port() -> int:
 class LiveServer:
     """``sealtrail serve`` on one port and database; ``kill()`` is SIGKILL, ``start()`` again."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, **settings: str) -> None:
         self.workdir = workdir
         self.database = f"sqlite:///{workdir / 'sealtrail.db'}"
         self.port = free_port()
@@ -56,6 +56,7 @@ class LiveServer:
             key: value for key, value in os.environ.items() if not key.startswith("SEALTRAIL_")
         }
         self.env["SEALTRAIL_SIGNING_KEY_FILE"] = str(workdir / "signing.key")
+        self.env.update({f"SEALTRAIL_{name.upper()}": value for name, value in settings.items()})
         self.log_path = workdir / "serve.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -130,8 +131,13 @@ class LiveServer:
             return False
 
     def event_ids(self, key: str) -> Iterator[str]:
-        """Every stored event id, paging ``GET /v1/events`` by cursor, 200 at a time."""
-        params: dict[str, str | int] = {"limit": 200, "order": "asc"}
+        """Every stored event id, paging ``GET /v1/events`` by cursor, 200 at a time;
+        Sealtrail's own records (``audit_log.*``, such as the key's creation) left out."""
+        params: dict[str, str | int] = {
+            "limit": 200,
+            "order": "asc",
+            "phrase": "-action:audit_log.*",
+        }
         with httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"}) as http:
             while True:
                 response = http.get("/v1/events", params=params, timeout=30)

@@ -128,13 +128,27 @@ def test_retry_after_wins_over_backoff_and_the_same_events_go_again() -> None:
     assert delivery.on_response(httpx.Response(503, headers={"Retry-After": "7"})) == Pause(
         7.0, True
     )
-    assert delivery.on_response(httpx.Response(429)) == Pause(1.0, False)  # 2nd retry: 0.5 * 2
+    assert delivery.on_response(httpx.Response(500)) == Pause(1.0, False)  # 2nd retry: 0.5 * 2
     again = delivery.next_request()
     assert again is not None
     assert _ids(again) == _ids(first) == ["e0", "e1", "e2"]
     assert delivery.on_response(httpx.Response(201)) == Pause(0.0)
     assert delivery.next_request() is None
     assert counters == Counters(sent=3, failed=0, retried=2)
+
+
+def test_rate_limiting_spends_no_retry_and_gives_up_nothing() -> None:
+    """A 429 says the server is up and when to come back: the events wait, however
+    often it comes, and max_retries stays for real failures."""
+    delivery, counters = _delivery(_items(2), max_retries=1)
+    assert delivery.next_request() is not None
+    for _ in range(5):
+        limited = httpx.Response(429, headers={"Retry-After": "3"})
+        assert delivery.on_response(limited) == Pause(3.0, True)
+    assert delivery.on_response(httpx.Response(429)) == Pause(0.5, False)  # no Retry-After
+    assert delivery.next_request() is not None  # still there, not given up
+    assert delivery.on_response(httpx.Response(201)) == Pause(0.0)
+    assert counters == Counters(sent=2, failed=0, retried=6)
 
 
 def test_network_errors_back_off_then_give_up_after_max_retries(

@@ -15,6 +15,7 @@ from sealtrail.audit_log import AuditLog
 from sealtrail.server.app import create_app
 from sealtrail.sessions import SessionRequest, SessionSigner, ViewerUser
 from sealtrail.settings import Settings
+from tests.keys import quiet_api_key
 
 from . import sample
 
@@ -33,7 +34,7 @@ class Site:
     def key(self, tenant: str = "acme", scopes: str = MINT) -> str:
         name = f"{tenant}:{scopes}"
         if name not in self.keys:
-            self.keys[name] = self.log.create_api_key(tenant, scopes).plain
+            self.keys[name] = quiet_api_key(self.log.database_url, tenant, scopes)
         return self.keys[name]
 
     def api(self, tenant: str = "acme", scopes: str = MINT) -> TestClient:

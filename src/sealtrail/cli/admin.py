@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
-from sealtrail.audit_log import AuditLog
+from sealtrail import ratelimit
+from sealtrail.audit_log import AuditLog, CreatedKey, TenantRateLimits
 from sealtrail.cli.common import (
     config_option,
     database_option,
@@ -15,7 +17,12 @@ from sealtrail.cli.common import (
     open_log,
     print_json,
 )
-from sealtrail.events import format_timestamp
+from sealtrail.errors import InvalidInput
+from sealtrail.events import format_timestamp, now_micros
+from sealtrail.keys import key_state, parse_duration
+from sealtrail.limits import DEFAULT_ROTATION_OVERLAP, RATE_WINDOW
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.command()
@@ -169,9 +176,157 @@ def masking_set(
     _print_masking(record, as_json)
 
 
+@tenants.group("limits")
+def tenants_limits() -> None:
+    """Show or set a tenant's rate limits (docs/operations.md#rate-limits)."""
+
+
+def _limits_record(log: AuditLog, tenant_id: str) -> dict[str, Any]:
+    own, in_force = log.rate_limits(tenant_id)
+    return {
+        "tenant_id": tenant_id,
+        "enabled": log.settings.rate_limits,
+        "window_seconds": RATE_WINDOW,
+        "limits": ratelimit.as_dict(in_force),
+        "tenant": ratelimit.as_dict(own),
+    }
+
+
+def _print_limits(record: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(record)
+        return
+    if not record["enabled"]:
+        click.echo("rate limits are off (setting rate_limits = false)")
+    for name, value in record["limits"].items():
+        unit = "events/s" if name.endswith("writes") else "read units/s"
+        source = "tenant" if record["tenant"][name] is not None else "default"
+        click.echo(f"{name.replace('_', ' '):14} {value:>9} {unit:13} ({source})")
+
+
+@tenants_limits.command("show")
+@click.option("--tenant", "tenant_id", required=True, help="The tenant.")
+@database_option
+@config_option
+@json_option
+def limits_show(tenant_id: str, database: str | None, config: str | None, as_json: bool) -> None:
+    """Show the rate limits in force for a tenant and which are its own."""
+    log = open_log(load_settings(database, config))
+    try:
+        record = _limits_record(log, tenant_id)
+    finally:
+        log.close()
+    _print_limits(record, as_json)
+
+
+def _rate_option(name: str, what: str) -> Callable[[F], F]:
+    return click.option(
+        f"--{name.replace('_', '-')}",
+        name,
+        metavar="N|default",
+        default=None,
+        help=f"{what}; 'default' drops the tenant's own value.",
+    )
+
+
+@tenants_limits.command("set")
+@click.option("--tenant", "tenant_id", required=True, help="The tenant.")
+@_rate_option("key_writes", "Events per second one API key may write")
+@_rate_option("tenant_writes", "Events per second all the tenant's keys together may write")
+@_rate_option("key_reads", "Read units per second one API key may use")
+@_rate_option("tenant_reads", "Read units per second all the tenant's keys together may use")
+@database_option
+@config_option
+@json_option
+def limits_set(
+    tenant_id: str,
+    key_writes: str | None,
+    tenant_writes: str | None,
+    key_reads: str | None,
+    tenant_reads: str | None,
+    database: str | None,
+    config: str | None,
+    as_json: bool,
+) -> None:
+    """Set a tenant's own rate limits; limits not named keep their value.
+
+    A search, one event, a proof, a checkpoint, the catalog or a viewer link
+    costs 1 read unit; an export 10; a bundle 30. Every API process applies the
+    change within seconds. The change is recorded in the tenant's own log
+    (audit_log.rate_limits_changed).
+    """
+    given = {
+        "key_writes": key_writes,
+        "tenant_writes": tenant_writes,
+        "key_reads": key_reads,
+        "tenant_reads": tenant_reads,
+    }
+    if all(v is None for v in given.values()):
+        raise click.UsageError(
+            "name at least one of --key-writes, --tenant-writes, --key-reads, --tenant-reads"
+        )
+    log = open_log(load_settings(database, config))
+    try:
+        own, _ = log.rate_limits(tenant_id)
+        values = ratelimit.as_dict(own)
+        for name, text in given.items():
+            if text is not None:
+                values[name] = _rate(name, text)
+        log.set_rate_limits(tenant_id, TenantRateLimits(**values))
+        record = _limits_record(log, tenant_id)
+    finally:
+        log.close()
+    _print_limits(record, as_json)
+
+
+def _rate(name: str, text: str) -> int | None:
+    if text.strip().lower() == "default":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(
+            f"--{name.replace('_', '-')} must be a whole number per second or 'default',"
+            f" not {text!r}"
+        ) from None
+
+
 @click.group()
 def keys() -> None:
-    """Create, list and revoke API keys (stored only as hashes)."""
+    """Create, rotate, list and revoke API keys (stored only as hashes)."""
+
+
+def _created(created: CreatedKey, as_json: bool, **extra: Any) -> None:
+    key = created.record
+    record = {
+        "id": key.id,
+        "key": created.plain,
+        "tenant_id": key.tenant_id,
+        "scopes": sorted(key.scopes),
+        "expires_at": _when(key.expires_at),
+        **extra,
+    }
+    if as_json:
+        print_json(record)
+        return
+    click.echo(
+        f"key id:  {key.id}\ntenant:  {key.tenant_id}\nscopes:  {','.join(record['scopes'])}"
+    )
+    click.echo(f"expires: {record['expires_at'] or 'never'}")
+    for label, value in extra.items():
+        click.echo(f"{label.replace('_', ' ')}: {value}")
+    click.echo(f"key:     {created.plain}\n(store it now: it is not shown again)")
+
+
+def _when(micros: int | None) -> str | None:
+    return None if micros is None else format_timestamp(micros)
+
+
+def _duration(value: str | None, what: str, *, zero: bool = False) -> int | None:
+    return None if value is None else parse_duration(value, what, zero=zero)
+
+
+_EXPIRES_HELP = "Lifetime, e.g. 90d, 12h, 2w (units s, m, h, d, w); after it the key answers 401."
 
 
 @keys.command("create")
@@ -183,6 +338,7 @@ def keys() -> None:
     help="Comma-separated: events:write, events:read, viewer:mint, events:erase, streams:manage.",
 )
 @click.option("--name", default=None, help="A label to recognise the key by.")
+@click.option("--expires-in", "expires_in", default=None, metavar="DURATION", help=_EXPIRES_HELP)
 @database_option
 @config_option
 @json_option
@@ -190,29 +346,65 @@ def keys_create(
     tenant_id: str,
     scopes: str,
     name: str | None,
+    expires_in: str | None,
     database: str | None,
     config: str | None,
     as_json: bool,
 ) -> None:
-    """Create an API key. The key itself is shown only now."""
+    """Create an API key. The key itself is shown only now.
+
+    The creation is recorded in the tenant's own log (audit_log.api_key_created).
+    """
+    lifetime = _duration(expires_in, "--expires-in")
     log = open_log(load_settings(database, config))
     try:
-        created = log.create_api_key(tenant_id, scopes, name=name)
+        created = log.create_api_key(tenant_id, scopes, name=name, expires_in=lifetime)
     finally:
         log.close()
-    record = {
-        "id": created.record.id,
-        "key": created.plain,
-        "tenant_id": created.record.tenant_id,
-        "scopes": sorted(created.record.scopes),
-    }
-    if as_json:
-        print_json(record)
-    else:
-        click.echo(
-            f"key id:  {record['id']}\ntenant:  {tenant_id}\nscopes:  {','.join(record['scopes'])}"
-        )
-        click.echo(f"key:     {created.plain}\n(store it now: it is not shown again)")
+    _created(created, as_json)
+
+
+@keys.command("rotate")
+@click.argument("key_id")
+@click.option(
+    "--overlap",
+    default=f"{DEFAULT_ROTATION_OVERLAP // 3600}h",
+    show_default=True,
+    metavar="DURATION",
+    help="How long the old key keeps working beside the new one (0s: not at all).",
+)
+@click.option(
+    "--expires-in",
+    "expires_in",
+    default=None,
+    metavar="DURATION",
+    help="Lifetime of the new key (default: the lifetime the old key was given, if any).",
+)
+@database_option
+@config_option
+@json_option
+def keys_rotate(
+    key_id: str,
+    overlap: str,
+    expires_in: str | None,
+    database: str | None,
+    config: str | None,
+    as_json: bool,
+) -> None:
+    """Replace API key KEY_ID by a new key with the same tenant, scopes and name.
+
+    The old key keeps working until the overlap ends, then answers 401. The
+    rotation is recorded in the tenant's own log (audit_log.api_key_rotated).
+    """
+    window = _duration(overlap, "--overlap", zero=True)
+    lifetime = _duration(expires_in, "--expires-in")
+    log = open_log(load_settings(database, config))
+    try:
+        created = log.rotate_api_key(key_id, overlap=window or 0, expires_in=lifetime)
+        old = log.api_key(key_id)
+    finally:
+        log.close()
+    _created(created, as_json, replaces=key_id, old_key_expires_at=_when(old.expires_at))
 
 
 @keys.command("list")
@@ -223,12 +415,17 @@ def keys_create(
 def keys_list(
     tenant_id: str | None, database: str | None, config: str | None, as_json: bool
 ) -> None:
-    """List API keys (never the keys themselves)."""
+    """List API keys (never the keys themselves), with their state, expiry and last use.
+
+    LAST USED is written at most once a minute per key and API process, so it
+    may trail the latest request by up to a minute.
+    """
     log = open_log(load_settings(database, config))
     try:
         found = log.api_keys(tenant_id)
     finally:
         log.close()
+    now = now_micros()
     records: list[dict[str, Any]] = [
         {
             "id": k.id,
@@ -236,17 +433,22 @@ def keys_list(
             "scopes": sorted(k.scopes),
             "name": k.name,
             "created_at": format_timestamp(k.created_at),
-            "revoked_at": None if k.revoked_at is None else format_timestamp(k.revoked_at),
+            "revoked_at": _when(k.revoked_at),
+            "expires_at": _when(k.expires_at),
+            "last_used_at": _when(k.last_used_at),
+            "replaced_by": k.replaced_by,
+            "state": key_state(k, now),
         }
         for k in found
     ]
     if as_json:
         print_json({"keys": records})
         return
+    click.echo("ID\tTENANT\tSCOPES\tSTATE\tEXPIRES\tLAST USED\tNAME")
     for r in records:
-        state = "revoked" if r["revoked_at"] else "active"
         click.echo(
-            f"{r['id']}\t{r['tenant_id']}\t{','.join(r['scopes'])}\t{state}\t{r['name'] or ''}"
+            f"{r['id']}\t{r['tenant_id']}\t{','.join(r['scopes'])}\t{r['state']}"
+            f"\t{r['expires_at'] or 'never'}\t{r['last_used_at'] or 'never'}\t{r['name'] or ''}"
         )
 
 
@@ -256,7 +458,10 @@ def keys_list(
 @config_option
 @json_option
 def keys_revoke(key_id: str, database: str | None, config: str | None, as_json: bool) -> None:
-    """Revoke API key KEY_ID; requests with it get 401 from now on."""
+    """Revoke API key KEY_ID; requests with it get 401 from now on.
+
+    The revocation is recorded in the tenant's own log (audit_log.api_key_revoked).
+    """
     log = open_log(load_settings(database, config))
     try:
         log.revoke_api_key(key_id)

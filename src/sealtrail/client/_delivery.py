@@ -16,7 +16,8 @@ A delivery owns one batch taken from the queue. It cuts the batch into
 requests of at most ``max_bytes``, retries 408/429/5xx answers and network
 errors with exponential backoff and full jitter (or exactly the server's
 ``Retry-After``; a :class:`Pause` says which, since a flush may cut only our
-own backoff short), halves a request the server finds too large (413), and
+own backoff short; a 429 spends none of ``max_retries``, so rate limiting
+loses nothing), halves a request the server finds too large (413), and
 gives up on events the server refuses (other 4xx): on a 422 only the events
 it names are given up and the rest are sent again, since the server stores a
 batch all or nothing. Every event keeps the ``id`` it got in ``record()``,
@@ -123,6 +124,7 @@ class Delivered:
 class RetryLater:
     reason: str
     after: float | None  # the server's Retry-After, in seconds
+    throttled: bool = False  # a 429: the server is fine, we are early
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,8 @@ def interpret(response: httpx.Response) -> Verdict:
     if status == 413:
         return TooLarge()
     if status in (408, 429) or status >= 500:
-        return RetryLater(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
+        after = parse_retry_after(response.headers.get("Retry-After"))
+        return RetryLater(f"HTTP {status}", after, throttled=status == 429)
     error = _error_object(response)
     message = error.get("message") if isinstance(error.get("message"), str) else None
     reason = f"HTTP {status}: {message or response.text[:200]}"
@@ -248,7 +251,7 @@ class Delivery:
             self._counters.sent += len(current.items)
             return GO_ON
         if isinstance(verdict, RetryLater):
-            return self._retry(current, verdict.reason, verdict.after)
+            return self._retry(current, verdict.reason, verdict.after, verdict.throttled)
         self._pending.popleft()
         if isinstance(verdict, TooLarge):
             self._split(current)
@@ -266,7 +269,19 @@ class Delivery:
         self._pending.clear()
         return left
 
-    def _retry(self, current: _Request, reason: str, after: float | None) -> Pause:
+    def _retry(
+        self, current: _Request, reason: str, after: float | None, throttled: bool = False
+    ) -> Pause:
+        """Wait and send ``current`` again. A 429 (``throttled``) is not a failure and
+        spends no retry: the server is up and says when to come back, so rate-limited
+        events are kept until they go through (or ``close()`` gives up on them)."""
+        if throttled:
+            delay = after if after is not None else self._policy.backoff(0, self._rng)
+            logger.debug(
+                "sealtrail: %d events rate limited; retry in %.2fs", len(current.items), delay
+            )
+            self._counters.retried += 1
+            return Pause(delay, from_server=after is not None)
         if not self._policy.allows(current.retries):
             self._pending.popleft()
             self._give_up(current.items, f"{reason}; gave up after {current.retries} retries")

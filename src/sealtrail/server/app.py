@@ -21,6 +21,7 @@ from sealtrail.audit_log import AuditLog
 from sealtrail.server import errors
 from sealtrail.server.background import start_followers
 from sealtrail.server.metrics import Metrics
+from sealtrail.server.rate_headers import RateLimitHeaders
 from sealtrail.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
         app.include_router(router)
     _install_docs(app)
     _install_metrics(app)
+    app.add_middleware(RateLimitHeaders)
     try:
         from sealtrail.web import install as install_viewer
     except ImportError:

@@ -29,6 +29,7 @@ STATUS: list[tuple[type[errors.SealtrailError], int]] = [
     (errors.NotFound, 404),
     (errors.ClassificationFixed, 409),
     (errors.Conflict, 409),
+    (errors.RateLimited, 429),
     (errors.ProofError, 422),
     (errors.LedgerError, 500),
     (errors.DatabaseUnavailable, 503),
@@ -60,9 +61,20 @@ def error_response(status: int, code: str, message: str) -> Response:
     return json_error(status, {"error": {"code": code, "message": message}})
 
 
-def json_error(status: int, body: dict[str, Any]) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def json_error(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+
+
+def error_headers(exc: errors.SealtrailError) -> dict[str, str] | None:
+    """``Retry-After`` for a rate-limited request (the ``RateLimit`` fields come from
+    ``sealtrail.server.rate_headers``, on every charged response)."""
+    if isinstance(exc, errors.RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 _HTTP_CODES = {
@@ -81,7 +93,7 @@ _HTTP_CODES = {
 def install(app: FastAPI) -> None:
     async def domain(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.SealtrailError)
-        return json_error(status_for(exc), error_body(exc))
+        return json_error(status_for(exc), error_body(exc), error_headers(exc))
 
     async def http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

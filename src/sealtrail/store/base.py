@@ -21,6 +21,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from limits.storage import Storage as RateCounters
+
 from sealtrail.catalog import EventType
 from sealtrail.events import Event
 from sealtrail.limits import COUNT_CAP as COUNT_CAP  # re-exported for the engines
@@ -52,6 +54,29 @@ class ApiKeyRecord:
     created_at: int
     name: str | None = None
     revoked_at: int | None = None
+    expires_at: int | None = None
+    """After this a key answers like an unknown one (None: it never expires)."""
+    last_used_at: int | None = None
+    """When it last authenticated a request, to the minute (see ``touch_api_key``)."""
+    replaced_by: str | None = None
+    """The key a rotation made in its place; this one works until ``expires_at``."""
+
+    def active_at(self, now: int) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRateLimits:
+    """An operator's per-tenant rate limits; None keeps the configured default.
+
+    Writes count events per second, reads count request units per second
+    (``sealtrail.ratelimit`` says what a request costs).
+    """
+
+    key_writes: int | None = None
+    tenant_writes: int | None = None
+    key_reads: int | None = None
+    tenant_reads: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +280,32 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def revoke_api_key(self, key_id: str, at: int) -> bool:
         """Mark the key revoked; False if there is no such (unrevoked) key."""
+
+    @abc.abstractmethod
+    def rotate_api_key(self, old_id: str, new: ApiKeyRecord, old_expires_at: int) -> bool:
+        """Add ``new`` in place of ``old_id`` in one transaction: the old key is marked
+        ``replaced_by`` the new one and expires at ``old_expires_at`` (or earlier, if it
+        already would). False, adding nothing, if the old key is revoked or replaced."""
+
+    @abc.abstractmethod
+    def touch_api_key(self, key_id: str, at: int) -> None:
+        """Set ``last_used_at`` to ``at`` unless it is already as late."""
+
+    @abc.abstractmethod
+    def get_rate_limits(self, tenant_id: str) -> TenantRateLimits:
+        """The tenant's own rate limits (all None when the operator set none)."""
+
+    @abc.abstractmethod
+    def set_rate_limits(self, tenant_id: str, limits: TenantRateLimits, at: int) -> None:
+        """Replace the tenant's own rate limits; ``NotFound`` without the tenant."""
+
+    @abc.abstractmethod
+    def rate_counters(self) -> RateCounters:
+        """Where rate-limit counters live, as a ``limits`` storage with sliding-window
+        counter support: shared by every process on the database where the engine can
+        share them cheaply (``shares_rate_counters``), in this process otherwise."""
+
+    shares_rate_counters: bool = False
 
     @abc.abstractmethod
     def add_event_type_version(self, tenant_id: str, version: EventTypeVersion) -> None:

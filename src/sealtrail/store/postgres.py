@@ -31,7 +31,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Final, TypeVar
 
@@ -61,6 +61,7 @@ from sealtrail.store.postgres_rows import (
     event_row,
     unescape_text,
 )
+from sealtrail.store.rate_counters import PostgresRateCounters
 from sealtrail.store.sql import MAX_SEQ, SQLStore
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,7 @@ class PostgresStore(SQLStore[Connection]):
             if read_url is None
             else _Pool(libpq_url(read_url), "sealtrail-read", size, pool_timeout, connect_timeout)
         )
+        self._counters: PostgresRateCounters | None = None
         self._partition_lock = threading.Lock()
         self._partitions_until = 0  # µs: month partitions exist up to here
         self._partitions_checked = 0.0  # monotonic time of the last attempt
@@ -243,6 +245,17 @@ class PostgresStore(SQLStore[Connection]):
     def _write(self, work: Callable[[Connection], T]) -> T:
         with self._connection() as connection, connection.transaction():
             return work(connection)
+
+    # -- rate limits -----------------------------------------------------------
+    shares_rate_counters = True
+
+    def rate_counters(self) -> PostgresRateCounters:
+        if self._counters is None:
+            self._counters = PostgresRateCounters(self._first_row)
+        return self._counters
+
+    def _first_row(self, sql: str, params: Mapping[str, Any]) -> Any:
+        return self._read(lambda connection: connection.execute(sql, params).fetchone())
 
     # -- lifecycle -------------------------------------------------------------
     def migrate(self) -> list[str]:

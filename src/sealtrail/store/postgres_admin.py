@@ -8,7 +8,11 @@ events, event_ids,             SELECT, INSERT — the log only ever grows
 tree_nodes, checkpoints
 tenants                        SELECT, INSERT; UPDATE of (tree_size, frontier),
                                which the head-row lock of an append also needs
-api_keys                       SELECT, INSERT; UPDATE of (revoked_at)
+api_keys                       SELECT, INSERT; UPDATE of (revoked_at,
+                               last_used_at)
+tenant_rate_limits             SELECT (the operator sets them)
+rate_counters                  SELECT, INSERT, UPDATE, DELETE — rate limits
+                               shared by every API process
 event_types                    SELECT, INSERT; UPDATE of the non-key columns
 log_consumers                  SELECT, INSERT, UPDATE, DELETE — cursors and leases
 alembic_version                SELECT (readiness reports the schema revision)
@@ -53,7 +57,9 @@ _GRANTS: Final = (
     "GRANT SELECT, INSERT ON {schema}.tenants, {schema}.api_keys, {schema}.event_types,"
     " {schema}.event_type_versions TO {role}",
     "GRANT UPDATE (tree_size, frontier) ON {schema}.tenants TO {role}",
-    "GRANT UPDATE (revoked_at) ON {schema}.api_keys TO {role}",
+    "GRANT UPDATE (revoked_at, last_used_at) ON {schema}.api_keys TO {role}",
+    "GRANT SELECT ON {schema}.tenant_rate_limits TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.rate_counters TO {role}",
     "GRANT UPDATE (category, kind, description, expects_target, resource_type)"
     " ON {schema}.event_types TO {role}",
     "GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.log_consumers TO {role}",

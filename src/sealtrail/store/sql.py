@@ -44,6 +44,7 @@ from sealtrail.store.base import (
     StoredCheckpoint,
     StreamRecord,
     Tenant,
+    TenantRateLimits,
     TreeHead,
 )
 from sealtrail.store.codec import SELECT_LIST
@@ -54,7 +55,11 @@ from sealtrail.timeline import Counts, Grid
 T = TypeVar("T")
 
 MAX_SEQ: Final = 2**63 - 1  # the largest value a 64-bit integer column holds
-_KEY_COLUMNS: Final = "id, tenant_id, secret_hash, scopes, created_at, name, revoked_at"
+_KEY_COLUMNS: Final = (
+    "id, tenant_id, secret_hash, scopes, created_at, name, revoked_at, expires_at,"
+    " last_used_at, replaced_by"
+)
+_RATE_COLUMNS: Final = "key_writes, tenant_writes, key_reads, tenant_reads"
 _CHECKPOINT_COLUMNS: Final = "tenant_id, tree_size, root_hash, note, created_at"
 _CONSUMER_COLUMNS: Final = (
     "tenant_id, name, next_seq, lease_owner, lease_until, attempts, retry_at,"
@@ -239,20 +244,71 @@ class SQLStore(EventStore, Generic[C]):
             raise NotFound(f"no tenant {tenant_id!r}")
 
     def add_api_key(self, key: ApiKeyRecord) -> None:
+        self._write(lambda connection: self._add_key(connection, key))
+
+    def _add_key(self, connection: C, key: ApiKeyRecord) -> None:
+        try:
+            self._execute(
+                connection,
+                "INSERT INTO api_keys (id, tenant_id, secret_hash, scopes, name, created_at,"
+                " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key.id,
+                    key.tenant_id,
+                    key.secret_hash,
+                    ",".join(sorted(key.scopes)),
+                    self._escape(key.name),
+                    key.created_at,
+                    key.expires_at,
+                ),
+            )
+        except self.dialect.unique_violation as exc:
+            raise Conflict(f"API key {key.id!r} already exists") from exc
+        except self.dialect.foreign_key_violation as exc:
+            raise NotFound(f"no tenant {key.tenant_id!r}") from exc
+
+    def rotate_api_key(self, old_id: str, new: ApiKeyRecord, old_expires_at: int) -> bool:
+        def work(connection: C) -> bool:
+            changed = self._execute(
+                connection,
+                "UPDATE api_keys SET replaced_by = ?, expires_at = CASE WHEN expires_at IS NULL"
+                " OR expires_at > ? THEN ? ELSE expires_at END"
+                " WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL AND replaced_by IS NULL",
+                (new.id, old_expires_at, old_expires_at, old_id, new.tenant_id),
+            ).rowcount
+            if changed != 1:
+                return False
+            self._add_key(connection, new)
+            return True
+
+        return self._write(work)
+
+    def touch_api_key(self, key_id: str, at: int) -> None:
         self._run(
-            "INSERT INTO api_keys (id, tenant_id, secret_hash, scopes, name, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                key.id,
-                key.tenant_id,
-                key.secret_hash,
-                ",".join(sorted(key.scopes)),
-                self._escape(key.name),
-                key.created_at,
-            ),
-            taken=f"API key {key.id!r} already exists",
-            orphan=f"no tenant {key.tenant_id!r}",
+            "UPDATE api_keys SET last_used_at = ? WHERE id = ?"
+            " AND (last_used_at IS NULL OR last_used_at < ?)",
+            (at, key_id, at),
         )
+
+    def get_rate_limits(self, tenant_id: str) -> TenantRateLimits:
+        row = self._one(
+            f"SELECT {_RATE_COLUMNS} FROM tenant_rate_limits WHERE tenant_id = ?", (tenant_id,)
+        )
+        return TenantRateLimits() if row is None else TenantRateLimits(*row)
+
+    def set_rate_limits(self, tenant_id: str, limits: TenantRateLimits, at: int) -> None:
+        values = (limits.key_writes, limits.tenant_writes, limits.key_reads, limits.tenant_reads)
+        changed = self._run(
+            f"INSERT INTO tenant_rate_limits (tenant_id, {_RATE_COLUMNS}, updated_at)"
+            " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?)"
+            " ON CONFLICT (tenant_id) DO UPDATE SET"
+            " key_writes = excluded.key_writes, tenant_writes = excluded.tenant_writes,"
+            " key_reads = excluded.key_reads, tenant_reads = excluded.tenant_reads,"
+            " updated_at = excluded.updated_at",
+            (tenant_id, *values, at, tenant_id),
+        )
+        if changed != 1:
+            raise NotFound(f"no tenant {tenant_id!r}")
 
     def _key(self, row: Sequence[Any]) -> ApiKeyRecord:
         return ApiKeyRecord(
@@ -263,6 +319,9 @@ class SQLStore(EventStore, Generic[C]):
             created_at=row[4],
             name=None if row[5] is None else self.dialect.unescape(row[5]),
             revoked_at=row[6],
+            expires_at=row[7],
+            last_used_at=row[8],
+            replaced_by=row[9],
         )
 
     def get_api_key(self, key_id: str) -> ApiKeyRecord | None:

@@ -27,6 +27,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from limits.storage import MemoryStorage
 from sqlalchemy import create_engine, make_url
 
 from sealtrail.errors import ConfigurationError, NotFound
@@ -192,6 +193,7 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         self._local = threading.local()
         self._writer: _Writer | None = None
         self._writer_lock = threading.Lock()
+        self._counters: MemoryStorage | None = None
         self._closed = False
 
     # -- connections ---------------------------------------------------------
@@ -224,6 +226,16 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
                     writer.start()
                     self._writer = writer
         return self._writer.submit(job)
+
+    # -- rate limits ---------------------------------------------------------
+    def rate_counters(self) -> MemoryStorage:
+        """In this process: SQLite is served by one process (one writer), and a
+        counter written through the writer on every request would cost ingest."""
+        if self._counters is None:
+            with self._writer_lock:
+                if self._counters is None:
+                    self._counters = MemoryStorage()
+        return self._counters
 
     # -- lifecycle -----------------------------------------------------------
     def migrate(self) -> list[str]:

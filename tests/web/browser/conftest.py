@@ -27,8 +27,11 @@ import pytest
 from sealtrail.audit_log import AuditLog
 from sealtrail.sessions import SessionRequest, SessionSigner, ViewerUser
 from sealtrail.settings import Settings
+from tests.keys import quiet_api_key
 
 from .. import sample
+
+MINT_SCOPES = "events:write,events:read,viewer:mint"
 
 CHROMIUM = os.environ.get("SEALTRAIL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -140,7 +143,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     keys = {}
     for tenant, name in TENANTS.items():
         log.create_tenant(tenant, name)
-        keys[tenant] = log.create_api_key(tenant, "events:write,events:read,viewer:mint").plain
+        keys[tenant] = quiet_api_key(
+            log.database_url, tenant, "events:write,events:read,viewer:mint"
+        )
     log.close()
     env = {
         **os.environ,
