@@ -1001,6 +1001,7 @@ class AuditLog:
     ) -> None:
         """A viewer watching the live tail is recorded as one search of those filters."""
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         if principal.kind == "viewer":
             phrase = format_phrase(query)
             self._record_view(principal, f"live {phrase}", {"phrase": phrase, "live": True}, ip)
@@ -1054,12 +1055,14 @@ class AuditLog:
     def saved_searches(self, principal: Principal) -> list[SavedSearch]:
         """The tenant's shared searches and, for a viewer, the viewer's private ones, by name."""
         saved.check_user(principal)
+        self._meter(principal, "read", 1)
         owner = principal.actor.id if principal.kind == "viewer" else None
         return self._store.saved_searches(principal.tenant_id, owner)
 
     def saved_search(self, principal: Principal, search_id: str) -> SavedSearch:
         """One saved search the principal sees; ``NotFound`` for any other id."""
         saved.check_user(principal)
+        self._meter(principal, "read", 1)
         found = self._store.get_saved_search(principal.tenant_id, search_id)
         if found is None or not saved.visible_to(principal, found):
             raise NotFound(f"no saved search {search_id!r}")
@@ -1082,6 +1085,7 @@ class AuditLog:
         (``wanted``: a ``SavedSearchRequest`` or its JSON body); recorded in the tenant's
         log as ``audit_log.saved_search_created``."""
         saved.check_user(principal)
+        self._meter(principal, "read", 1)
         if not isinstance(wanted, SavedSearchRequest):
             wanted = SavedSearchRequest.from_body(wanted)
         tenant_id = principal.tenant_id
@@ -1593,6 +1597,7 @@ class AuditLog:
     # -- streams (issue 17): configuration, delivery log, and the background followers ------
     def _stream_manager(self, principal: Principal) -> str:
         principal.require("streams:manage")
+        self._meter(principal, "read", 1)
         if not principal.sees_whole_tenant:
             raise PermissionDenied("only a credential for the whole tenant may manage streams")
         self.tenant(principal.tenant_id)

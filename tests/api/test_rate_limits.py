@@ -11,7 +11,9 @@ import pytest
 
 from sealtrail.api import ROUTERS
 from sealtrail.audit_log import TenantRateLimits
+from sealtrail.errors import RateLimited
 from sealtrail.limits import BUNDLE_COST, EXPORT_COST, MAX_BATCH, RATE_WINDOW
+from sealtrail.query import EventQuery
 from sealtrail.settings import Settings
 
 from .conftest import Api, event
@@ -136,7 +138,7 @@ def test_requests_that_are_not_charged_carry_no_fields(api: Api) -> None:
 
 def _route_requests(api: Api) -> dict[tuple[str, str], Any]:
     """One request per API route, made with an API key of every scope."""
-    scopes = "events:write,events:read,viewer:mint,events:erase"
+    scopes = "events:write,events:read,viewer:mint,events:erase,streams:manage"
     headers = api.headers("acme", scopes)
     client = api.client
     stored = client.post("/v1/events", json=event("e1"), headers=headers)
@@ -172,10 +174,42 @@ def _route_requests(api: Api) -> dict[tuple[str, str], Any]:
         ("GET", "/api/organization/rbac/members/audit-log"): client.get(
             "/api/organization/rbac/members/audit-log", headers=headers
         ),
+        ("GET", "/v1/saved-searches"): client.get("/v1/saved-searches", headers=headers),
+        ("POST", "/v1/saved-searches"): client.post(
+            "/v1/saved-searches", json={"name": "n", "phrase": "action:a.*"}, headers=headers
+        ),
+        ("DELETE", "/v1/saved-searches/{search_id}"): client.delete(
+            "/v1/saved-searches/ss_missing", headers=headers
+        ),
+        ("POST", "/v1/streams"): client.post(
+            "/v1/streams",
+            json={
+                "name": "s",
+                "destination": {"type": "syslog", "host": "127.0.0.1", "port": 6514, "tls": True},
+                "format": "json",
+            },
+            headers=headers,
+        ),
+        ("GET", "/v1/streams"): client.get("/v1/streams", headers=headers),
+        **{
+            (method, f"/v1/streams/{{stream_id}}{tail}"): client.request(
+                method, f"/v1/streams/st_missing{tail}", json=body, headers=headers
+            )
+            for method, tail, body in (
+                ("GET", "", None),
+                ("PATCH", "", {"status": "paused"}),
+                ("DELETE", "", None),
+                ("POST", "/test", None),
+                ("POST", "/replay", {"from_seq": 0}),
+                ("POST", "/rotate-secret", {}),
+                ("GET", "/deliveries", None),
+            )
+        },
     }
 
 
 UNLIMITED = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+SSE = ("GET", "/v1/events/stream")  # never ends: charged when opened (test below)
 
 
 def test_every_api_route_an_api_key_calls_is_charged(
@@ -190,8 +224,19 @@ def test_every_api_route_an_api_key_calls_is_charged(
     }
     api.log.set_rate_limits("acme", TenantRateLimits(key_reads=1000, tenant_reads=1000))
     answers = _route_requests(api)
-    assert routes - UNLIMITED == set(answers)
+    assert routes - UNLIMITED - {SSE} == set(answers)
     for (method, path), response in answers.items():
-        assert response.status_code < 300, (method, path, response.text)
+        # Charged before anything else is looked at: a missing stream's 404 counts too.
+        assert response.status_code not in (401, 403, 429), (method, path, response.text)
+        assert response.status_code < 500, (method, path, response.text)
         assert "RateLimit" in response.headers, (method, path)
         assert "RateLimit-Policy" in response.headers, (method, path)
+
+
+def test_opening_a_live_tail_is_charged_once(api: Api) -> None:
+    principal = api.log.authenticate_api_key(api.key("acme", "events:read"))
+    for _ in range(KEY_READS * RATE_WINDOW):
+        api.log.record_tail(principal, EventQuery())
+    with pytest.raises(RateLimited):
+        api.log.record_tail(principal, EventQuery())
+    api.log.tail(principal, EventQuery(), None)  # polling an open tail is not charged
