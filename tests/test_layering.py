@@ -48,6 +48,9 @@ RULES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     # The follower is generic background work over the store: no edge, no stream format.
     ("follower", ("api", "web", "cli", "server", "audit_log", "streams")),
     ("stream_delivery", ("api", "web", "cli", "server", "audit_log", "store")),
+    # The rules of keys and rate limits: no edge; the store only through its contract types.
+    ("ratelimit", ("api", "web", "cli", "server", "audit_log")),
+    ("keys", ("api", "web", "cli", "server", "audit_log")),
     ("follower_pool", ("api", "web", "cli", "server", "audit_log", "store", "streams")),
     ("stream_admin", ("api", "web", "cli", "server", "audit_log")),
     ("timeline", ("store", "api", "web", "cli", "server", "audit_log")),

@@ -26,6 +26,7 @@ from sealtrail.query import EventQuery, parse_phrase
 from sealtrail.server import tail as live_tail
 from sealtrail.server.app import create_app
 from sealtrail.settings import Settings
+from tests.keys import quiet_api_key
 
 from ..client.live_server import free_port, wait_until
 from .conftest import event
@@ -34,7 +35,7 @@ EVERYTHING = EventQuery()
 
 
 def _record(log: AuditLog, *bodies: dict[str, Any], tenant: str = "acme") -> list[int]:
-    principal = log.authenticate_api_key(log.create_api_key(tenant, "events:write").plain)
+    principal = log.authenticate_api_key(quiet_api_key(log.database_url, tenant, "events:write"))
     return [r.seq for r in log.ingest(principal, {"events": list(bodies)})]
 
 
@@ -108,7 +109,7 @@ class Served:
     def key(self, tenant: str = "acme", scopes: str = "events:write,events:read") -> str:
         name = f"{tenant}:{scopes}"
         if name not in self.keys:
-            self.keys[name] = self.log.create_api_key(tenant, scopes).plain
+            self.keys[name] = quiet_api_key(self.log.database_url, tenant, scopes)
         return self.keys[name]
 
     def headers(self, tenant: str = "acme", **extra: str) -> dict[str, str]:

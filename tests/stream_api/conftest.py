@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sealtrail.audit_log import AuditLog
 from sealtrail.server.app import create_app
 from sealtrail.settings import Settings
+from tests.keys import quiet_api_key
 from tests.streams.webhook_receiver import Receiver
 from tests.streams.webhook_receiver import receiver as receiver  # the fixture
 
@@ -43,7 +44,7 @@ class StreamApi:
     def headers(self, tenant: str = "acme", scopes: str = MANAGE) -> dict[str, str]:
         name = f"{tenant}:{scopes}"
         if name not in self.keys:
-            self.keys[name] = self.log.create_api_key(tenant, scopes).plain
+            self.keys[name] = quiet_api_key(self.log.database_url, tenant, scopes)
         return {"Authorization": f"Bearer {self.keys[name]}"}
 
     def call(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
