@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,8 +44,9 @@ from sealtrail.auth import Principal
 from sealtrail.catalog import Catalog
 from sealtrail.events import Actor, Event, EventInput, now_micros, validate_batch
 from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
+from sealtrail.query.text import search_text
 from sealtrail.store.base import SealedBatch, TreeHead
-from sealtrail.store.codec import search_text, to_row
+from sealtrail.store.codec import to_row
 from sealtrail.store.sqlite import _INSERT_EVENT, SQLiteStore
 
 SECTION = "ingest"
@@ -112,9 +113,10 @@ def _prepared(batch: Sequence[EventInput], catalog: Catalog) -> list[Event]:
 # -- in-process writers, stepped one batch at a time ------------------------------------------
 
 
-def _fresh_log(directory: Path) -> tuple[AuditLog, SQLiteStore]:
-    """A migrated log with the bench tenant, and its store (for the baselines that bypass it)."""
-    settings = settings_for(directory)
+def _fresh_log(directory: Path, *, limited: bool = False) -> tuple[AuditLog, SQLiteStore]:
+    """A migrated log with the bench tenant, and its store (for the baselines that bypass it);
+    ``limited``: API-key requests are charged to rate limits (too high to refuse any)."""
+    settings = replace(settings_for(directory), rate_limits=limited)
     store = SQLiteStore(settings.database_url, cache_mib=settings.sqlite_cache_mib)
     log = AuditLog(store, settings=settings)
     log.migrate()
@@ -172,10 +174,14 @@ class AppendWriter:
 
 
 class IngestWriter(AppendWriter):
-    """``AuditLog.ingest`` of the raw dicts: validation included."""
+    """``AuditLog.ingest`` of the raw dicts by an API key: validation included, rate limits off."""
+
+    limited = False
 
     def __init__(self, payload: IngestData, directory: Path) -> None:
-        super().__init__(payload, directory)
+        self._payload = payload
+        self._log, self._store = _fresh_log(directory, limited=self.limited)
+        self._operator = Principal.operator(TENANT)
         self._principal = Principal(
             TENANT, "api_key", Actor("api_key", "bench"), frozenset({"events:write"})
         )
@@ -183,6 +189,12 @@ class IngestWriter(AppendWriter):
 
     def step(self, index: int) -> None:
         self._log.ingest(self._principal, self._bodies[index])
+
+
+class LimitedIngestWriter(IngestWriter):
+    """The same, with every batch charged to the key's and the tenant's write limits."""
+
+    limited = True
 
 
 def _seal_without_ledger(head: TreeHead, fresh: Sequence[Event]) -> SealedBatch:
@@ -208,6 +220,7 @@ WRITERS: dict[str, Callable[[IngestData, Path], Writer]] = {
     "append": AppendWriter,
     "no_ledger": NoLedgerWriter,
     "ingest": IngestWriter,
+    "ingest_limited": LimitedIngestWriter,
 }
 
 
@@ -312,7 +325,8 @@ def run(
         SECTION,
         f"{events:,} generated events per measurement, one tenant, a fresh database file for "
         "each. The in-process writers take turns batch by batch (raw, append, no-ledger, "
-        f"ingest, rotating), each into its own database; medians of {repeats} such runs. HTTP: "
+        "ingest, ingest with rate limits, rotating), each into its own database; medians of "
+        f"{repeats} such runs. HTTP: "
         f"{http_repeats} run(s) per batch size; its ratio is to the raw median.",
     )
     rates: dict[str, list[float]] = {name: [] for name in WRITERS}
@@ -353,6 +367,11 @@ def run(
         for free, sealed in zip(rates["no_ledger"], rates["append"], strict=True)
     ]
     overhead = median(overheads)
+    limiter_runs = [
+        (free / limited - 1) * 100
+        for free, limited in zip(rates["ingest"], rates["ingest_limited"], strict=True)
+    ]
+    limiter = median(limiter_runs)
     report.add(
         [
             Figure(
@@ -382,6 +401,20 @@ def run(
                 "store.append without the ledger (zero leaves, no nodes)",
                 rates["no_ledger"],
                 None,
+            ),
+            Figure(
+                SECTION,
+                "rate limiter overhead on AuditLog.ingest",
+                limiter,
+                "%",
+                detail=(
+                    f"median of per-run overheads {', '.join(f'{o:.1f}' for o in limiter_runs)} %;"
+                    f" {median(rates['ingest_limited']):,.0f} events/s charged to key and tenant"
+                    f" limits (in-process counters, batches of {BATCH}),"
+                    f" {median(rates['ingest']):,.0f} without"
+                ),
+                target="≤ 3 %",
+                passed=limiter <= 3,
             ),
             Figure(
                 SECTION,

@@ -12,10 +12,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import httpx
 
 from sealtrail.audit_log import AuditLog
+from sealtrail.limits import MAX_RATE
 from sealtrail.settings import Settings
 
 
@@ -33,11 +35,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+UNLIMITED: Final = (
+    "rate_limit_key_writes",
+    "rate_limit_tenant_writes",
+    "rate_limit_key_reads",
+    "rate_limit_tenant_reads",
+)
+"""Throughput benchmarks count every request against limits (``MAX_RATE``) too high to
+refuse any: the limiter's work is in their figures, its refusals are not
+(bench/ratelimit_load.py measures those)."""
+
+
 def settings_for(directory: Path) -> Settings:
     """Settings for a fresh SQLite database and signing key inside ``directory``."""
     return Settings(
         database_url=f"sqlite:///{directory / 'sealtrail.db'}",
         signing_key_file=str(directory / "signing.key"),
+        rate_limit_key_writes=MAX_RATE,
+        rate_limit_tenant_writes=MAX_RATE,
+        rate_limit_key_reads=MAX_RATE,
+        rate_limit_tenant_reads=MAX_RATE,
     )
 
 
@@ -62,6 +79,7 @@ def serve(
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEALTRAIL_")}
     env["SEALTRAIL_SIGNING_KEY_FILE"] = settings.signing_key_file
+    env.update({Settings.env_name(name): str(MAX_RATE) for name in UNLIMITED})
     log_path = directory / "server.log"
     with log_path.open("wb") as server_log:
         process = subprocess.Popen(
