@@ -151,6 +151,7 @@ def _route_requests(api: Api) -> dict[tuple[str, str], Any]:
         ("POST", "/v1/events"): stored,
         ("GET", "/v1/events"): client.get("/v1/events", headers=headers),
         ("GET", "/v1/events/export"): client.get("/v1/events/export", headers=headers),
+        ("GET", "/v1/events/histogram"): client.get("/v1/events/histogram", headers=headers),
         ("GET", "/v1/events/{event_id}"): client.get("/v1/events/e1", headers=headers),
         ("GET", "/v1/events/{event_id}/proof"): client.get("/v1/events/e1/proof", headers=headers),
         ("GET", "/v1/checkpoint"): client.get("/v1/checkpoint", headers=headers),
