@@ -34,7 +34,7 @@ from sealtrail.server.session_cookie import (
 )
 from sealtrail.server.tail import follow
 from sealtrail.sessions import SessionExpired, SessionInvalid, ViewerSession
-from sealtrail.web import saved_views
+from sealtrail.web import saved_views, timeline
 from sealtrail.web.filters import LIVE_PATH, Filters, page_limit, start_index
 from sealtrail.web.rows import KIND_LABELS, Row, build_row
 from sealtrail.web.templating import environment, render
@@ -224,6 +224,7 @@ def audit_log_page(request: Request) -> Response:
     limit = page_limit(params.get("limit"))
     problems: dict[str, Problem] = {}
     listing = Listing()
+    chart: timeline.Timeline | None = None
     as_of = datetime.now(UTC)
     live_url = None
     try:
@@ -233,6 +234,12 @@ def audit_log_page(request: Request) -> Response:
         listing = _listing(request, log, principal, filters, query, limit, params)
         if not _paged(params):
             live_url = filters.url(LIVE_PATH, after_seq=str(live_after))
+        # Up to the moment the page searched, as the listing and its export: not this
+        # very view, recorded since.
+        found = log.histogram(
+            principal, query, timeline.BUCKETS, as_of=as_of, ip=client_ip(request)
+        )
+        chart = timeline.build(found, filters)
     except PhraseSyntaxError as exc:
         problems["phrase"] = Problem(exc.message, exc.token, exc.position)
     except InvalidQuery as exc:
@@ -256,6 +263,7 @@ def audit_log_page(request: Request) -> Response:
         saved_menu=saved_views.menu(request, log, principal, filters),
         live_url=live_url,
         first_page_url=filters.url(live="1"),
+        timeline=chart,
     )
 
 

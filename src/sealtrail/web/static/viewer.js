@@ -213,12 +213,19 @@
     all[next].closest("tr").scrollIntoView({ block: "nearest" });
   }
 
+  // The one-key shortcuts (/ j k) can be turned off (WCAG 2.1.4): prefs.js keeps the choice.
+  function oneKeysOff() {
+    return document.documentElement.getAttribute("data-shortcuts") === "off";
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.target.closest && event.target.closest("dialog")) return;
     if (typing(event.target)) {
       if (event.key === "Escape") event.target.blur();
       return;
     }
+    if ((event.key === "/" || event.key === "j" || event.key === "k") && oneKeysOff()) return;
     if (event.key === "/") {
       var box = document.getElementById("f-q") || document.getElementById("f-phrase");
       if (box) {
