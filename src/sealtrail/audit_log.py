@@ -1144,23 +1144,29 @@ class AuditLog:
         query: EventQuery,
         buckets: int = DEFAULT_BUCKETS,
         *,
+        as_of: datetime | None = None,
         ip: str | None = None,
     ) -> Histogram:
         """How many of the principal's matching events fell in each bucket, by kind.
 
-        The range is the query's; an open ``until`` ends now (or just after the
-        latest match, if that lies ahead), an open ``since`` starts at the oldest
-        match (``timeline.EMPTY_SPAN`` before ``until`` when nothing matches).
-        Account restrictions apply as in ``search``, and a viewer's look is
-        recorded as its search of the same filters is (once within the window).
+        The range is the query's, ending at ``as_of`` at the latest (a page
+        counts what its listing found, not the view recorded since); an open
+        ``until`` ends now (or just after the latest match, if that lies ahead),
+        an open ``since`` starts at the oldest match (``timeline.EMPTY_SPAN``
+        before ``until`` when nothing matches). Account restrictions apply as in
+        ``search``, and a viewer's look is recorded as its search of the same
+        filters is (once within the window).
         """
         principal.require("events:read")
         self._meter(principal, "read", 1)
-        scoped = principal.scoped(query)
+        counted = query
+        if as_of is not None:
+            counted = replace(query, time=query.time.intersect(TimeRange(until=as_of)))
+        scoped = principal.scoped(counted)
         tenant_id = principal.tenant_id
         since, until = timeline.open_ends(
-            query.time.since_us,
-            query.time.until_us,
+            counted.time.since_us,
+            counted.time.until_us,
             now_micros(),
             lambda order: self._edge_match(tenant_id, scoped, order),
         )
