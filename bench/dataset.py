@@ -30,6 +30,7 @@ import hashlib
 import json
 import multiprocessing
 import random
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -156,7 +157,10 @@ def ensure(size: int, *, seed: int = 1, workers: int = 2) -> Dataset:
     prepare_data_dir()
     for old in _stale(size, seed, stem):
         print(f"dataset: removing the outdated {old.name}", flush=True)
-        old.unlink()
+        if old.is_dir():  # a signer's state kept beside its key
+            shutil.rmtree(old)
+        else:
+            old.unlink()
     _build(dataset, workers)
     return dataset
 

@@ -37,6 +37,9 @@ QUERIES = {
     "text": query_from_params({"q": ["retention"]})[0],
     "prefix": query_from_params({"action": ["member.*"]})[0],
     "ip": query_from_params({"ip": ["10.0.0.0/8"]})[0],
+    "not_actions": parse_phrase("-action:auth.login -action:app.published"),
+    "kind_not_action": parse_phrase("kind:access -action:auth.login"),
+    "not_prefix": parse_phrase("-action:member.*"),
 }
 
 

@@ -17,12 +17,12 @@ import json
 
 import pytest
 
-from sealtrail.query import EventQuery, Field, parse_phrase
+from sealtrail.query import EventQuery, Field, Term, parse_phrase
 from sealtrail.store.base import EventStore
 from sealtrail.timeline import Grid
 
 from .plan_cases import CASES, Case
-from .plans import DAY, SPAN, START, TENANT, Plan
+from .plans import DAY, SPAN, START, TENANT, Plan, V
 from .test_query_plans import Engine, check_count, engine
 
 __all__ = ["engine"]  # the module-scoped history on each engine
@@ -79,6 +79,26 @@ def test_the_unfiltered_timeline_is_counted_from_indexes_alone(engine: Engine, p
         assert not looked_up, f"reads the table:\n{plan}"
     else:  # the kinds are counted in the index; only failed rows are looked up for their kind
         assert all("outcome" in name for name in looked_up), f"reads the table:\n{plan}"
+
+
+def test_the_viewers_default_timeline_counts_its_hidden_reads_through_their_index(
+    engine: Engine,
+) -> None:
+    """The viewer leaves out Sealtrail's own reads (``-action:audit_log.viewed,…``): the
+    kinds are still counted from the indexes alone, less those actions' few events,
+    read through the action index."""
+    hidden = Term(Field.ACTION, (V.rare_action, "audit_log.viewed"), negate=True)
+    query = EventQuery((hidden,))
+    counts, plans = engine.run_search(histogram(query))
+    assert sum(c.count for c in counts) == engine.matches(query)
+    counted = [p for p in plans if p.sql.lstrip().startswith("WITH")]
+    less = [p for p in plans if "GROUP BY" in p.sql]
+    assert len(counted) == 1 and len(less) == 1, [p.sql for p in plans]
+    assert not table_reads(counted[0]), counted[0]
+    for plan in plans:
+        assert not plan.whole, f"reads {plan.whole} whole:\n{plan}"
+        assert not plan.untenanted, plan
+    assert set(less[0].indexes) - {"rowid"} == {"events_by_action"}, less[0]
 
 
 FILTERED = [

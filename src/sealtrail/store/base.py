@@ -354,7 +354,8 @@ class EventStore(abc.ABC):
         ``grid`` bounds the time (``query.time`` is not read); one ``Counts``
         per bucket, oldest first. Without filters (or with kinds only) it is
         counted from the (tenant, kind, time) and (tenant, outcome, time)
-        indexes alone, never the table.
+        indexes alone, never the table; exact actions left out
+        (``-action:a,b``) are then subtracted, read through their index.
         """
 
     @abc.abstractmethod

@@ -10,6 +10,7 @@ remembered across page loads.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
+from . import axe
 from .conftest import Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -225,3 +227,25 @@ def test_the_time_switch_is_remembered(sized: Any, server: Server) -> None:
     expect(sized.locator("tr.event time").first).to_be_visible()
     sized.locator("#time-toggle").click()
     expect(sized.locator("tr.event .relative").first).to_be_visible()
+
+
+ALL_IMPACTS = ("minor", "moderate", "serious", "critical")
+
+
+def test_axe_finds_nothing_in_the_timeline_table_and_the_keyboard_help(
+    sized: Any, server: Server
+) -> None:
+    try:
+        axe.source()
+    except axe.Unavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the accessibility tests, but {exc}")
+        pytest.skip(f"accessibility tests skipped: {exc}")
+    sized.goto(server.session_url("owner"))
+    sized.goto(f"{server.url}/ui?phrase={NOT_VIEWS}")
+    sized.locator("#timeline summary").click()
+    expect(sized.locator("#timeline table")).to_be_visible()
+    assert axe.violations(sized, impacts=ALL_IMPACTS) == []
+    sized.locator("#keyboard-help-open").click()
+    expect(sized.locator("#keyboard-help")).to_be_visible()
+    assert axe.violations(sized, impacts=ALL_IMPACTS) == []
