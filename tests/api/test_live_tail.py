@@ -161,7 +161,7 @@ class Messages:
         raise AssertionError("the stream ended")
 
     def events(self, count: int) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         while len(out) < count:
             message = self.next()
             if message.get("event") == "event":

@@ -14,12 +14,14 @@ expectations).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from sealtrail.query import EventQuery, Field, Term, parse_phrase
 from sealtrail.store.base import EventStore
-from sealtrail.timeline import Grid
+from sealtrail.timeline import Counts, Grid
 
 from .plan_cases import CASES, Case
 from .plans import DAY, SPAN, START, TENANT, Plan, V
@@ -33,8 +35,8 @@ GRID = Grid.over(START, START + SPAN + DAY, 60)
 KIND_INDEXES = {"events_by_kind", "events_by_outcome"}
 
 
-def histogram(query: EventQuery):  # type: ignore[no-untyped-def]
-    def run(store: EventStore) -> object:
+def histogram(query: EventQuery) -> Callable[[EventStore], list[Counts]]:
+    def run(store: EventStore) -> list[Counts]:
         return store.histogram(TENANT, query, GRID)
 
     return run
@@ -56,7 +58,7 @@ def table_reads(plan: Plan) -> list[str]:
     ]
 
 
-def _nodes(node: dict[str, object]) -> list[dict[str, object]]:
+def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
     children = node.get("Plans", [])
     assert isinstance(children, list)
     return [node, *(n for child in children for n in _nodes(child))]
