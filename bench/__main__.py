@@ -8,8 +8,10 @@
 Sections: ingest (SQLite: raw, AuditLog, HTTP, ledger overhead), queries (every
 SPEC §6 filter at 1 M events), histogram (the timeline at 1 M events), export
 (CSV/NDJSON rows/s, peak memory), ledger (inclusion proofs, verify rate), sdk
-(bench/sdk_bench.py) and postgres (bench/postgres_bench.py; skipped when no
-server answers). The query dataset
+(bench/sdk_bench.py), postgres (bench/postgres_bench.py; skipped when no
+server answers) and ratelimits (one key flooding at 10x its limit beside another
+tenant's traffic, on one and two API processes; bench/ratelimit_load.py, needs
+PostgreSQL; skipped when no server answers). The query dataset
 is built once and cached under bench/.data/.
 """
 
@@ -27,10 +29,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from bench import dataset, export, external, histogram, ingest, ledger, query
+from bench import dataset, export, external, histogram, ingest, ledger, query, ratelimit_load
 from bench.report import REPO, Run, from_json, record, table, to_json
 
-SECTIONS: Final = ("ingest", "queries", "histogram", "export", "ledger", "sdk", "postgres")
+SECTIONS: Final = (
+    "ingest",
+    "queries",
+    "histogram",
+    "export",
+    "ledger",
+    "sdk",
+    "postgres",
+    "ratelimits",
+)
 RESULTS: Final = REPO / "bench" / "results"
 DEFAULT_POSTGRES: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -181,6 +192,9 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
     if "sdk" in only:
         _section("sdk")
         external.run_sdk(run, work, calls=args.sdk_calls, events=args.sdk_events)
+    if "ratelimits" in only:
+        _section("rate limits (PostgreSQL, one and two API processes)")
+        ratelimit_load.run(run, admin_url=args.postgres_url)
     if "postgres" in only:
         _section("postgres")
         external.run_postgres(
