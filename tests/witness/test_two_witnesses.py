@@ -25,6 +25,7 @@ from sealtrail.verify import verify_bundle
 from tests.client.live_server import SEALTRAIL, missing_cli
 from tests.independent.tlog_proof_verifier import Rejected
 from tests.independent.tlog_proof_verifier import verify as verify_proof_file
+from tests.keys import quiet_api_key
 
 from .servers import WitnessServer
 
@@ -112,7 +113,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     log = AuditLog.open(settings=settings)
     log.migrate()
     log.create_tenant("acme")
-    key = log.create_api_key("acme", "events:write,events:read").plain
+    key = quiet_api_key(log.database_url, "acme", "events:write,events:read")
     client = TestClient(create_app(log, settings))
     yield Deployment(tmp_path, settings, witnesses, log_vkey, log, client, key)
     client.close()
