@@ -43,6 +43,9 @@ from sealtrail.auth import (
     split_api_key,
 )
 from sealtrail.catalog import Catalog, EventType, event_type_from_body
+from sealtrail.detections.consumer import DetectionConsumer
+from sealtrail.detections.manager import Detections, ReplayAlert, alert_dict
+from sealtrail.detections.rules import DetectionSettings, Rule, rule_from_body
 from sealtrail.errors import (
     AuthenticationFailed,
     ClassificationFixed,
@@ -66,6 +69,7 @@ from sealtrail.events import (
     Resource,
     Target,
     format_timestamp,
+    from_micros,
     now_micros,
     validate_batch,
 )
@@ -86,11 +90,15 @@ from sealtrail.ledger.policy import Policy
 from sealtrail.ledger.proof_file import tlog_proof
 from sealtrail.ledger.signer_state import SignerState, default_state_dir
 from sealtrail.limits import (
+    ALERT_STATUSES,
     DEFAULT_BUCKETS,
+    DEFAULT_PAGE,
     DEFAULT_ROTATION_OVERLAP,
     DEFAULT_SECRET_OVERLAP,
     ERASE_BATCH,
     EXPORT_FORMATS,
+    MAX_PAGE,
+    MAX_REPLAY_EVENTS,
     MAX_SECRET_OVERLAP,
     MAX_STREAMS_PER_TENANT,
     STREAM_BATCH,
@@ -113,6 +121,7 @@ from sealtrail.sessions import (
 from sealtrail.settings import Settings
 from sealtrail.store import open_store
 from sealtrail.store.base import (
+    AlertRecord,
     ApiKeyRecord,
     DeliveryRecord,
     ErasureRecord,
@@ -141,15 +150,19 @@ from sealtrail.timeline import Histogram
 from sealtrail.witness.submit import Submitter
 
 __all__ = [
+    "AlertRecord",
     "ApiKeyRecord",
     "AuditLog",
     "Browse",
     "CreatedKey",
+    "DetectionSettings",
     "Erasure",
     "Export",
     "MintedSession",
     "Readiness",
     "Receipt",
+    "ReplayAlert",
+    "Rule",
     "SearchPage",
     "SignedCheckpoint",
     "Tenant",
@@ -1262,6 +1275,175 @@ class AuditLog:
 
         return {e.id: inclusion.check(e, signed, prove) for e in visible}
 
+    # -- detections and alerts (issue 18; logic in sealtrail.detections) ----------------
+    @functools.cached_property
+    def _detections(self) -> Detections:
+        return Detections(self._store)
+
+    def detection_rules(self, principal: Principal) -> list[Rule]:
+        """The tenant's rules: the built-in ones (as tuned) and its own."""
+        principal.require("detections:manage")
+        return self._detections.rules(principal.tenant_id)
+
+    def detection_rule(self, principal: Principal, name: str) -> Rule:
+        principal.require("detections:manage")
+        return self._detections.rule(principal.tenant_id, name)
+
+    def add_detection(self, principal: Principal, body: object) -> Rule:
+        principal.require("detections:manage")
+        return self._detections.add(principal.tenant_id, body)
+
+    def update_detection(self, principal: Principal, name: str, body: object) -> Rule:
+        """Change a rule's fields (a built-in one is tuned; its name stays)."""
+        principal.require("detections:manage")
+        return self._detections.update(principal.tenant_id, name, body)
+
+    def remove_detection(self, principal: Principal, name: str) -> Rule | None:
+        """Delete a rule of the tenant's own, or put a built-in one back to its defaults."""
+        principal.require("detections:manage")
+        return self._detections.remove(principal.tenant_id, name)
+
+    def detection_settings(self, principal: Principal) -> DetectionSettings:
+        principal.require("detections:manage")
+        return self._detections.settings(principal.tenant_id)
+
+    def set_detection_settings(self, principal: Principal, body: object) -> DetectionSettings:
+        principal.require("detections:manage")
+        return self._detections.set_settings(principal.tenant_id, body)
+
+    def test_detection(
+        self, principal: Principal, rule: str | Mapping[str, Any], since: int
+    ) -> list[ReplayAlert]:
+        """What a rule (a name, or a rule's JSON not yet saved) would have opened over the
+        events since ``since`` (µs), replayed oldest first with empty state. Stores nothing."""
+        principal.require("detections:manage")
+        principal.require("events:read")
+        tenant_id = principal.tenant_id
+        if isinstance(rule, str):
+            chosen = replace(self._detections.rule(tenant_id, rule), enabled=True)
+        else:
+            chosen = replace(rule_from_body(rule), enabled=True)
+        query = EventQuery(time=TimeRange(since=from_micros(since)), order="asc")
+        chunks = self._store.stream(tenant_id, principal.scoped(query))
+        return list(self._detections.replay(tenant_id, [chosen], _capped(chunks)))
+
+    def alerts(
+        self,
+        principal: Principal,
+        *,
+        status: str | None = None,
+        limit: int = DEFAULT_PAGE,
+        before: str | None = None,
+    ) -> list[AlertRecord]:
+        """Alerts newest first; ``before`` an alert id to page on from. Alerts are
+        tenant-wide: a principal limited to some accounts sees none."""
+        principal.require("events:read")
+        if status is not None and status not in ALERT_STATUSES:
+            raise InvalidQuery(f"status must be one of {', '.join(ALERT_STATUSES)}", "status")
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidQuery(f"limit must be between 1 and {MAX_PAGE}", "limit")
+        if not principal.sees_whole_tenant:
+            return []
+        key = None
+        if before is not None:
+            after = self._detections.alert(principal.tenant_id, before)
+            key = (after.opened_at, after.id)
+        return self._store.list_alerts(principal.tenant_id, status=status, limit=limit, before=key)
+
+    def alert(self, principal: Principal, alert_id: str) -> AlertRecord:
+        principal.require("events:read")
+        if not principal.sees_whole_tenant:
+            raise NotFound(f"no alert {alert_id!r}")
+        return self._detections.alert(principal.tenant_id, alert_id)
+
+    def acknowledge_alert(self, principal: Principal, alert_id: str) -> AlertRecord:
+        """Mark an alert seen (``detections:manage``), recorded as audit_log.alert_acknowledged."""
+        return self._alert_status(principal, alert_id, "acknowledged")
+
+    def resolve_alert(self, principal: Principal, alert_id: str) -> AlertRecord:
+        """Close an alert (``detections:manage``), recorded as audit_log.alert_resolved."""
+        return self._alert_status(principal, alert_id, "resolved")
+
+    def _alert_status(
+        self, principal: Principal, alert_id: str, status: Literal["acknowledged", "resolved"]
+    ) -> AlertRecord:
+        principal.require("detections:manage")
+        tenant_id = principal.tenant_id
+        alert = self._detections.alert(tenant_id, alert_id)
+        if alert.status == status or alert.status == "resolved":
+            return alert
+        actor = principal.actor
+        by = actor.email or actor.name or actor.id
+        changed = self._store.set_alert_status(tenant_id, alert_id, status, by, now_micros())
+        assert changed is not None
+        action = (
+            "audit_log.alert_acknowledged"
+            if status == "acknowledged"
+            else "audit_log.alert_resolved"
+        )
+        self._append(
+            tenant_id,
+            [
+                EventInput(
+                    action=action,
+                    actor=actor,
+                    resource=Resource("alert", alert_id, alert.title),
+                    context={"rule": alert.rule, "severity": alert.severity},
+                    account_id=None,
+                )
+            ],
+        )
+        return changed
+
+    def alert_marks(self, principal: Principal, events: Sequence[Event]) -> dict[str, list[str]]:
+        """The alerts that name each of these events, by event id (the viewer's marks)."""
+        principal.require("events:read")
+        if not principal.sees_whole_tenant or not events:
+            return {}
+        found = self._store.alerts_for_seqs(principal.tenant_id, [e.seq for e in events])
+        return {e.id: found[e.seq] for e in events if e.seq in found}
+
+    def detection_consumers(self) -> list[tuple[str, str, Consumer]]:
+        """Every tenant's detection consumer, for a runner of log followers to follow:
+        (tenant, consumer name, consumer). Each one's cursor is created at seq 0, so a
+        tenant's history is evaluated once, then its new events as they arrive."""
+        out: list[tuple[str, str, Consumer]] = []
+        for tenant in self._store.list_tenants():
+            consumer = DetectionConsumer(
+                self._store,
+                tenant.id,
+                rules=self._detections.effective,
+                publish=self._publish_alerts,
+            )
+            if self._store.get_consumer(tenant.id, consumer.name) is None:
+                self._store.add_consumer(tenant.id, consumer.name, 0, now_micros())
+            out.append((tenant.id, consumer.name, consumer))
+        return out
+
+    def _publish_alerts(self, tenant_id: str, alerts: Sequence[AlertRecord]) -> None:
+        """Each opened alert as audit_log.alert_opened in the tenant's log (streams carry
+        it); the event id comes from the alert's, so recording it again stores nothing."""
+        self._append(
+            tenant_id,
+            [
+                EventInput(
+                    action="audit_log.alert_opened",
+                    actor=DETECTIONS_ACTOR,
+                    id=f"alert-{alert.id}",
+                    occurred_at=alert.opened_at,
+                    resource=Resource("alert", alert.id, alert.title),
+                    context={
+                        "rule": alert.rule,
+                        "severity": alert.severity,
+                        "summary": alert_dict(alert)["summary"],
+                        "event_ids": list(alert.event_ids),
+                    },
+                    account_id=None,
+                )
+                for alert in alerts
+            ],
+        )
+
     def stream(self, principal: Principal, query: EventQuery) -> Iterator[list[Event]]:
         """Every matching event, in chunks, oldest first or as the query orders."""
         principal.require("events:read")
@@ -1981,6 +2163,19 @@ def _delivery(
         duration_us=int(result.seconds * 1_000_000),
         error=None if result.error is None else result.error[:1000],
     )
+
+
+DETECTIONS_ACTOR = Actor("system", "sealtrail-detections", name="Sealtrail detections")
+
+
+def _capped(chunks: Iterator[list[Event]]) -> Iterator[list[Event]]:
+    """At most ``MAX_REPLAY_EVENTS`` events of a replay."""
+    left = MAX_REPLAY_EVENTS
+    for chunk in chunks:
+        if left <= 0:
+            return
+        yield chunk[:left]
+        left -= len(chunk)
 
 
 def _check_tenant_id(tenant_id: str) -> None:

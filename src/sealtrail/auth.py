@@ -18,13 +18,21 @@ from sealtrail.errors import AuthenticationFailed, InvalidInput, PermissionDenie
 from sealtrail.events import Actor, Event
 from sealtrail.query import EventQuery, Field, Term
 
-Scope = Literal["events:write", "events:read", "viewer:mint", "events:erase", "streams:manage"]
+Scope = Literal[
+    "events:write",
+    "events:read",
+    "viewer:mint",
+    "events:erase",
+    "streams:manage",
+    "detections:manage",
+]
 SCOPES: Final[tuple[Scope, ...]] = (
     "events:write",
     "events:read",
     "viewer:mint",
     "events:erase",
     "streams:manage",
+    "detections:manage",
 )
 PrincipalKind = Literal["operator", "api_key", "viewer"]
 

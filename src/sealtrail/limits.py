@@ -133,3 +133,31 @@ MIN_WRITE_RATE: Final = MAX_BATCH // RATE_WINDOW
 MIN_READ_RATE: Final = -(-BUNDLE_COST // RATE_WINDOW)
 """The lowest read limit (units/s): one bundle must fit in a window."""
 MAX_RATE: Final = 10_000_000
+# -- detections (issue 18) ------------------------------------------------------------
+Severity = Literal["low", "medium", "high", "critical"]
+SEVERITIES: Final[tuple[Severity, ...]] = get_args(Severity)
+AlertStatus = Literal["open", "acknowledged", "resolved"]
+ALERT_STATUSES: Final[tuple[AlertStatus, ...]] = get_args(AlertStatus)
+MAX_RULES: Final = 100
+"""A tenant's own detection rules, beside the built-in ones."""
+MAX_RULE_NAME: Final = 64
+MAX_RULE_TITLE: Final = 200
+MAX_THRESHOLD: Final = 1000
+"""The largest ``count >= N`` a rule may ask for (a window keeps at most N - 1 events)."""
+MAX_WINDOW: Final = 7 * 24 * 3600
+"""The longest ``within`` window, in seconds."""
+MAX_GROUP_FIELDS: Final = 3
+MAX_CONTEXT_VALUES: Final = 20
+MAX_ALERT_EVENTS: Final = 100
+"""Events kept on one alert; a burst that goes on is counted, not listed, past this."""
+MAX_WINDOW_GROUPS: Final = 10_000
+"""Open windows kept per rule (per actor, ip, …); the longest-idle go first."""
+MAX_FIRST_SEEN: Final = 100_000
+"""Remembered combinations per "first time" rule; the longest-unseen are forgotten."""
+DEFAULT_LEARNING: Final = 7 * 24 * 3600
+"""A "first time" rule's learning period (seconds): it only learns for this long after
+the first event it sees, so a fresh log does not alert on everyone's first sign-in."""
+DETECTION_BATCH: Final = 500
+"""Events a detection consumer evaluates per transaction."""
+MAX_REPLAY_EVENTS: Final = 1_000_000
+"""Events ``detections test`` replays at most."""

@@ -226,6 +226,66 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """An alert as stored: the rule that opened it and (up to ``MAX_ALERT_EVENTS`` of) the
+    events that made it, by seq and id; ``event_count`` counts them all."""
+
+    tenant_id: str
+    id: str
+    rule: str
+    severity: str
+    title: str
+    group: Mapping[str, str]
+    status: str  # "open", "acknowledged" or "resolved"
+    opened_at: int
+    updated_at: int
+    first_at: int
+    last_at: int
+    event_ids: tuple[str, ...]
+    event_seqs: tuple[int, ...]
+    event_count: int
+    published: bool = False
+    acknowledged_by: str | None = None
+    acknowledged_at: int | None = None
+    resolved_by: str | None = None
+    resolved_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """A detection state row to write: its value (JSON), when last seen, when it lapses."""
+
+    rule: str
+    key: str
+    value: str
+    seen_at: int
+    expires_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertGrowth:
+    """More events for an open alert (beyond ``MAX_ALERT_EVENTS`` only counted)."""
+
+    alert_id: str
+    event_seqs: tuple[int, ...]
+    event_ids: tuple[str, ...]
+    added: int
+    last_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionCommit:
+    """What evaluating one range of the log changed, written in one transaction."""
+
+    state: Sequence[StateChange] = ()
+    opened: Sequence[AlertRecord] = ()
+    grown: Sequence[AlertGrowth] = ()
+    expire_before: int | None = None
+    caps: Mapping[str, int] = field(default_factory=dict)
+    """Rule id → the most state rows it keeps (longest-unseen evicted first)."""
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     tenants: int = 0
     events: int = 0
@@ -569,3 +629,82 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def deliveries(self, tenant_id: str, stream_id: str, limit: int) -> list[DeliveryRecord]:
         """The stream's latest attempts, newest first."""
+
+    # -- detections (issue 18) -----------------------------------------------------------
+    @abc.abstractmethod
+    def detection_rules(self, tenant_id: str) -> list[tuple[str, str]]:
+        """The tenant's own rules and tuned built-ins: (name, JSON body), by name."""
+
+    @abc.abstractmethod
+    def put_detection_rule(self, tenant_id: str, name: str, body: str, at: int) -> None: ...
+
+    @abc.abstractmethod
+    def remove_detection_rule(self, tenant_id: str, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    def detection_settings(self, tenant_id: str) -> tuple[str, str] | None:
+        """The tenant's (time zone, business hours), None when never set."""
+
+    @abc.abstractmethod
+    def put_detection_settings(
+        self, tenant_id: str, timezone: str, business_hours: str, at: int
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def clear_detection_state(self, tenant_id: str, rule_name: str) -> None:
+        """Forget a rule's windows and first-seen sets (every version of it)."""
+
+    @abc.abstractmethod
+    def detection_progress(self, tenant_id: str, consumer: str) -> int:
+        """The first seq the detection consumer has not evaluated (0 before any)."""
+
+    @abc.abstractmethod
+    def detection_state(
+        self, tenant_id: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """The stored values (JSON) of these (rule id, key) rows; absent rows are left out."""
+
+    @abc.abstractmethod
+    def commit_detections(
+        self,
+        tenant_id: str,
+        consumer: str,
+        from_seq: int,
+        to_seq: int,
+        commit: DetectionCommit,
+        at: int,
+    ) -> bool:
+        """Record seqs ``from_seq..to_seq - 1`` as evaluated together with what that
+        changed, in one transaction — only if the consumer's progress is still
+        ``from_seq`` (False otherwise, and nothing is written)."""
+
+    @abc.abstractmethod
+    def list_alerts(
+        self,
+        tenant_id: str,
+        *,
+        status: str | None = None,
+        limit: int = 50,
+        before: tuple[int, str] | None = None,
+    ) -> list[AlertRecord]:
+        """Alerts newest first (by ``opened_at``, ``id``), after the ``before`` key."""
+
+    @abc.abstractmethod
+    def get_alert(self, tenant_id: str, alert_id: str) -> AlertRecord | None: ...
+
+    @abc.abstractmethod
+    def set_alert_status(
+        self, tenant_id: str, alert_id: str, status: str, by: str, at: int
+    ) -> AlertRecord | None:
+        """Acknowledge or resolve; the alert as it is then (None: no such alert)."""
+
+    @abc.abstractmethod
+    def alerts_for_seqs(self, tenant_id: str, seqs: Sequence[int]) -> dict[int, list[str]]:
+        """For each of these seqs that an alert names: the alerts' ids."""
+
+    @abc.abstractmethod
+    def unpublished_alerts(self, tenant_id: str, limit: int = 100) -> list[AlertRecord]:
+        """Opened alerts not yet recorded in the tenant's log, oldest first."""
+
+    @abc.abstractmethod
+    def mark_alerts_published(self, tenant_id: str, alert_ids: Sequence[str]) -> None: ...

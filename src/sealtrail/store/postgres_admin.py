@@ -25,6 +25,9 @@ sealtrail_erase                EXECUTE (SECURITY DEFINER: clears personal fields
                                of events, keeping their commitments; the one
                                change to an event the role can make)
 saved_searches                 SELECT, INSERT, DELETE (saved searches come and go)
+detection_rules, _settings,    SELECT, INSERT, UPDATE, DELETE — rules, their
+_progress, _state, alerts,     state and alerts (detections)
+alert_events
 =============================  ==================================================
 
 The role is NOLOGIN: a login role that is a member of it is what ``serve``
@@ -70,6 +73,9 @@ _GRANTS: Final = (
     " TO {role}",
     "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_erase(text, bigint[], bytea[]) TO {role}",
     "GRANT SELECT, INSERT, DELETE ON {schema}.saved_searches TO {role}",
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.detection_rules,"
+    " {schema}.detection_settings, {schema}.detection_progress, {schema}.detection_state,"
+    " {schema}.alerts, {schema}.alert_events TO {role}",
 )
 
 

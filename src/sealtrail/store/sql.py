@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
@@ -24,15 +25,18 @@ from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 from sealtrail.catalog import EventType
 from sealtrail.errors import Conflict, InconsistentTree, NotFound
 from sealtrail.events import Event
-from sealtrail.limits import KINDS, Kind
+from sealtrail.limits import KINDS, MAX_ALERT_EVENTS, Kind
 from sealtrail.privacy import ACCESS_ACTIONS, Subject
 from sealtrail.query import EventQuery, Field, Page, Term, action_prefix
 from sealtrail.saved_searches import SavedSearch
 from sealtrail.store.base import (
     COUNT_CAP,
+    AlertGrowth,
+    AlertRecord,
     ApiKeyRecord,
     ConsumerState,
     DeliveryRecord,
+    DetectionCommit,
     ErasureRecord,
     EventStore,
     EventTypeVersion,
@@ -64,6 +68,11 @@ _CHECKPOINT_COLUMNS: Final = "tenant_id, tree_size, root_hash, note, created_at"
 _CONSUMER_COLUMNS: Final = (
     "tenant_id, name, next_seq, lease_owner, lease_until, attempts, retry_at,"
     " failing_since, failing, last_error, updated_at"
+)
+_ALERT_COLUMNS: Final = (
+    "tenant_id, id, rule, severity, title, group_json, status, opened_at, updated_at,"
+    " first_at, last_at, event_ids, event_seqs, event_count, published, acknowledged_by,"
+    " acknowledged_at, resolved_by, resolved_at"
 )
 _TYPE_COLUMNS: Final = "name, category, kind, description, expects_target, resource_type"
 _TENANT_COLUMNS: Final = "id, name, created_at, strict, mask_keys"
@@ -1145,6 +1154,317 @@ class SQLStore(EventStore, Generic[C]):
             )
             for r in rows
         ]
+
+    # -- detections (issue 18) -----------------------------------------------------------
+    def detection_rules(self, tenant_id: str) -> list[tuple[str, str]]:
+        rows = self._all(
+            "SELECT name, body FROM detection_rules WHERE tenant_id = ? ORDER BY name",
+            (tenant_id,),
+        )
+        return [(r[0], self.dialect.unescape(r[1])) for r in rows]
+
+    def put_detection_rule(self, tenant_id: str, name: str, body: str, at: int) -> None:
+        self._run(
+            "INSERT INTO detection_rules (tenant_id, name, body, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (tenant_id, name) DO UPDATE SET body = excluded.body,"
+            " updated_at = excluded.updated_at",
+            (tenant_id, name, self.dialect.escape(body), at),
+            orphan=f"no tenant {tenant_id!r}",
+        )
+
+    def remove_detection_rule(self, tenant_id: str, name: str) -> bool:
+        sql = "DELETE FROM detection_rules WHERE tenant_id = ? AND name = ?"
+        return self._run(sql, (tenant_id, name)) == 1
+
+    def detection_settings(self, tenant_id: str) -> tuple[str, str] | None:
+        row = self._one(
+            "SELECT timezone, business_hours FROM detection_settings WHERE tenant_id = ?",
+            (tenant_id,),
+        )
+        return None if row is None else (row[0], row[1])
+
+    def put_detection_settings(
+        self, tenant_id: str, timezone: str, business_hours: str, at: int
+    ) -> None:
+        self._run(
+            "INSERT INTO detection_settings (tenant_id, timezone, business_hours, updated_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " timezone = excluded.timezone, business_hours = excluded.business_hours,"
+            " updated_at = excluded.updated_at",
+            (tenant_id, timezone, business_hours, at),
+            orphan=f"no tenant {tenant_id!r}",
+        )
+
+    def clear_detection_state(self, tenant_id: str, rule_name: str) -> None:
+        # Rule ids are "name@version"; "A" follows "@", so this is every version of the name.
+        self._run(
+            "DELETE FROM detection_state WHERE tenant_id = ? AND rule >= ? AND rule < ?",
+            (tenant_id, f"{rule_name}@", f"{rule_name}A"),
+        )
+
+    def detection_progress(self, tenant_id: str, consumer: str) -> int:
+        row = self._one(
+            "SELECT next_seq FROM detection_progress WHERE tenant_id = ? AND consumer = ?",
+            (tenant_id, consumer),
+        )
+        return 0 if row is None else int(row[0])
+
+    def detection_state(
+        self, tenant_id: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        found: dict[tuple[str, str], str] = {}
+        by_rule: dict[str, list[str]] = {}
+        for rule, key in keys:
+            by_rule.setdefault(rule, []).append(key)
+        for rule, names in by_rule.items():
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._all(
+                    "SELECT key, value FROM detection_state"
+                    f" WHERE tenant_id = ? AND rule = ? AND key IN ({marks})",
+                    (tenant_id, rule, *(self.dialect.escape(k) for k in chunk)),
+                )
+                for key, value in rows:
+                    found[(rule, self.dialect.unescape(key))] = value
+        return found
+
+    def commit_detections(
+        self,
+        tenant_id: str,
+        consumer: str,
+        from_seq: int,
+        to_seq: int,
+        commit: DetectionCommit,
+        at: int,
+    ) -> bool:
+        escape = self.dialect.escape
+
+        def work(connection: C) -> bool:
+            self._execute(
+                connection,
+                "INSERT INTO detection_progress (tenant_id, consumer, next_seq, updated_at)"
+                " VALUES (?, ?, 0, ?) ON CONFLICT (tenant_id, consumer) DO NOTHING",
+                (tenant_id, consumer, at),
+            )
+            moved = self._execute(
+                connection,
+                "UPDATE detection_progress SET next_seq = ?, updated_at = ?"
+                " WHERE tenant_id = ? AND consumer = ? AND next_seq = ?",
+                (to_seq, at, tenant_id, consumer, from_seq),
+            ).rowcount
+            if moved != 1:
+                return False  # another process evaluated this range first
+            for change in commit.state:
+                self._execute(
+                    connection,
+                    "INSERT INTO detection_state"
+                    " (tenant_id, rule, key, value, seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (tenant_id, rule, key) DO UPDATE SET value = excluded.value,"
+                    " seen_at = excluded.seen_at, expires_at = excluded.expires_at",
+                    (
+                        tenant_id,
+                        change.rule,
+                        escape(change.key),
+                        change.value,
+                        change.seen_at,
+                        change.expires_at,
+                    ),
+                )
+            if commit.expire_before is not None:
+                self._execute(
+                    connection,
+                    "DELETE FROM detection_state WHERE tenant_id = ? AND expires_at < ?",
+                    (tenant_id, commit.expire_before),
+                )
+            for rule in sorted({change.rule for change in commit.state}):
+                cap = commit.caps.get(rule)
+                if cap is None:
+                    continue
+                count = self._execute(
+                    connection,
+                    "SELECT count(*) FROM detection_state WHERE tenant_id = ? AND rule = ?",
+                    (tenant_id, rule),
+                ).fetchone()[0]
+                if count > cap:
+                    self._execute(
+                        connection,
+                        "DELETE FROM detection_state WHERE tenant_id = ? AND rule = ? AND key IN"
+                        " (SELECT key FROM detection_state WHERE tenant_id = ? AND rule = ?"
+                        " ORDER BY seen_at, key LIMIT ?)",
+                        (tenant_id, rule, tenant_id, rule, count - cap),
+                    )
+            for alert in commit.opened:
+                self._insert_alert(connection, alert)
+            for growth in commit.grown:
+                self._grow_alert(connection, tenant_id, growth, at)
+            return True
+
+        return self._write(work)
+
+    def _insert_alert(self, connection: C, alert: AlertRecord) -> None:
+        escape = self.dialect.escape
+        self._execute(
+            connection,
+            f"INSERT INTO alerts ({_ALERT_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                alert.tenant_id,
+                alert.id,
+                alert.rule,
+                alert.severity,
+                escape(alert.title),
+                escape(json.dumps(dict(alert.group))),
+                alert.status,
+                alert.opened_at,
+                alert.updated_at,
+                alert.first_at,
+                alert.last_at,
+                escape(json.dumps(list(alert.event_ids))),
+                json.dumps(list(alert.event_seqs)),
+                alert.event_count,
+                alert.published,
+                None,
+                None,
+                None,
+                None,
+            ),
+        )
+        self._link_alert(connection, alert.tenant_id, alert.id, alert.event_seqs)
+
+    def _link_alert(
+        self, connection: C, tenant_id: str, alert_id: str, seqs: Sequence[int]
+    ) -> None:
+        for seq in seqs:
+            self._execute(
+                connection,
+                "INSERT INTO alert_events (tenant_id, seq, alert_id) VALUES (?, ?, ?)"
+                " ON CONFLICT (tenant_id, seq, alert_id) DO NOTHING",
+                (tenant_id, seq, alert_id),
+            )
+
+    def _grow_alert(self, connection: C, tenant_id: str, growth: AlertGrowth, at: int) -> None:
+        row = self._execute(
+            connection,
+            "SELECT event_ids, event_seqs, event_count, last_at FROM alerts"
+            " WHERE tenant_id = ? AND id = ?",
+            (tenant_id, growth.alert_id),
+        ).fetchone()
+        if row is None:
+            return
+        ids = json.loads(self.dialect.unescape(row[0]))
+        seqs = json.loads(row[1])
+        room = max(0, MAX_ALERT_EVENTS - len(seqs))
+        new_seqs = list(growth.event_seqs[:room])
+        ids += list(growth.event_ids[:room])
+        seqs += new_seqs
+        self._execute(
+            connection,
+            "UPDATE alerts SET event_ids = ?, event_seqs = ?, event_count = ?, last_at = ?,"
+            " updated_at = ? WHERE tenant_id = ? AND id = ?",
+            (
+                self.dialect.escape(json.dumps(ids)),
+                json.dumps(seqs),
+                int(row[2]) + growth.added,
+                max(int(row[3]), growth.last_at),
+                at,
+                tenant_id,
+                growth.alert_id,
+            ),
+        )
+        self._link_alert(connection, tenant_id, growth.alert_id, new_seqs)
+
+    def _alert(self, row: Sequence[Any]) -> AlertRecord:
+        unescape = self.dialect.unescape
+        return AlertRecord(
+            tenant_id=row[0],
+            id=row[1],
+            rule=row[2],
+            severity=row[3],
+            title=unescape(row[4]),
+            group=json.loads(unescape(row[5])),
+            status=row[6],
+            opened_at=row[7],
+            updated_at=row[8],
+            first_at=row[9],
+            last_at=row[10],
+            event_ids=tuple(json.loads(unescape(row[11]))),
+            event_seqs=tuple(json.loads(row[12])),
+            event_count=row[13],
+            published=bool(row[14]),
+            acknowledged_by=None if row[15] is None else unescape(row[15]),
+            acknowledged_at=row[16],
+            resolved_by=None if row[17] is None else unescape(row[17]),
+            resolved_at=row[18],
+        )
+
+    def list_alerts(
+        self,
+        tenant_id: str,
+        *,
+        status: str | None = None,
+        limit: int = 50,
+        before: tuple[int, str] | None = None,
+    ) -> list[AlertRecord]:
+        sql = f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE tenant_id = ?"
+        params: list[Any] = [tenant_id]
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(status)
+        if before is not None:
+            sql += " AND (opened_at < ? OR (opened_at = ? AND id < ?))"
+            params += [before[0], before[0], before[1]]
+        sql += " ORDER BY opened_at DESC, id DESC LIMIT ?"
+        params.append(limit)
+        return [self._alert(r) for r in self._all(sql, params)]
+
+    def get_alert(self, tenant_id: str, alert_id: str) -> AlertRecord | None:
+        row = self._one(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE tenant_id = ? AND id = ?",
+            (tenant_id, alert_id),
+        )
+        return None if row is None else self._alert(row)
+
+    def set_alert_status(
+        self, tenant_id: str, alert_id: str, status: str, by: str, at: int
+    ) -> AlertRecord | None:
+        column = "acknowledged" if status == "acknowledged" else "resolved"
+        self._run(
+            f"UPDATE alerts SET status = ?, {column}_by = ?, {column}_at = ?, updated_at = ?"
+            " WHERE tenant_id = ? AND id = ?",
+            (status, self.dialect.escape(by), at, at, tenant_id, alert_id),
+        )
+        return self.get_alert(tenant_id, alert_id)
+
+    def alerts_for_seqs(self, tenant_id: str, seqs: Sequence[int]) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {}
+        wanted = sorted(set(seqs))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._all(
+                "SELECT seq, alert_id FROM alert_events"
+                f" WHERE tenant_id = ? AND seq IN ({marks}) ORDER BY seq, alert_id",
+                (tenant_id, *chunk),
+            )
+            for seq, alert_id in rows:
+                found.setdefault(int(seq), []).append(alert_id)
+        return found
+
+    def unpublished_alerts(self, tenant_id: str, limit: int = 100) -> list[AlertRecord]:
+        rows = self._all(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE tenant_id = ? AND published = ?"
+            " ORDER BY opened_at, id LIMIT ?",
+            (tenant_id, False, limit),
+        )
+        return [self._alert(r) for r in rows]
+
+    def mark_alerts_published(self, tenant_id: str, alert_ids: Sequence[str]) -> None:
+        for alert_id in alert_ids:
+            self._run(
+                "UPDATE alerts SET published = ? WHERE tenant_id = ? AND id = ?",
+                (True, tenant_id, alert_id),
+            )
 
 
 def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:
