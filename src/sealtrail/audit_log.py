@@ -95,6 +95,7 @@ from sealtrail.limits import (
     DEFAULT_PAGE,
     DEFAULT_ROTATION_OVERLAP,
     DEFAULT_SECRET_OVERLAP,
+    DETECTION_BATCH,
     ERASE_BATCH,
     EXPORT_FORMATS,
     MAX_PAGE,
@@ -1408,6 +1409,7 @@ class AuditLog:
         (tenant, consumer name, consumer). Each one's cursor is created at seq 0, so a
         tenant's history is evaluated once, then its new events as they arrive."""
         out: list[tuple[str, str, Consumer]] = []
+        existing = {(c.tenant_id, c.name) for c in self._store.list_consumers()}
         for tenant in self._store.list_tenants():
             consumer = DetectionConsumer(
                 self._store,
@@ -1415,10 +1417,21 @@ class AuditLog:
                 rules=self._detections.effective,
                 publish=self._publish_alerts,
             )
-            if self._store.get_consumer(tenant.id, consumer.name) is None:
+            if (tenant.id, consumer.name) not in existing:
                 self._store.add_consumer(tenant.id, consumer.name, 0, now_micros())
             out.append((tenant.id, consumer.name, consumer))
         return out
+
+    def detection_plans(self) -> list[ConsumerPlan]:
+        """``detection_consumers`` as the server's follower pool runs them
+        (``sealtrail.server.background``)."""
+        options = {"batch_size": DETECTION_BATCH}
+        return [
+            ConsumerPlan(
+                tenant_id, name, "detections", functools.partial(_built, consumer), options
+            )
+            for tenant_id, name, consumer in self.detection_consumers()
+        ]
 
     def _publish_alerts(self, tenant_id: str, alerts: Sequence[AlertRecord]) -> None:
         """Each opened alert as audit_log.alert_opened in the tenant's log (streams carry
@@ -2163,6 +2176,10 @@ def _delivery(
         duration_us=int(result.seconds * 1_000_000),
         error=None if result.error is None else result.error[:1000],
     )
+
+
+def _built(consumer: Consumer) -> Consumer:
+    return consumer
 
 
 DETECTIONS_ACTOR = Actor("system", "sealtrail-detections", name="Sealtrail detections")

@@ -54,6 +54,7 @@ class Settings:
     rate_limit_tenant_writes: int = 5000
     rate_limit_key_reads: int = 100
     rate_limit_tenant_reads: int = 200
+    detections: bool = True
 
     @property
     def base_url(self) -> str:

@@ -8,10 +8,10 @@ on both engines, over the same events.
 from __future__ import annotations
 
 import pytest
+from sealtrail.query.match import matches
 
 from sealtrail.events import Actor, Event, Resource, Target
 from sealtrail.query import Page, parse_phrase
-from sealtrail.query.match import matches
 from sealtrail.store.base import EventStore
 
 from .factory import HOUR, T0, add_tenant, append, make_event, sample_history

@@ -8,6 +8,7 @@
     erasures         erasing a data subject's personal fields, and its progress
     saved_searches   search phrases kept under a name, shared or private
     streams          delivering the trail to a SIEM: streams, tests, replays, delivery log
+    detections       detection rules, their settings, replays; the alerts they open
     compat           the seed product's members audit-log endpoint
     health           liveness, readiness, metrics
     schemas          the shapes ``/openapi.json`` documents
@@ -23,6 +24,7 @@ from fastapi import APIRouter
 from sealtrail.api import (
     catalog,
     compat,
+    detections,
     erasures,
     events,
     health,
@@ -42,6 +44,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     erasures.router,
     saved_searches.router,
     streams.router,
+    detections.router,
     compat.router,
     health.router,
 )

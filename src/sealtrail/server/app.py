@@ -42,7 +42,11 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
         threading.Thread(
             target=_resume_erasures, args=(audit_log,), name="sealtrail-erasures", daemon=True
         ).start()
-        followers = start_followers(audit_log) if settings.stream_delivery else None
+        # The background followers: stream delivery and detections (each may be off).
+        sources = [audit_log.detection_plans] if settings.detections else []
+        followers = None
+        if settings.stream_delivery or sources:
+            followers = start_followers(audit_log, *sources, streams=settings.stream_delivery)
         app.state.followers = followers
         try:
             yield

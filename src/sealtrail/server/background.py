@@ -29,13 +29,15 @@ def process_owner() -> str:
 
 
 def start_followers(
-    audit_log: AuditLog, *sources: Source, poll_seconds: float = 2.0
+    audit_log: AuditLog, *sources: Source, poll_seconds: float = 2.0, streams: bool = True
 ) -> FollowerPool:
-    """Run the stream deliveries (and any other ``sources``) until ``pool.stop()``."""
+    """Run the stream deliveries (unless ``streams`` is off) and any other ``sources``
+    (the detections) until ``pool.stop()``."""
     pool = FollowerPool(audit_log.follower, owner=process_owner(), poll_seconds=poll_seconds)
     audit_log.add_listener("appended", pool.nudge)
     audit_log.add_listener("streams", pool.refresh)
-    pool.add_source(audit_log.stream_plans)
+    if streams:
+        pool.add_source(audit_log.stream_plans)
     for source in sources:
         pool.add_source(source)
     pool.start()
