@@ -44,7 +44,7 @@ from sealtrail.auth import (
 )
 from sealtrail.catalog import Catalog, EventType, event_type_from_body
 from sealtrail.detections.consumer import DetectionConsumer
-from sealtrail.detections.manager import Detections, ReplayAlert, alert_dict
+from sealtrail.detections.manager import Detections, ReplayAlert, alert_dict, replay_start
 from sealtrail.detections.rules import DetectionSettings, Rule, rule_from_body
 from sealtrail.errors import (
     AuthenticationFailed,
@@ -168,6 +168,8 @@ __all__ = [
     "SignedCheckpoint",
     "Tenant",
     "TenantRateLimits",
+    "alert_dict",
+    "replay_start",
 ]
 
 CATALOG_TTL = 5.0

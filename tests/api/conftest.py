@@ -51,6 +51,9 @@ def settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'api.db'}",
         signing_key_file=str(tmp_path / "signing.key"),
         max_body_bytes=64 * 1024,
+        # No background detections: their alert events would join the logs these tests
+        # read exactly (tests/detections runs them).
+        detections=False,
     )
 
 

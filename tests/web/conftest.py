@@ -85,6 +85,9 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'viewer.db'}",
         signing_key_file=str(tmp_path / "signing.key"),
+        # No background detections: their alert events would join the logs these tests
+        # read exactly (tests/detections runs them).
+        detections=False,
     )
 
 

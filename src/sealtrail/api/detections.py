@@ -16,10 +16,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from sealtrail.detections.manager import alert_dict
-from sealtrail.detections.rules import parse_duration
+from sealtrail.audit_log import alert_dict, replay_start
 from sealtrail.errors import InvalidInput, InvalidQuery
-from sealtrail.events import now_micros, parse_timestamp
 from sealtrail.limits import DEFAULT_PAGE
 from sealtrail.server import deps
 from sealtrail.server.requests import query_lists, read_json
@@ -76,20 +74,6 @@ async def test_detection(request: Request) -> Response:
     since = replay_start(body.get("since", "30d"))
     alerts = await run_in_threadpool(deps.audit_log(request).test_detection, principal, rule, since)
     return _json({"alerts": [a.to_dict() for a in alerts]})
-
-
-def replay_start(value: object) -> int:
-    """``30d`` (that long ago) or an RFC 3339 time, in µs."""
-    if not isinstance(value, str):
-        raise InvalidInput("since is a duration like 30d or an RFC 3339 time")
-    if value[:1].isdigit() and value[-1:] in "smhd" and value[:-1].isdigit():
-        return now_micros() - parse_duration(value, "since") * 1_000_000
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        raise InvalidInput(
-            f"since {value!r} is not a duration like 30d or an RFC 3339 time"
-        ) from None
 
 
 @router.get("/v1/detections/{name}", summary="One detection rule")

@@ -335,7 +335,8 @@ _EXPIRES_HELP = "Lifetime, e.g. 90d, 12h, 2w (units s, m, h, d, w); after it the
     "--scopes",
     default="events:write,events:read",
     show_default=True,
-    help="Comma-separated: events:write, events:read, viewer:mint, events:erase, streams:manage.",
+    help="Comma-separated: events:write, events:read, viewer:mint, events:erase,"
+    " streams:manage, detections:manage.",
 )
 @click.option("--name", default=None, help="A label to recognise the key by.")
 @click.option("--expires-in", "expires_in", default=None, metavar="DURATION", help=_EXPIRES_HELP)

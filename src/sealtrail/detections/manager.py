@@ -16,14 +16,21 @@ from typing import Any
 from sealtrail.detections.builtin import BUILTIN_RULES, builtin_rule
 from sealtrail.detections.consumer import drafts_to_commit
 from sealtrail.detections.evaluate import AlertDraft, Evaluator, State
-from sealtrail.detections.rules import DetectionSettings, Rule, rule_from_body
+from sealtrail.detections.rules import DetectionSettings, Rule, parse_duration, rule_from_body
 from sealtrail.errors import Conflict, InvalidInput, NotFound
-from sealtrail.events import Event, format_timestamp, from_micros, now_micros
+from sealtrail.events import Event, format_timestamp, from_micros, now_micros, parse_timestamp
 from sealtrail.limits import MAX_ALERT_EVENTS, MAX_RULES
 from sealtrail.query import EventQuery, Field, Term, TimeRange, format_phrase
 from sealtrail.store.base import AlertRecord, EventStore
 
-__all__ = ["Detections", "ReplayAlert", "alert_dict", "alert_summary", "context_phrase"]
+__all__ = [
+    "Detections",
+    "ReplayAlert",
+    "alert_dict",
+    "alert_summary",
+    "context_phrase",
+    "replay_start",
+]
 
 _HOUR = 3600 * 1_000_000
 _GROUP_FIELDS: Mapping[str, Field] = {
@@ -60,6 +67,20 @@ def context_phrase(group: Mapping[str, str], first: int, last: int) -> str:
             continue
     window = TimeRange(from_micros(first - _HOUR), from_micros(last + _HOUR))
     return format_phrase(EventQuery(tuple(terms), window))
+
+
+def replay_start(value: object) -> int:
+    """``30d`` (that long ago) or an RFC 3339 time, in µs."""
+    if not isinstance(value, str):
+        raise InvalidInput("since is a duration like 30d or an RFC 3339 time")
+    if value[:1].isdigit() and value[-1:] in "smhd" and value[:-1].isdigit():
+        return now_micros() - parse_duration(value, "since") * 1_000_000
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise InvalidInput(
+            f"since {value!r} is not a duration like 30d or an RFC 3339 time"
+        ) from None
 
 
 def alert_dict(alert: AlertRecord) -> dict[str, Any]:
