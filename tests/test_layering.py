@@ -54,6 +54,8 @@ RULES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
     ("follower_pool", ("api", "web", "cli", "server", "audit_log", "store", "streams")),
     ("stream_admin", ("api", "web", "cli", "server", "audit_log")),
     ("timeline", ("store", "api", "web", "cli", "server", "audit_log")),
+    # Detections are rules and their state over the store: no edge, no stream format.
+    ("detections", ("api", "web", "cli", "server", "audit_log", "streams")),
 )
 
 
