@@ -113,7 +113,8 @@ def test_alerts_are_listed_acknowledged_resolved_and_recorded(api: Api) -> None:
     assert api.get("/v1/alerts", status="open").json()["alerts"] == []
     assert api.get(f"/v1/alerts/{alert['id']}").json()["status"] == "resolved"
     recorded = api.search(
-        phrase="action:audit_log.alert_opened action:audit_log.alert_acknowledged action:audit_log.alert_resolved"
+        phrase="action:audit_log.alert_opened action:audit_log.alert_acknowledged"
+        " action:audit_log.alert_resolved"
     )
     assert len(recorded) == 3
     evaluate(api)  # the alert events feed nothing back
