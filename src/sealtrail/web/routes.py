@@ -34,7 +34,7 @@ from sealtrail.server.session_cookie import (
 )
 from sealtrail.server.tail import follow
 from sealtrail.sessions import SessionExpired, SessionInvalid, ViewerSession
-from sealtrail.web import saved_views, timeline
+from sealtrail.web import alerts, saved_views, timeline
 from sealtrail.web.filters import LIVE_PATH, Filters, page_limit, start_index
 from sealtrail.web.rows import KIND_LABELS, Row, build_row
 from sealtrail.web.templating import environment, render
@@ -195,6 +195,7 @@ class Listing:
     newer_url: str | None = None
     older_url: str | None = None
     first: int | None = None
+    alert_marks: dict[str, int] = field(default_factory=dict)
 
 
 def _viewer_context(log: AuditLog, session: ViewerSession) -> dict[str, Any]:
@@ -264,6 +265,8 @@ def audit_log_page(request: Request) -> Response:
         live_url=live_url,
         first_page_url=filters.url(live="1"),
         timeline=chart,
+        alert_panel=alerts.panel(log, principal),
+        alert_marks=listing.alert_marks,
     )
 
 
@@ -303,7 +306,8 @@ def _listing(
     if page.older_cursor is not None:
         start = "" if first is None else str(first + len(events))
         older_url = filters.url(cursor=page.older_cursor, start=start, **extra)
-    return Listing(rows, page.total, newer_url, older_url, first)
+    marks = alerts.marks(log, principal, events)
+    return Listing(rows, page.total, newer_url, older_url, first, marks)
 
 
 # -- one event, and the export ------------------------------------------------------------
