@@ -24,7 +24,16 @@ import click
 
 from sealtrail.audit_log import AuditLog, Tenant
 from sealtrail.auth import Principal
-from sealtrail.demo.cast import ACCOUNTS, ORG_NAME, OWNER_PROFILE, TENANT_ID, email, user_id
+from sealtrail.demo.cast import (
+    ACCOUNTS,
+    BUSINESS_HOURS,
+    ORG_NAME,
+    OWNER_PROFILE,
+    TENANT_ID,
+    TIMEZONE,
+    email,
+    user_id,
+)
 from sealtrail.demo.history import MIN_EVENTS, generate
 from sealtrail.errors import Conflict, NotFound
 from sealtrail.events import EventInput, now_micros
@@ -134,6 +143,10 @@ def seed_demo(
         history = generate(seed=seed, now=now_micros() if now is None else now, count=target - 1)
         count = _write(log, history, target - 1, progress)
         count += _erase_a_former_member(log)
+        log.set_detection_settings(
+            Principal.operator(TENANT_ID),
+            {"timezone": TIMEZONE, "business_hours": BUSINESS_HOURS},
+        )
     seconds = time.perf_counter() - started
     # A key's secret is never stored, so it cannot be shown again: each run mints a
     # new demo key and revokes the ones earlier runs printed.

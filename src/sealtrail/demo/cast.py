@@ -181,6 +181,9 @@ HIRES: Final[tuple[_Profile, ...]] = (
     ("Maria Kowalska", "maria.kowalska", MEMBER, 60, 0.9, _PROD),
 )
 OWNER_PROFILE: Final = FOUNDING_TEAM[0]
+# Where the company keeps office hours: what its detection rules read as business hours.
+TIMEZONE: Final = "Europe/Berlin"
+BUSINESS_HOURS: Final = "Mon-Fri 07:00-20:00"
 
 
 @dataclass(frozen=True, slots=True)

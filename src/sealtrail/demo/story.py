@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from sealtrail.demo.actions import Actions
 from sealtrail.demo.cast import (
@@ -22,13 +24,14 @@ from sealtrail.demo.cast import (
     OWNER,
     PRODUCTION,
     TENANT_ID,
+    TIMEZONE,
     VIEWER,
     Person,
 )
 from sealtrail.demo.habits import GROUPS
 from sealtrail.demo.inventory import new_id
 from sealtrail.demo.world import DAY, HOUR, MINUTE, SECOND, Who, World
-from sealtrail.events import Actor, Resource
+from sealtrail.events import Actor, Resource, from_micros, to_micros
 
 # Promotions and demotions a small company makes.
 _NEXT_ROLE: Final = {
@@ -90,6 +93,7 @@ class Story:
         self._billing()
         self._attacks()
         self._odd_hours()
+        self._incident()
 
     # -- when --------------------------------------------------------------------------
     def _day_of(self, fraction: float) -> int:
@@ -667,3 +671,52 @@ class Story:
             at = world.night_time(admin.tz, world.day(day))
             account = PRODUCTION if action != "organisation.settings_updated" else None
             self.actions.act(action, at, self._who(admin, at), account)
+
+    def _incident(self) -> None:
+        """Last night, the incident the detection rules catch (docs/detections.md):
+
+        a password spray from a range nobody here uses, one admin's password guessed, a
+        sign-in from there, and at three in the morning (office time) a viewer made an
+        owner and thirty knowledge sources deleted in Production.
+        """
+        world, rng = self.world, self.rng
+        zone = ZoneInfo(TIMEZONE)
+        local = from_micros(world.end - 20 * MINUTE).astimezone(zone)
+        three = local.replace(hour=3, minute=0, second=0, microsecond=0)
+        if three > local:
+            three -= timedelta(days=1)
+        at = to_micros(three)
+        if at - HOUR < world.start:
+            return
+        admins = [p for p in world.staff(at, {ADMIN}) if p is not world.owner]
+        viewers = world.staff(at, {VIEWER, MEMBER})
+        if not admins or not viewers:
+            return
+        victim, promoted = admins[-1], viewers[0]
+        agent = ATTACK_AGENTS[0]
+        sprayers = [f"203.0.113.{n}" for n in (17, 58, 91)]
+        staff = world.staff(at, GROUPS["anyone"])
+        spray = at - 55 * MINUTE
+        for ip in sprayers:
+            for person in rng.sample(staff, min(12, len(staff))):
+                spray += rng.randint(2, 9) * SECOND
+                who = Who(person.actor(spray), ip, agent)
+                context = {"reason": "invalid_password", "method": "password"}
+                world.failed_sign_in(spray, who, context)
+        intruder = Who(victim.actor(at), sprayers[1], agent, None)
+        world.emit(at - 12 * MINUTE, "auth.login", intruder, context={"method": "password"})
+        world.emit(
+            at,
+            "member.role_updated",
+            intruder,
+            target=promoted.target(at),
+            context={"previous_role": promoted.role_at(at), "new_role": OWNER},
+        )
+        for n in range(30):
+            world.emit(
+                at + 4 * MINUTE + n * 9 * SECOND,
+                "knowledge_source.deleted",
+                intruder,
+                account=PRODUCTION,
+                resource=Resource("knowledge_source", new_id(rng, "knowledge_source")),
+            )

@@ -14,11 +14,11 @@ the longest-unseen forgotten past ``MAX_FIRST_SEEN`` (the store enforces both ca
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import orjson
 from uuid_utils import uuid7
 
 from sealtrail.detections.rules import (
@@ -135,7 +135,7 @@ class Hit:
 
 
 def _key(values: Sequence[str]) -> str:
-    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(list(values)).decode()
 
 
 def _label(name: str, event: Event, value: str) -> str:

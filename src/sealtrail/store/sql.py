@@ -1460,11 +1460,15 @@ class SQLStore(EventStore, Generic[C]):
         return [self._alert(r) for r in rows]
 
     def mark_alerts_published(self, tenant_id: str, alert_ids: Sequence[str]) -> None:
-        for alert_id in alert_ids:
-            self._run(
-                "UPDATE alerts SET published = ? WHERE tenant_id = ? AND id = ?",
-                (True, tenant_id, alert_id),
-            )
+        def work(connection: C) -> None:
+            for alert_id in alert_ids:
+                self._execute(
+                    connection,
+                    "UPDATE alerts SET published = ? WHERE tenant_id = ? AND id = ?",
+                    (True, tenant_id, alert_id),
+                )
+
+        self._write(work)
 
 
 def _checkpoint(row: Sequence[Any]) -> StoredCheckpoint:
