@@ -44,7 +44,6 @@ def log(tmp_path: Path) -> Iterator[AuditLog]:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'tail.db'}",
         signing_key_file=str(tmp_path / "signing.key"),
-        detections=False,  # their alert events would join the tails these tests read exactly
     )
     audit_log = AuditLog.open(settings=settings)
     audit_log.migrate()
@@ -128,7 +127,9 @@ class Served:
 def served(log: AuditLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     monkeypatch.setattr(live_tail, "REAUTHENTICATE_SECONDS", 0.2)
     settings = Settings(
-        database_url=log.database_url, signing_key_file=str(tmp_path / "signing.key")
+        database_url=log.database_url,
+        signing_key_file=str(tmp_path / "signing.key"),
+        detections=False,  # their alert events would join the tails these tests read exactly
     )
     port = free_port()
     server = uvicorn.Server(

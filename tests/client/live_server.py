@@ -56,6 +56,9 @@ class LiveServer:
             key: value for key, value in os.environ.items() if not key.startswith("SEALTRAIL_")
         }
         self.env["SEALTRAIL_SIGNING_KEY_FILE"] = str(workdir / "signing.key")
+        # No background detections unless a test asks: their alert events would join
+        # the logs these tests count exactly (tests/detections turns them on).
+        self.env["SEALTRAIL_DETECTIONS"] = "false"
         self.env.update({f"SEALTRAIL_{name.upper()}": value for name, value in settings.items()})
         self.log_path = workdir / "serve.log"
         self._process: subprocess.Popen[bytes] | None = None

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(missing_cli() is not None, reason=str(missing_cl
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path)
+    server = LiveServer(tmp_path, detections="true")
     try:
         yield server
     finally:
