@@ -84,13 +84,16 @@ def _width_label(width: int) -> str:
     return f"{width // 1_000_000} seconds"  # pragma: no cover - every width is whole minutes
 
 
-def _range_label(bucket: Bucket, width: int) -> str:
-    start, end = _shown(bucket.start, width), _shown(bucket.end, width)
-    if width >= DAY and end.count(" ") == 0 and bucket.end - bucket.start == DAY:
-        return f"{start} UTC"
+def _range_label(bucket: Bucket) -> str:
+    """``2026-03-01 UTC`` for a whole day, else ``2026-03-01 06:00–12:00 UTC`` (or with
+    both dates when the bucket spans midnight)."""
+    start, end = format_timestamp(bucket.start), format_timestamp(bucket.end)
+    if bucket.end - bucket.start == DAY and start[11:19] == "00:00:00":
+        return f"{start[:10]} UTC"
+    first = f"{start[:10]} {start[11:16]}"
     if start[:10] == end[:10]:
-        return f"{start}–{end[11:]} UTC"
-    return f"{start} – {end} UTC"
+        return f"{first}–{end[11:16]} UTC"
+    return f"{first} – {end[:10]} {end[11:16]} UTC"
 
 
 def _column(index: int, bucket: Bucket, width: int, scale: float, filters: Filters) -> Column:
@@ -103,7 +106,7 @@ def _column(index: int, bucket: Bucket, width: int, scale: float, filters: Filte
         height = max(n * scale, 1.5)
         top -= height
         segments.append(Segment(kind, round(top, 2), round(height, 2)))
-    label = _range_label(bucket, width)
+    label = _range_label(bucket)
     parts = [f"{n:,} {KIND_LABELS[k].lower()}" for k in KINDS if (n := bucket.by_kind.get(k, 0))]
     failed = f", {bucket.failures:,} failed" if bucket.failures else ""
     events = "1 event" if bucket.count == 1 else f"{bucket.count:,} events"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -249,3 +250,20 @@ def test_axe_finds_nothing_in_the_timeline_table_and_the_keyboard_help(
     sized.locator("#keyboard-help-open").click()
     expect(sized.locator("#keyboard-help")).to_be_visible()
     assert axe.violations(sized, impacts=ALL_IMPACTS) == []
+
+
+def test_timeline_screenshot(browser: Any, server: Server, tmp_path: Path) -> None:
+    """docs/screenshots/viewer-timeline.png, when SEALTRAIL_SCREENSHOTS names the folder."""
+    wanted = os.environ.get("SEALTRAIL_SCREENSHOTS")
+    folder = Path(wanted) if wanted else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server.session_url(tenant="northwind", name="Maya Chen"))
+        chart = page.locator("#timeline")
+        expect(chart.locator(".timeline-bar").first).to_be_visible()
+        chart.screenshot(animations="disabled", path=str(folder / "viewer-timeline.png"))
+        assert (folder / "viewer-timeline.png").stat().st_size > 5_000
+    finally:
+        context.close()
