@@ -7,7 +7,7 @@ SYNCED := $(VENV)/.synced
 RUNTIME := $(VENV)/.synced-runtime
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test check lint types bench fmt clean
+.PHONY: run test check lint types bench fmt clean screenshots
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ check: lint types test
 fmt: $(SYNCED)
 	$(BIN)/ruff format src tests bench examples
 	$(BIN)/ruff check --fix src tests bench examples
+
+# The README's and docs/viewer.md's pictures, taken by the browser tests' own Chromium.
+screenshots: $(SYNCED)
+	SEALTRAIL_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/web/browser/test_phone_and_screenshots.py
 
 bench: $(SYNCED)
 	$(BIN)/python -m bench $(BENCH_ARGS)

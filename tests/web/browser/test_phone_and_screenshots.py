@@ -1,7 +1,7 @@
 """A 390-px phone, and the screenshots in docs/screenshots (taken by this browser).
 
 The screenshots are written to ``$SEALTRAIL_SCREENSHOTS`` when it is set
-(``SEALTRAIL_SCREENSHOTS=docs/screenshots pytest tests/web -m browser``) and to
+(``make screenshots`` sets it to docs/screenshots) and to
 a temporary directory otherwise, so an ordinary test run leaves the tree clean.
 """
 
@@ -73,6 +73,38 @@ def test_desktop_screenshots(browser: Any, server: Server, shots: Path) -> None:
     page.goto(f"{server.url}/ui?phrase=action:member.*+colour:blue")
     filters = page.locator(".filters")
     filters.screenshot(animations="disabled", path=str(shots / "viewer-phrase-error.png"))
+    _saved_views(page, server, shots)
     context.close()
-    for name in ("viewer-desktop.png", "viewer-expanded.png", "viewer-phrase-error.png"):
+    for name in (
+        "viewer-desktop.png",
+        "viewer-expanded.png",
+        "viewer-phrase-error.png",
+        "viewer-saved-views.png",
+    ):
         assert (shots / name).stat().st_size > 10_000
+
+
+def _saved_views(page: Any, server: Server, shots: Path) -> None:
+    """The saved-views menu with a shared and a private view (saved from the menu)."""
+    for name, query, shared in (
+        ("Failed sign-ins", "phrase=action:auth.*+outcome:failure", True),
+        ("Member changes", "action=member.role_changed", False),
+    ):
+        page.goto(f"{server.url}/ui?{query}")
+        page.locator(".saved-toggle").click()
+        page.locator("#sv-name").fill(name)
+        if shared:
+            page.get_by_label("Share with").check()
+        page.locator(".saved-form").get_by_role("button", name="Save").click()
+        expect(page.locator(".saved-current h2")).to_contain_text(name)
+    page.locator(".saved-toggle").click()
+    page.locator("#sv-name").fill("Deletions this month")
+    head = page.locator(".page-head").bounding_box()
+    panel = page.locator(".saved-panel").bounding_box()
+    assert head is not None and panel is not None
+    bottom = panel["y"] + panel["height"] + 16
+    page.screenshot(
+        animations="disabled",
+        path=str(shots / "viewer-saved-views.png"),
+        clip={"x": 0, "y": 0, "width": 1440, "height": bottom},
+    )
