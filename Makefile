@@ -45,7 +45,8 @@ fmt: $(SYNCED)
 
 # The README's and docs/viewer.md's pictures, taken by the browser tests' own Chromium.
 screenshots: $(SYNCED)
-	SEALTRAIL_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/web/browser/test_phone_and_screenshots.py
+	SEALTRAIL_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/web/browser/test_phone_and_screenshots.py \
+		tests/web/browser/test_timeline.py::test_timeline_screenshot
 
 bench: $(SYNCED)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -85,7 +85,9 @@ def test_desktop_screenshots(browser: Any, server: Server, shots: Path) -> None:
 
 
 def _saved_views(page: Any, server: Server, shots: Path) -> None:
-    """The saved-views menu with a shared and a private view (saved from the menu)."""
+    """The saved-views menu with a shared and a private view (saved from the menu), in a
+    tenant of its own so that the other pictures show the sample alone."""
+    page.goto(server.session_url(tenant="views", name="Maya Chen"))
     for name, query, shared in (
         ("Failed sign-ins", "phrase=action:auth.*+outcome:failure", True),
         ("Member changes", "action=member.role_changed", False),
