@@ -7,7 +7,7 @@ SYNCED := $(VENV)/.synced
 RUNTIME := $(VENV)/.synced-runtime
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test check lint types bench fmt clean screenshots
+.PHONY: run test stress check lint types bench fmt clean screenshots
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ run: $(RUNTIME)
 	$(BIN)/sealtrail demo
 
 test: $(SYNCED)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not stress"
+
+# The done-when tests at full size (e.g. 20,000 events through two SIGKILLs): minutes.
+stress: $(SYNCED)
+	$(BIN)/python -m pytest -m stress
 
 lint: $(SYNCED)
 	$(BIN)/ruff check src tests bench examples

@@ -2054,6 +2054,7 @@ class AuditLog:
         options = {
             "batch_size": STREAM_BATCH,
             "failing_after": float(self._settings.stream_failing_after),
+            "lease_seconds": float(self._settings.stream_lease_seconds),
         }
         plans = []
         for record in self._store.list_streams():

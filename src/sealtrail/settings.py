@@ -48,6 +48,7 @@ class Settings:
     mask_card_numbers: bool = True
     stream_delivery: bool = True
     stream_failing_after: int = 600
+    stream_lease_seconds: int = 30
     stream_ca_file: str | None = None
     rate_limits: bool = True
     rate_limit_key_writes: int = 2000
@@ -131,6 +132,8 @@ class Settings:
             value = getattr(self, name)
             if not lowest <= value <= MAX_RATE:
                 raise ConfigurationError(f"{name} must be {lowest}..{MAX_RATE} per second")
+        if self.stream_lease_seconds < 2:
+            raise ConfigurationError("stream_lease_seconds must be at least 2 seconds")
 
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})

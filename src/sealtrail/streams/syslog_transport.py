@@ -1,10 +1,11 @@
 """Syslog over TCP or TLS (RFC 5425): octet-counted frames on one kept-open connection.
 
 TCP syslog has no acknowledgement: a message counts as sent once the kernel took it.
-A syslog server never writes to its clients, so a connection that has become readable
-was closed by the server (a restart, an idle timeout): it is replaced before the next
-batch instead of swallowing it. A connection that breaks while a batch is being written
-fails the attempt; the follower resends the batch (at least once; receivers deduplicate
+A syslog server never writes to its clients (TLS 1.3 session tickets aside, which are
+read and dropped), so a connection that has reached its end was closed by the server (a
+restart, an idle timeout): it is replaced before the next batch instead of swallowing it.
+A connection found closed right after a batch was written, or that breaks while it is
+written, fails the attempt; the follower resends the batch (at least once; receivers deduplicate
 by the ``id`` in each message's structured data).
 """
 
@@ -47,10 +48,12 @@ class SyslogTransport:
         started = time.monotonic()
         data = b"".join(frame(m) for m in messages)
         try:
-            if self._sock is not None and _closed_by_peer(self._sock):
+            if self._sock is not None and _closed_by_peer(self._sock, self._timeout):
                 self.close()
             sock = self._sock or self._connect()
             sock.sendall(data)
+            if _closed_by_peer(sock, self._timeout):  # also drains what TLS sent meanwhile
+                raise ConnectionResetError("the syslog server closed the connection")
         except ssl.SSLCertVerificationError as exc:
             self.close()
             return DeliveryResult.failed(
@@ -93,7 +96,29 @@ class SyslogTransport:
         self.close()
 
 
-def _closed_by_peer(sock: socket.socket) -> bool:
-    """True when the server has closed (or reset) the connection: it never sends data."""
+def _closed_by_peer(sock: socket.socket, timeout: float) -> bool:
+    """True when the server has closed (or reset) the connection.
+
+    A syslog server sends no data, but a readable socket is not always a closed one: a
+    TLS 1.3 server sends session tickets after the handshake. Those are read here (and
+    dropped), so the connection is not taken for closed — and, above all, no unread
+    bytes are left in it, because closing a socket with unread input makes the kernel
+    reset the connection and throw away what it had not yet sent (a batch we counted as
+    sent).
+    """
     readable, _, errored = select.select([sock], [], [sock], 0)
-    return bool(readable or errored)
+    if errored:
+        return True
+    if not readable:
+        return False
+    sock.settimeout(0)
+    try:
+        while True:
+            if sock.recv(4096) == b"":
+                return True  # end of stream: the server closed the connection
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+        return False  # drained: only TLS records (or stray bytes) were waiting
+    except OSError:
+        return True
+    finally:
+        sock.settimeout(timeout)
