@@ -2094,6 +2094,12 @@ class AuditLog:
             )
             self._store.add_delivery(delivery, STREAM_DELIVERY_LOG)
 
+        def current() -> bool:
+            now = self._store.get_stream(tenant_id, record.id)
+            return (
+                now is not None and now.status == "active" and now.updated_at == record.updated_at
+            )
+
         return StreamConsumer(
             spec,
             self._stream_signer(record),
@@ -2101,6 +2107,7 @@ class AuditLog:
             matching=None if query is None else matching,
             consistency=consistency,
             attempt=attempt,
+            current=current,
             tls=tls,
         )
 

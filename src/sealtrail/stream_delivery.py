@@ -201,7 +201,11 @@ def _transport(
 
 
 class StreamConsumer:
-    """A configured stream as a follower consumer; ``close`` ends its connection."""
+    """A configured stream as a follower consumer; ``close`` ends its connection.
+
+    ``current()`` says whether the stream is still active with these settings; it is
+    asked before every batch, so a pause or a change takes effect before the next send.
+    """
 
     def __init__(
         self,
@@ -212,10 +216,12 @@ class StreamConsumer:
         matching: Callable[[int, int], Collection[int]] | None = None,
         consistency: Callable[[int, int], ConsistencyProof] | None = None,
         attempt: Attempt | None = None,
+        current: Callable[[], bool] | None = None,
         tls: ssl.SSLContext | None = None,
         hostname: str = "-",
     ) -> None:
         self._transport, send = _transport(spec, signer, tls, hostname)
+        self._current = current
 
         def recorded(msg_id: str, batch: Batch) -> DeliveryResult:
             result = send(msg_id, batch)
@@ -229,6 +235,10 @@ class StreamConsumer:
         self._sender = BatchSender(recorded, checkpoint, matching=matching, consistency=consistency)
 
     def __call__(self, batch: LogBatch) -> Outcome:
+        if self._current is not None and not self._current():
+            # Paused, changed or deleted since this consumer was made: send nothing; the
+            # pool stops this follower and starts one with the new settings, if any.
+            return Outcome.failure("the stream was paused or changed", retry_after=1.0)
         return self._sender(batch)
 
     def close(self) -> None:

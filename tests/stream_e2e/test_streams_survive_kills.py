@@ -95,7 +95,7 @@ def test_every_event_reaches_each_destination_once_through_kills_and_errors(
         key,
         {"name": "siem", "destination": {"type": "webhook", "url": receiver.url}, "format": "json"},
     )
-    _create(
+    syslog = _create(
         server,
         key,
         {
@@ -121,22 +121,24 @@ def test_every_event_reaches_each_destination_once_through_kills_and_errors(
     writers.join(180)
     print(f"written in {time.monotonic() - started:.1f} s ({writers.retries} requests resent)")
     ids = log_ids(server.database)
-    assert len(ids) == events + 2 == len(set(ids))  # the streams' creation, then the events
+    from_webhook, from_syslog = _start(webhook), _start(syslog)  # each starts at its creation
+    assert len(ids) == from_syslog + 1 + events == len(set(ids))
     wait_until(lambda: streams_caught_up(server, key, len(ids)), 180, "the streams to catch up")
     print(f"delivered in {time.monotonic() - started:.1f} s")
     try:
-        delivered, next_seq = webhook_events(receiver, str(webhook["secret"]), vkey)
+        delivered, next_seq = webhook_events(receiver, str(webhook["secret"]), vkey, from_webhook)
         assert next_seq == len(ids)
-        assert delivered == ids  # made first, the webhook stream starts with its own creation
+        assert delivered == ids[from_webhook:]
 
         def syslog_complete() -> bool:
             seen = {
                 r["sd"].get("sealtrail@32473", {}).get("id") for r in syslog_records(rsyslog_tls)
             }
-            return set(ids[1:]) <= seen
+            return set(ids[from_syslog:]) <= seen
 
         wait_until(syslog_complete, 60, "rsyslog to write every event")
-        assert syslog_events(syslog_records(rsyslog_tls), vkey, 1, len(ids)) == ids[1:]
+        records = syslog_records(rsyslog_tls)
+        assert syslog_events(records, vkey, from_syslog, len(ids)) == ids[from_syslog:]
     finally:
         server.kill()
 
@@ -171,7 +173,7 @@ def test_with_two_processes_exactly_one_delivers_each_stream(
         for w in writers:
             w.join(120)
         size = len(log_ids(first.database))
-        assert size == 2004
+        assert size == _start(made[-1]) + 1 + 2000
         wait_until(lambda: streams_caught_up(first, key, size), 120, "the streams to catch up")
         ids = [r.headers["webhook-id"] for r in receiver.received]
         assert len(ids) == len(set(ids)), "a delivery was made twice"
@@ -184,16 +186,24 @@ def test_with_two_processes_exactly_one_delivers_each_stream(
             ranges = sorted(
                 tuple(int(x) for x in r.headers["webhook-id"].rsplit("-", 2)[1:]) for r in mine
             )
-            covered = n  # each stream starts at its own creation event
+            covered = _start(stream)  # each stream starts at its own creation event
             for low, high in ranges:
                 assert low == covered, (n, ranges)
                 covered = high + 1
             assert covered == size
-            delivered, _ = webhook_events(_only(receiver, mine), str(stream["secret"]), vkey, n)
-            assert len(delivered) == size - n
+            start = _start(stream)
+            delivered, _ = webhook_events(_only(receiver, mine), str(stream["secret"]), vkey, start)
+            assert len(delivered) == size - start
     finally:
         first.kill()
         second.kill()
+
+
+def _start(stream: dict[str, object]) -> int:
+    delivery = stream["delivery"]
+    assert isinstance(delivery, dict)
+    start: int = delivery["next_seq"]
+    return start
 
 
 def _only(receiver: Receiver, requests: list[object]) -> Receiver:
