@@ -1286,32 +1286,39 @@ class AuditLog:
     def detection_rules(self, principal: Principal) -> list[Rule]:
         """The tenant's rules: the built-in ones (as tuned) and its own."""
         principal.require("detections:manage")
+        self._meter(principal, "read", 1)
         return self._detections.rules(principal.tenant_id)
 
     def detection_rule(self, principal: Principal, name: str) -> Rule:
         principal.require("detections:manage")
+        self._meter(principal, "read", 1)
         return self._detections.rule(principal.tenant_id, name)
 
     def add_detection(self, principal: Principal, body: object) -> Rule:
         principal.require("detections:manage")
+        self._meter(principal, "read", 1)
         return self._detections.add(principal.tenant_id, body)
 
     def update_detection(self, principal: Principal, name: str, body: object) -> Rule:
         """Change a rule's fields (a built-in one is tuned; its name stays)."""
         principal.require("detections:manage")
+        self._meter(principal, "read", 1)
         return self._detections.update(principal.tenant_id, name, body)
 
     def remove_detection(self, principal: Principal, name: str) -> Rule | None:
         """Delete a rule of the tenant's own, or put a built-in one back to its defaults."""
         principal.require("detections:manage")
+        self._meter(principal, "read", 1)
         return self._detections.remove(principal.tenant_id, name)
 
     def detection_settings(self, principal: Principal) -> DetectionSettings:
         principal.require("detections:manage")
+        self._meter(principal, "read", 1)
         return self._detections.settings(principal.tenant_id)
 
     def set_detection_settings(self, principal: Principal, body: object) -> DetectionSettings:
         principal.require("detections:manage")
+        self._meter(principal, "read", 1)
         return self._detections.set_settings(principal.tenant_id, body)
 
     def test_detection(
@@ -1321,6 +1328,7 @@ class AuditLog:
         events since ``since`` (µs), replayed oldest first with empty state. Stores nothing."""
         principal.require("detections:manage")
         principal.require("events:read")
+        self._meter(principal, "read", ratelimit.REPLAY_COST)
         tenant_id = principal.tenant_id
         if isinstance(rule, str):
             chosen = replace(self._detections.rule(tenant_id, rule), enabled=True)
@@ -1341,6 +1349,7 @@ class AuditLog:
         """Alerts newest first; ``before`` an alert id to page on from. Alerts are
         tenant-wide: a principal limited to some accounts sees none."""
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         if status is not None and status not in ALERT_STATUSES:
             raise InvalidQuery(f"status must be one of {', '.join(ALERT_STATUSES)}", "status")
         if not 1 <= limit <= MAX_PAGE:
@@ -1355,6 +1364,7 @@ class AuditLog:
 
     def alert(self, principal: Principal, alert_id: str) -> AlertRecord:
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         if not principal.sees_whole_tenant:
             raise NotFound(f"no alert {alert_id!r}")
         return self._detections.alert(principal.tenant_id, alert_id)
@@ -1371,6 +1381,7 @@ class AuditLog:
         self, principal: Principal, alert_id: str, status: Literal["acknowledged", "resolved"]
     ) -> AlertRecord:
         principal.require("detections:manage")
+        self._meter(principal, "read", 1)
         tenant_id = principal.tenant_id
         alert = self._detections.alert(tenant_id, alert_id)
         if alert.status == status or alert.status == "resolved":

@@ -73,6 +73,10 @@ def as_dict(limits: TenantRateLimits) -> dict[str, int | None]:
     return {name: getattr(limits, name) for name in LIMIT_NAMES}
 
 
+REPLAY_COST: Final = EXPORT_COST
+"""Testing a detection rule replays the tenant's log, as an export reads it."""
+
+
 def export_cost(fmt: str) -> int:
     return BUNDLE_COST if fmt == "bundle" else EXPORT_COST
 

@@ -139,7 +139,7 @@ def test_requests_that_are_not_charged_carry_no_fields(api: Api) -> None:
 
 def _route_requests(api: Api) -> dict[tuple[str, str], Any]:
     """One request per API route, made with an API key of every scope."""
-    scopes = "events:write,events:read,viewer:mint,events:erase,streams:manage"
+    scopes = "events:write,events:read,viewer:mint,events:erase,streams:manage,detections:manage"
     headers = api.headers("acme", scopes)
     client = api.client
     stored = client.post("/v1/events", json=event("e1"), headers=headers)
@@ -193,6 +193,30 @@ def _route_requests(api: Api) -> dict[tuple[str, str], Any]:
             headers=headers,
         ),
         ("GET", "/v1/streams"): client.get("/v1/streams", headers=headers),
+        ("GET", "/v1/detections"): client.get("/v1/detections", headers=headers),
+        ("POST", "/v1/detections"): client.post("/v1/detections", json={}, headers=headers),
+        ("POST", "/v1/detections/test"): client.post(
+            "/v1/detections/test",
+            json={"rule": "failed-logins-per-actor", "since": "1d"},
+            headers=headers,
+        ),
+        **{
+            (method, "/v1/detections/{name}"): client.request(
+                method, "/v1/detections/failed-logins-per-ip", json=body, headers=headers
+            )
+            for method, body in (("GET", None), ("PATCH", {"enabled": True}), ("DELETE", None))
+        },
+        ("GET", "/v1/detection-settings"): client.get("/v1/detection-settings", headers=headers),
+        ("PUT", "/v1/detection-settings"): client.put(
+            "/v1/detection-settings", json={}, headers=headers
+        ),
+        ("GET", "/v1/alerts"): client.get("/v1/alerts", headers=headers),
+        **{
+            (method, f"/v1/alerts/{{alert_id}}{tail}"): client.request(
+                method, f"/v1/alerts/al_missing{tail}", headers=headers
+            )
+            for method, tail in (("GET", ""), ("POST", "/acknowledge"), ("POST", "/resolve"))
+        },
         **{
             (method, f"/v1/streams/{{stream_id}}{tail}"): client.request(
                 method, f"/v1/streams/st_missing{tail}", json=body, headers=headers
