@@ -115,8 +115,9 @@ from sealtrail.recording import RecordFields, build_event
 from sealtrail.saved_searches import SavedSearch, SavedSearchRequest
 from sealtrail.sessions import (
     SessionRequest,
-    SessionSigner,
+    Sessions,
     ViewerSession,
+    parse_frame_ancestors,
     viewer_url,
 )
 from sealtrail.settings import Settings
@@ -246,8 +247,10 @@ class SignedCheckpoint:
 @dataclass(frozen=True, slots=True)
 class MintedSession:
     url: str
-    token: str
-    expires_at: str  # RFC 3339
+    token: str  # the link's one-time token
+    expires_at: str  # RFC 3339: the session ends then
+    session_id: str
+    link_expires_at: str  # RFC 3339: the link opens nothing after this
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +349,7 @@ class AuditLog:
         self._store = store
         self._settings = settings or Settings()
         self._signer: CheckpointSigner | None = None
-        self._sessions: SessionSigner | None = None
+        self._sessions = Sessions(store)
         self._catalog = catalog or Catalog.builtin()
         self._tenant_catalogs: dict[str, tuple[float, Catalog]] = {}
         self._tenants: dict[str, tuple[float, Tenant, Masker]] = {}
@@ -668,17 +671,13 @@ class AuditLog:
             scopes=record.scopes,
         )
 
-    def _session_signer(self) -> SessionSigner:
-        if self._sessions is None:
-            self._sessions = SessionSigner.from_settings(self._settings)
-        return self._sessions
+    def open_viewer_session(self, cookie: str) -> ViewerSession:
+        """The live session a viewer cookie carries; ``SessionInvalid``,
+        ``SessionRevoked`` or ``SessionExpired`` if none."""
+        return self._sessions.open(cookie, now_micros())
 
-    def open_viewer_session(self, token: str) -> ViewerSession:
-        """The session a viewer token carries; ``SessionInvalid``/``SessionExpired`` if none."""
-        return self._session_signer().open(token)
-
-    def authenticate_viewer(self, token: str) -> Principal:
-        return self.open_viewer_session(token).principal()
+    def authenticate_viewer(self, cookie: str) -> Principal:
+        return self.open_viewer_session(cookie).principal()
 
     def mint_viewer_session(
         self,
@@ -687,23 +686,111 @@ class AuditLog:
         *,
         base_url: str | None = None,
         ttl: int | None = None,
+        link_ttl: int | None = None,
     ) -> MintedSession:
-        """A viewer link for one user of the principal's tenant (SPEC §5).
-
-        ``wanted`` is a ``SessionRequest`` or the JSON body of one, validated here.
+        """A viewer session for one user of the principal's tenant, and its one-time
+        link (SPEC §5). ``wanted`` is a ``SessionRequest`` or the JSON body of one,
+        validated here. The link opens the session once, within ``link_ttl`` seconds
+        (``viewer_link_ttl``); the session lasts ``ttl`` (``viewer_session_ttl``).
         """
         principal.require("viewer:mint")
         self._meter(principal, "read", 1)
         if not isinstance(wanted, SessionRequest):
             wanted = SessionRequest.from_body(wanted)
         self.tenant(principal.tenant_id)
-        lifetime = self._settings.viewer_session_ttl if ttl is None else ttl
-        token, session = self._session_signer().mint(principal.tenant_id, wanted, lifetime)
-        return MintedSession(
-            url=viewer_url(base_url or self._settings.base_url, token),
-            token=token,
-            expires_at=format_timestamp(session.expires_at * 1_000_000),
+        settings = self._settings
+        session, link = self._sessions.mint(
+            principal.tenant_id,
+            wanted,
+            settings.viewer_session_ttl if ttl is None else ttl,
+            settings.viewer_link_ttl if link_ttl is None else link_ttl,
+            now_micros(),
         )
+        return MintedSession(
+            url=viewer_url(base_url or settings.base_url, link),
+            token=link,
+            expires_at=format_timestamp(session.expires_at),
+            session_id=session.id,
+            link_expires_at=format_timestamp(session.link_expires_at),
+        )
+
+    def viewer_link_session(self, link: str) -> ViewerSession:
+        """The session an unused link would open, without spending the link."""
+        return self._sessions.link_session(link, now_micros())
+
+    def redeem_viewer_link(self, link: str) -> tuple[ViewerSession, str]:
+        """Spend a session link once: its session and the cookie value that carries it."""
+        return self._sessions.redeem(link, now_micros())
+
+    def sign_out_viewer(self, cookie: str, *, replaced: bool = False) -> None:
+        """End the session a viewer cookie carries (a cookie naming none is ignored)."""
+        try:
+            session = self._sessions.open(cookie, now_micros())
+        except AuthenticationFailed:
+            return
+        self._sessions.revoke(
+            session.tenant_id,
+            "replaced" if replaced else "sign_out",
+            now_micros(),
+            session_id=session.id,
+        )
+
+    def revoke_viewer_session(self, principal: Principal, session_id: str) -> bool:
+        """The host product ends one session of its tenant (``viewer:mint``).
+
+        True when it was live; False when it had already ended. ``NotFound`` when
+        the tenant has no such session (another tenant's answers the same).
+        """
+        principal.require("viewer:mint")
+        tenant_id = principal.tenant_id
+        if self._sessions.revoke(tenant_id, "host", now_micros(), session_id=session_id):
+            return True
+        if self._store.get_viewer_session(tenant_id, session_id) is None:
+            raise NotFound(f"no viewer session {session_id!r}")
+        return False
+
+    def revoke_user_viewer_sessions(self, principal: Principal, user_id: str) -> int:
+        """The host product ends every live session of one of its users; how many."""
+        principal.require("viewer:mint")
+        if not user_id:
+            raise InvalidInput("name the user whose sessions to revoke")
+        return self._sessions.revoke(principal.tenant_id, "host", now_micros(), user_id=user_id)
+
+    def viewer_sessions(
+        self, tenant_id: str, *, user_id: str | None = None, live: bool = False
+    ) -> list[ViewerSession]:
+        """The operator's view of a tenant's sessions, newest first."""
+        self.tenant(tenant_id)
+        return self._sessions.list(tenant_id, now_micros(), user_id=user_id, live=live)
+
+    def revoke_viewer_sessions(
+        self, tenant_id: str, *, session_id: str | None = None, user_id: str | None = None
+    ) -> int:
+        """The operator ends a tenant's session, or all of one user's; how many."""
+        self.tenant(tenant_id)
+        if (session_id is None) == (user_id is None):
+            raise InvalidInput("name one session id or one user id")
+        revoked = self._sessions.revoke(
+            tenant_id, "operator", now_micros(), session_id=session_id, user_id=user_id
+        )
+        if (
+            session_id is not None
+            and not revoked
+            and self._store.get_viewer_session(tenant_id, session_id) is None
+        ):
+            raise NotFound(f"no viewer session {session_id!r} in tenant {tenant_id!r}")
+        return revoked
+
+    def frame_ancestors(self, tenant_id: str) -> tuple[str, ...]:
+        """The origins that may frame the tenant's viewer, beside its own."""
+        return self.tenant(tenant_id).frame_ancestors
+
+    def set_frame_ancestors(self, tenant_id: str, origins: str | Sequence[str]) -> Tenant:
+        """Replace the origins that may frame the tenant's viewer (none: only its own)."""
+        self.tenant(tenant_id)
+        self._store.set_frame_ancestors(tenant_id, parse_frame_ancestors(origins))
+        self._tenants.pop(tenant_id, None)
+        return self.tenant(tenant_id)
 
     # -- the catalog --------------------------------------------------------------
     def catalog(self, principal: Principal) -> Catalog:

@@ -119,6 +119,12 @@ class PermissionDenied(SealtrailError):
     code = "forbidden"
 
 
+class CrossSiteRequest(PermissionDenied):
+    """A request with the viewer cookie that another site (or port) started."""
+
+    code = "cross_site_request"
+
+
 class NotFound(SealtrailError):
     code = "not_found"
 

@@ -161,3 +161,7 @@ DETECTION_BATCH: Final = 500
 """Events a detection consumer evaluates per transaction."""
 MAX_REPLAY_EVENTS: Final = 1_000_000
 """Events ``detections test`` replays at most."""
+
+# -- viewer sessions (issue 16) ---------------------------------------------------------
+MAX_FRAME_ANCESTORS: Final = 10
+"""Origins a tenant may let frame its viewer (``frame-ancestors``)."""

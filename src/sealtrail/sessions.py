@@ -1,16 +1,23 @@
-"""Viewer sessions: short-lived, signed, single-tenant tokens for one user and role.
+"""Viewer sessions: server-side, revocable, one tenant, one user, one role.
 
 The host product mints one (``POST /v1/viewer-sessions``) for a user who opens its
-audit-log page; the browser trades it for a cookie. A token is stateless, so every
-worker process checks it on its own:
+audit-log page and sends their browser to the **link** it gets back. The link
+carries a one-time token: the first request that presents it (``/ui/session``)
+redeems it, and the browser gets a cookie holding a *different* secret — so the
+link left in the browser's history, a proxy log or a chat message opens nothing
+once used, and it expires on its own after ``viewer_link_ttl`` seconds if never
+used. The session itself is a row in the database (``viewer_sessions``,
+migration 0010) holding the user, role and accounts, when it ends, and — as
+SHA-256 hashes only — the link's and the cookie's secrets. Every request with the
+cookie reads that row, so a session ends everywhere at once when it is revoked:
+by the user signing out, by the host product (by session id or by user id), or
+by the operator (``sealtrail sessions revoke``).
 
-    v1.<base64url(payload)>.<base64url(HMAC-SHA256(key, "v1." + payload))>
+Tokens name their tenant and session, so finding a session is one primary-key
+read in one tenant::
 
-where the payload is compact JSON: tenant, user, role, accounts, issued-at and
-expiry (Unix seconds) and a random nonce. The key is ``SEALTRAIL_SESSION_SECRET``
-when set (any string, at least 32 characters), else derived with HKDF-SHA256 from
-the checkpoint signing key, which every worker already reads — so no new secret
-has to be provisioned, and replacing the signing key ends every open session.
+    link:   vl1.<base64url(tenant id)>.<session id>.<secret>
+    cookie: vs1.<base64url(tenant id)>.<session id>.<secret>
 
 What a role may see is decided here, once, by ``ViewerSession.principal``:
 ``owner`` and ``admin`` read the whole tenant, ``account_admin`` only the accounts
@@ -25,55 +32,65 @@ import binascii
 import hashlib
 import hmac
 import secrets
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Final, Literal, get_args
 from urllib.parse import urlencode
 
-import orjson
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from sealtrail.auth import Principal
-from sealtrail.errors import AuthenticationFailed, ConfigurationError, FieldError, InvalidEvent
+from sealtrail.errors import AuthenticationFailed, FieldError, InvalidEvent, InvalidInput
 from sealtrail.events import Actor
-from sealtrail.ledger.checkpoint import load_or_create_signer_key
-from sealtrail.settings import Settings
+from sealtrail.limits import MAX_FRAME_ANCESTORS
+
+if TYPE_CHECKING:
+    from sealtrail.store.base import EventStore
 
 ViewerRole = Literal["owner", "admin", "account_admin", "member"]
 ROLES: Final[tuple[ViewerRole, ...]] = get_args(ViewerRole)
-SECRET_ENV: Final = "SEALTRAIL_SESSION_SECRET"  # noqa: S105 (a variable name)
-MIN_SECRET_LENGTH: Final = 32
-MAX_TOKEN_LENGTH: Final = 3800  # a cookie holds about 4 KiB
 MAX_ACCOUNTS: Final = 100
 MAX_TEXT: Final = 256
 
 SESSION_PATH: Final = "/ui/session"
-"""Where a session link points: the viewer trades its token for a cookie there."""
+"""Where a session link points: the viewer redeems its token for a cookie there."""
 
-_VERSION: Final = "v1"
-_HKDF_INFO: Final = b"sealtrail viewer session key v1"
+LINK_PREFIX: Final = "vl1"
+COOKIE_PREFIX: Final = "vs1"
+MAX_TOKEN_LENGTH: Final = 512
+
+RevokedBy = Literal["sign_out", "host", "operator", "replaced"]
+
 _USER_KEYS: Final = frozenset({"id", "email", "name"})
 _BODY_KEYS: Final = frozenset({"user", "role", "account_ids"})
 
 
 class SessionInvalid(AuthenticationFailed):
-    """A token that was not minted here (forged, altered, truncated)."""
+    """A token that names no session of this service (forged, altered, truncated)."""
 
     code = "invalid_session"
+
+
+class SessionUsed(AuthenticationFailed):
+    """A link whose one use is spent (or whose session was revoked)."""
+
+    code = "session_link_used"
+
+
+class SessionRevoked(AuthenticationFailed):
+    """A session that was signed out or revoked."""
+
+    code = "session_revoked"
+
+
+class SessionExpired(AuthenticationFailed):
+    """A session (or an unused link) whose time is up."""
+
+    code = "session_expired"
 
 
 class InvalidSessionRequest(InvalidEvent):
     """A ``POST /v1/viewer-sessions`` body with bad fields (each named in ``details``)."""
 
     code = "invalid_session_request"
-
-
-class SessionExpired(AuthenticationFailed):
-    """A token this service minted whose time is up."""
-
-    code = "session_expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +102,33 @@ class ViewerUser:
 
 @dataclass(frozen=True, slots=True)
 class ViewerSession:
+    """One viewer session as stored. Times are microseconds since the epoch."""
+
     tenant_id: str
+    id: str
     user: ViewerUser
     role: ViewerRole
     account_ids: frozenset[str] | None  # only for account_admin
-    issued_at: int
+    created_at: int
     expires_at: int
+    link_expires_at: int
+    link_hash: bytes = b""
+    cookie_hash: bytes | None = None
+    redeemed_at: int | None = None
+    revoked_at: int | None = None
+    revoked_by: str | None = None
 
     @property
     def may_read(self) -> bool:
         return self.role != "member"
+
+    def status(self, now: int) -> str:
+        """``active``, ``pending`` (link not used yet), ``revoked`` or ``expired``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if now >= self.expires_at or (self.redeemed_at is None and now >= self.link_expires_at):
+            return "expired"
+        return "pending" if self.redeemed_at is None else "active"
 
     def principal(self) -> Principal:
         """The one mapping from a viewer's role to what it may see."""
@@ -112,7 +146,7 @@ class ViewerSession:
             scopes=frozenset({"events:read"}) if self.may_read else frozenset(),
             accounts=accounts,
             role=self.role,
-            session=f"{self.user.id}@{self.issued_at}",
+            session=self.id,
         )
 
 
@@ -199,23 +233,60 @@ def _accounts(value: object, role: object, bad: _Report) -> frozenset[str] | Non
     return frozenset(clean) if len(clean) == len(ids) else None
 
 
-def _derive(material: bytes) -> bytes:
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO)
-    return hkdf.derive(material)
+# -- tokens -------------------------------------------------------------------------------
 
 
-def _checked(key: bytes) -> bytes:
-    if len(key) < MIN_SECRET_LENGTH:
-        raise ConfigurationError(f"a session key needs at least {MIN_SECRET_LENGTH} bytes")
-    return key
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A link or cookie token taken apart (not yet checked against the database)."""
+
+    tenant_id: str
+    session_id: str
+    secret: str
+
+    def matches(self, stored_hash: bytes | None) -> bool:
+        return stored_hash is not None and hmac.compare_digest(
+            hash_secret(self.secret), bytes(stored_hash)
+        )
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+def new_session_id() -> str:
+    return f"vs_{secrets.token_hex(12)}"
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> bytes:
+    # 256 random bits: a fast hash is enough, and what the database holds opens nothing.
+    return hashlib.sha256(secret.encode("ascii")).digest()
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode("utf-8")).rstrip(b"=").decode("ascii")
+
+
+def make_token(prefix: str, tenant_id: str, session_id: str, secret: str) -> str:
+    return f"{prefix}.{_b64(tenant_id)}.{session_id}.{secret}"
+
+
+def parse_token(prefix: str, token: str) -> Token:
+    """The parts of a ``prefix`` token; ``SessionInvalid`` when it is not one."""
+    invalid = SessionInvalid("this viewer session link is not valid")
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise invalid
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != prefix or not all(parts[1:]):
+        raise invalid
+    try:
+        tenant_id = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)).decode()
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    session_id = parts[2]
+    if not session_id.startswith("vs_") or not session_id[3:].isalnum():
+        raise invalid
+    return Token(tenant_id, session_id, parts[3])
 
 
 def viewer_url(base_url: str, token: str) -> str:
@@ -223,108 +294,131 @@ def viewer_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{SESSION_PATH}?{urlencode({'token': token})}"
 
 
-class SessionSigner:
-    """Mints and opens viewer-session tokens with one HMAC key."""
+# -- embedding ---------------------------------------------------------------------------
 
-    __slots__ = ("_factory", "_key")
 
-    def __init__(self, key: bytes | Callable[[], bytes]) -> None:
-        """``key`` or a function that makes it, called on first use (so building an
-        app does not read key files it may never need)."""
-        self._key: bytes | None = None
-        self._factory: Callable[[], bytes] | None = None
-        if callable(key):
-            self._factory = key
-        else:
-            self._key = _checked(key)
+def parse_frame_ancestors(value: str | Sequence[str]) -> tuple[str, ...]:
+    """The origins a tenant lets frame its viewer: ``https://host[:port]`` each, or none.
 
-    @property
-    def key(self) -> bytes:
-        if self._key is None:
-            assert self._factory is not None
-            self._key = _checked(self._factory())
-        return self._key
+    ``InvalidInput`` names a source that is not a bare origin (no path, wildcard,
+    keyword or quote), so nothing but an exact origin reaches the CSP header.
+    """
+    items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
+    found: list[str] = []
+    for item in items:
+        origin = item.strip().rstrip("/")
+        scheme, sep, rest = origin.partition("://")
+        host = rest.partition(":")[0]
+        port = rest.partition(":")[2]
+        if (
+            scheme not in ("https", "http")
+            or not sep
+            or not host
+            or any(c in rest for c in "/?#*'\";,\\ ")
+            or not all(c.isalnum() or c in "-." for c in host)
+            or (port and not (port.isdigit() and 0 < int(port) < 65536))
+        ):
+            raise InvalidInput(
+                f"{item!r} is not an origin: give each as https://host or https://host:port"
+            )
+        if origin not in found:
+            found.append(origin)
+    if len(found) > MAX_FRAME_ANCESTORS:
+        raise InvalidInput(f"at most {MAX_FRAME_ANCESTORS} origins may frame the viewer")
+    return tuple(found)
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SessionSigner:
-        """The key from the ``session_secret`` setting, else derived from the signing key.
 
-        The signing key file is read only when a session is first minted or opened.
-        """
-        secret = settings.session_secret
-        if secret:
-            if len(secret) < MIN_SECRET_LENGTH:
-                raise ConfigurationError(
-                    f"{SECRET_ENV} (session_secret) must be at least {MIN_SECRET_LENGTH} characters"
-                )
-            return cls(_derive(secret.encode("utf-8")))
-        path = settings.signing_key_file
-        return cls(lambda: _derive(load_or_create_signer_key(path).skey.encode("ascii")))
+# -- the rules: minting, redeeming, opening, revoking ----------------------------------
 
-    def _mac(self, signed: bytes) -> bytes:
-        return hmac.new(self.key, signed, hashlib.sha256).digest()
+
+class Sessions:
+    """Viewer sessions over the store: what ``AuditLog``'s session methods do.
+
+    Times are microseconds since the epoch; ``now`` is passed in so tests need no clock.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
 
     def mint(
-        self, tenant_id: str, request: SessionRequest, ttl: int, *, now: int | None = None
-    ) -> tuple[str, ViewerSession]:
-        issued = int(time.time()) if now is None else now
+        self, tenant_id: str, request: SessionRequest, ttl: int, link_ttl: int, now: int
+    ) -> tuple[ViewerSession, str]:
+        """A new session and its link token (the only time the link's secret exists)."""
+        secret = new_secret()
         session = ViewerSession(
-            tenant_id, request.user, request.role, request.account_ids, issued, issued + ttl
+            tenant_id=tenant_id,
+            id=new_session_id(),
+            user=request.user,
+            role=request.role,
+            account_ids=request.account_ids,
+            created_at=now,
+            expires_at=now + ttl * 1_000_000,
+            link_expires_at=now + min(link_ttl, ttl) * 1_000_000,
+            link_hash=hash_secret(secret),
         )
-        payload = {
-            "t": tenant_id,
-            "u": {"id": request.user.id, "e": request.user.email, "n": request.user.name},
-            "r": request.role,
-            "a": None if request.account_ids is None else sorted(request.account_ids),
-            "iat": issued,
-            "exp": issued + ttl,
-            "nonce": secrets.token_urlsafe(9),
-        }
-        signed = f"{_VERSION}.{_b64(orjson.dumps(payload))}"
-        token = f"{signed}.{_b64(self._mac(signed.encode('ascii')))}"
-        if len(token) > MAX_TOKEN_LENGTH:
-            raise InvalidSessionRequest(
-                "the session does not fit in a cookie",
-                [FieldError("account_ids", "too many or too long; mint narrower sessions")],
-            )
-        return token, session
+        self._store.add_viewer_session(session)
+        return session, make_token(LINK_PREFIX, tenant_id, session.id, secret)
 
-    def open(self, token: str, *, now: int | None = None) -> ViewerSession:
-        """The session a token carries; ``SessionInvalid`` or ``SessionExpired`` otherwise."""
-        invalid = SessionInvalid("this viewer session link is not valid")
-        if len(token) > MAX_TOKEN_LENGTH:
-            raise invalid
-        version, _, rest = token.partition(".")
-        body, _, mac = rest.partition(".")
-        if version != _VERSION or not body or not mac:
-            raise invalid
-        try:
-            expected = _unb64(mac)
-            raw = _unb64(body)
-        except (binascii.Error, ValueError):
-            raise invalid from None
-        if not hmac.compare_digest(expected, self._mac(f"{version}.{body}".encode("ascii"))):
-            raise invalid
-        try:
-            session = _session(orjson.loads(raw))
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            raise invalid from None
-        if (int(time.time()) if now is None else now) >= session.expires_at:
+    def _find(self, token: Token) -> ViewerSession:
+        found = self._store.get_viewer_session(token.tenant_id, token.session_id)
+        if found is None:
+            raise SessionInvalid("this viewer session link is not valid")
+        return found
+
+    def link_session(self, link: str, now: int) -> ViewerSession:
+        """The session an unused, unexpired link opens (nothing is spent)."""
+        token = parse_token(LINK_PREFIX, link)
+        session = self._find(token)
+        if not token.matches(session.link_hash):
+            raise SessionInvalid("this viewer session link is not valid")
+        if session.redeemed_at is not None or session.revoked_at is not None:
+            raise SessionUsed("this viewer session link was already used")
+        if session.status(now) == "expired":
+            raise SessionExpired("this viewer session link has expired")
+        return session
+
+    def redeem(self, link: str, now: int) -> tuple[ViewerSession, str]:
+        """Spend the link: the session and the cookie that carries it from now on."""
+        session = self.link_session(link, now)
+        secret = new_secret()
+        if not self._store.redeem_viewer_session(
+            session.tenant_id, session.id, hash_secret(secret), now
+        ):
+            raise SessionUsed("this viewer session link was already used")
+        cookie = make_token(COOKIE_PREFIX, session.tenant_id, session.id, secret)
+        return session, cookie
+
+    def open(self, cookie: str, now: int) -> ViewerSession:
+        """The live session a cookie carries; ``SessionInvalid``, ``SessionRevoked`` or
+        ``SessionExpired`` otherwise."""
+        token = parse_token(COOKIE_PREFIX, cookie)
+        session = self._find(token)
+        if not token.matches(session.cookie_hash):
+            raise SessionInvalid("this viewer session is not valid")
+        if session.revoked_at is not None:
+            raise SessionRevoked("this viewer session was signed out or revoked")
+        if now >= session.expires_at:
             raise SessionExpired("this viewer session has expired")
         return session
 
+    def revoke(
+        self,
+        tenant_id: str,
+        by: RevokedBy,
+        now: int,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+    ) -> int:
+        return self._store.revoke_viewer_sessions(
+            tenant_id, at=now, by=by, session_id=session_id, user_id=user_id
+        )
 
-def _session(data: Any) -> ViewerSession:
-    user = data["u"]
-    role = data["r"]
-    if role not in ROLES:
-        raise ValueError(role)
-    accounts = data["a"]
-    return ViewerSession(
-        tenant_id=str(data["t"]),
-        user=ViewerUser(str(user["id"]), user.get("e"), user.get("n")),
-        role=role,
-        account_ids=None if accounts is None else frozenset(str(a) for a in accounts),
-        issued_at=int(data["iat"]),
-        expires_at=int(data["exp"]),
-    )
+    def list(
+        self, tenant_id: str, now: int, *, user_id: str | None = None, live: bool = False
+    ) -> list[ViewerSession]:
+        return self._store.list_viewer_sessions(
+            tenant_id, user_id=user_id, live_at=now if live else None
+        )

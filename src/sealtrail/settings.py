@@ -38,7 +38,7 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     public_url: str | None = None
     viewer_session_ttl: int = 900
-    session_secret: str | None = None
+    viewer_link_ttl: int = 60
     sqlite_cache_mib: int = 256
     runtime_database_url: str | None = None
     read_database_url: str | None = None
@@ -117,6 +117,8 @@ class Settings:
             raise ConfigurationError("witness_timeout must be at least 1 second")
         if self.viewer_session_ttl < 10:
             raise ConfigurationError("viewer_session_ttl must be at least 10 seconds")
+        if self.viewer_link_ttl < 5:
+            raise ConfigurationError("viewer_link_ttl must be at least 5 seconds")
         if self.connect_timeout < 1:
             raise ConfigurationError("connect_timeout must be at least 1 second")
         if self.max_clock_skew < 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +12,11 @@ from fastapi.testclient import TestClient
 
 from sealtrail.audit_log import AuditLog
 from sealtrail.server.app import create_app
-from sealtrail.sessions import SessionRequest, SessionSigner, ViewerUser
+from sealtrail.events import now_micros
+from sealtrail.sessions import SessionRequest, Sessions, ViewerUser
 from sealtrail.settings import Settings
+from sealtrail.store import open_store
+
 from tests.keys import quiet_api_key
 
 from . import sample
@@ -65,14 +67,30 @@ class Site:
         """A client holding a viewer session's cookie, as a browser would after the link."""
         client = TestClient(self.app)
         opened = client.get(self.mint(role, tenant, **extra)["url"], follow_redirects=False)
-        assert opened.status_code == 303, opened.text
+        assert opened.status_code == 200, opened.text
+        assert 'data-reason="opening"' in opened.text
         return client
 
-    def expired_token(self, role: str = "owner", tenant: str = "acme") -> str:
-        signer = SessionSigner.from_settings(self.settings)
-        request = SessionRequest(ViewerUser("usr_late", "late@x.com", "Late"), role, None)  # type: ignore[arg-type]
-        token, _ = signer.mint(tenant, request, 60, now=int(time.time()) - 3600)
-        return token
+    def past_session(self, role: str = "owner", tenant: str = "acme") -> tuple[str, str]:
+        """A link and the cookie it gave, of a session minted an hour ago for a minute
+        (written straight to the database, as another process an hour ago would have)."""
+        store = open_store(self.settings.database_url)
+        try:
+            sessions = Sessions(store)
+            past = now_micros() - 3600 * 1_000_000
+            request = SessionRequest(ViewerUser("usr_late", "late@x.com", "Late"), role, None)  # type: ignore[arg-type]
+            _, link = sessions.mint(tenant, request, 60, 60, past)
+            _, cookie = sessions.redeem(link, past + 1_000_000)
+            _, unused = sessions.mint(tenant, request, 60, 60, past)
+        finally:
+            store.close()
+        return unused, cookie
+
+    def expired_link(self, role: str = "owner", tenant: str = "acme") -> str:
+        return self.past_session(role, tenant)[0]
+
+    def expired_cookie(self, role: str = "owner", tenant: str = "acme") -> str:
+        return self.past_session(role, tenant)[1]
 
     def actions(self, tenant: str = "acme", **params: str) -> list[str]:
         response = self.api(tenant).get("/v1/events", params={"limit": "200", **params})

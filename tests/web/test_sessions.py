@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from fastapi.testclient import TestClient
+
+from sealtrail.audit_log import AuditLog
+from sealtrail.auth import Principal
+from sealtrail.settings import Settings
 
 from .conftest import Site
 
@@ -14,12 +19,16 @@ from .conftest import Site
 def test_mint_returns_a_link_a_token_and_the_expiry(site: Site) -> None:
     before = datetime.now(UTC).timestamp()
     minted = site.mint("owner")
-    assert set(minted) == {"url", "token", "expires_at"}
+    assert set(minted) == {"url", "token", "expires_at", "session_id", "link_expires_at"}
     url = urlparse(minted["url"])
     assert url.path == "/ui/session"
     assert parse_qs(url.query) == {"token": [minted["token"]]}
+    assert minted["token"].startswith("vl1.")
+    assert minted["session_id"] in minted["token"]
     expires = datetime.fromisoformat(minted["expires_at"].replace("Z", "+00:00")).timestamp()
     assert before + 900 - 5 <= expires <= before + 900 + 5  # Settings.viewer_session_ttl
+    link = datetime.fromisoformat(minted["link_expires_at"].replace("Z", "+00:00")).timestamp()
+    assert before + 60 - 5 <= link <= before + 60 + 5  # Settings.viewer_link_ttl
 
 
 def test_the_link_uses_the_public_url_when_one_is_set(site: Site) -> None:
@@ -28,7 +37,7 @@ def test_the_link_uses_the_public_url_when_one_is_set(site: Site) -> None:
         signing_key_file=site.settings.signing_key_file,
         public_url="https://audit.example.com/",
     )
-    assert site.mint()["url"].startswith("https://audit.example.com/ui/session?token=v1.")
+    assert site.mint()["url"].startswith("https://audit.example.com/ui/session?token=vl1.")
 
 
 def test_minting_needs_the_viewer_mint_scope(site: Site) -> None:
@@ -67,17 +76,21 @@ def test_opening_the_link_sets_an_httponly_cookie_and_drops_the_token(site: Site
     minted = site.mint("admin")
     client = TestClient(site.app)
     response = client.get(minted["url"], follow_redirects=False)
-    assert response.status_code == 303
-    assert response.headers["location"] == "/ui"
-    assert "token" not in response.headers["location"]
+    assert response.status_code == 200
+    # The page goes on to /ui itself, so that request comes from this origin.
+    assert '<meta http-equiv="refresh" content="0;url=/ui">' in response.text
+    assert minted["token"] not in response.text
     cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"sealtrail_viewer={minted['token']};")
+    value = cookie.split(";")[0].split("=", 1)[1]
+    assert cookie.startswith("sealtrail_viewer=vs1.")
+    assert value != minted["token"]
+    assert minted["token"].split(".")[3] not in value  # the link's secret is not the cookie's
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
     assert "Path=/" in cookie
     assert "Secure" not in cookie  # plain http
     max_age = int(cookie.split("Max-Age=")[1].split(";")[0])
-    assert 900 + 86_400 - 5 <= max_age <= 900 + 86_400  # outlives the token, to say "expired"
+    assert 900 - 5 <= max_age <= 900  # the session's own lifetime, no more
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["referrer-policy"] == "no-referrer"
     page = client.get("/ui")
@@ -89,6 +102,7 @@ def test_over_https_the_cookie_is_secure_and_host_prefixed(site: Site) -> None:
     client = TestClient(site.app, base_url="https://testserver")
     token = site.mint()["token"]
     response = client.get("/ui/session", params={"token": token}, follow_redirects=False)
+    assert response.status_code == 200
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("__Host-sealtrail_viewer=")
     assert "Secure" in cookie
@@ -97,7 +111,7 @@ def test_over_https_the_cookie_is_secure_and_host_prefixed(site: Site) -> None:
 
 def test_an_expired_link_gets_a_clear_page(site: Site) -> None:
     client = TestClient(site.app)
-    response = client.get("/ui/session", params={"token": site.expired_token()})
+    response = client.get("/ui/session", params={"token": site.expired_link()})
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("text/html")
     assert "This session has expired" in response.text
@@ -107,7 +121,7 @@ def test_an_expired_link_gets_a_clear_page(site: Site) -> None:
 
 def test_an_expired_cookie_gets_the_same_page_and_a_json_401_on_the_api(site: Site) -> None:
     client = TestClient(site.app)
-    client.cookies.set("sealtrail_viewer", site.expired_token())
+    client.cookies.set("sealtrail_viewer", site.expired_cookie())
     page = client.get("/ui")
     assert page.status_code == 401
     assert "This session has expired" in page.text
@@ -116,7 +130,7 @@ def test_an_expired_cookie_gets_the_same_page_and_a_json_401_on_the_api(site: Si
     assert api.json()["error"]["code"] == "session_expired"
 
 
-@pytest.mark.parametrize("part", [0, 1, 2])
+@pytest.mark.parametrize("part", [0, 1, 2, 3])
 def test_a_forged_token_is_refused(site: Site, part: int) -> None:
     token = site.mint("owner")["token"]
     pieces = token.split(".")
@@ -128,12 +142,21 @@ def test_a_forged_token_is_refused(site: Site, part: int) -> None:
     assert "This link is not valid" in response.text
 
 
-def test_a_token_signed_with_another_key_is_refused(site: Site, tmp_path: object) -> None:
-    from sealtrail.sessions import SessionRequest, SessionSigner, ViewerUser
-
-    other = SessionSigner(b"k" * 32)
-    token, _ = other.mint("acme", SessionRequest(ViewerUser("u"), "owner", None), 600)
-    response = TestClient(site.app).get("/ui/session", params={"token": token})
+def test_a_link_of_another_database_is_refused(site: Site, tmp_path: Path) -> None:
+    other = Settings(
+        database_url=f"sqlite:///{tmp_path / 'other.db'}",
+        signing_key_file=str(tmp_path / "other.key"),
+    )
+    log = AuditLog.open(settings=other)
+    try:
+        log.migrate()
+        log.create_tenant("acme")
+        minted = log.mint_viewer_session(
+            Principal.operator("acme"), {"user": {"id": "u"}, "role": "owner"}
+        )
+    finally:
+        log.close()
+    response = TestClient(site.app).get("/ui/session", params={"token": minted.token})
     assert response.status_code == 401
     assert "This link is not valid" in response.text
 
@@ -150,7 +173,7 @@ def test_members_are_sent_to_a_page_without_event_data(seeded: Site) -> None:
     minted = seeded.mint("member")
     client = TestClient(seeded.app)
     opened = client.get(minted["url"], follow_redirects=False)
-    assert opened.headers["location"] == "/ui/not-allowed"
+    assert '<meta http-equiv="refresh" content="0;url=/ui/not-allowed">' in opened.text
     for path in ("/ui", "/ui/export", "/ui/events/evt_role_change"):
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303, path
@@ -193,8 +216,9 @@ def test_a_session_never_crosses_tenants(seeded: Site) -> None:
     assert "Tom Becker" not in globex.get("/ui", params={"since": ""}).text
 
 
-def test_sign_out_clears_the_cookie(site: Site) -> None:
+def test_sign_out_clears_the_cookie_and_ends_the_session(site: Site) -> None:
     client = site.browser("owner")
+    kept = client.cookies["sealtrail_viewer"]
     response = client.post("/ui/sign-out", follow_redirects=False)
     assert response.status_code == 303
     assert 'sealtrail_viewer=""' in response.headers["set-cookie"]
@@ -202,3 +226,12 @@ def test_sign_out_clears_the_cookie(site: Site) -> None:
     client.cookies.clear()
     assert client.get("/ui").status_code == 401
     assert "signed out" in client.get("/ui/signed-out").text
+    # A copy of the cookie kept from before opens nothing: the session itself ended.
+    copy = TestClient(site.app)
+    copy.cookies.set("sealtrail_viewer", kept)
+    page = copy.get("/ui")
+    assert page.status_code == 401
+    assert "This session has ended" in page.text
+    api = copy.get("/v1/events")
+    assert api.status_code == 401
+    assert api.json()["error"]["code"] == "session_revoked"

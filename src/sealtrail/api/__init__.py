@@ -4,7 +4,7 @@
     events           record, search, read one (with its proof), export
     ledger           the signed checkpoint, inclusion and consistency proofs
     catalog          the tenant's event types; registering its own
-    viewer_sessions  minting a viewer link for one user of the tenant
+    viewer_sessions  minting a viewer link for one user of the tenant; revoking sessions
     erasures         erasing a data subject's personal fields, and its progress
     saved_searches   search phrases kept under a name, shared or private
     streams          delivering the trail to a SIEM: streams, tests, replays, delivery log

@@ -1,9 +1,14 @@
-"""``POST /v1/viewer-sessions``: the host product mints a viewer session (SPEC §5, §6)."""
+"""``/v1/viewer-sessions``: the host product mints viewer sessions and ends them (SPEC §5, §6).
+
+``POST`` mints one and returns its one-time link; ``DELETE /v1/viewer-sessions/{id}``
+revokes one, ``DELETE /v1/viewer-sessions?user_id=…`` every live one of a user. All
+three need the ``viewer:mint`` scope and act in the key's tenant only.
+"""
 
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -17,9 +22,15 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 class ViewerSessionOut(BaseModel):
-    url: str = Field(description="Open this in the user's browser; it sets a cookie and shows /ui")
-    token: str = Field(description="The signed session token the URL carries")
+    url: str = Field(description="Send the user's browser here; it opens the session once")
+    token: str = Field(description="The link's one-time token (the URL carries it)")
     expires_at: str = Field(description="RFC 3339; the session ends then")
+    session_id: str = Field(description="Revoke the session with DELETE /v1/viewer-sessions/{id}")
+    link_expires_at: str = Field(description="RFC 3339; an unused link opens nothing after this")
+
+
+class RevokedOut(BaseModel):
+    revoked: int = Field(description="How many live sessions were revoked")
 
 
 _BODY = {
@@ -73,10 +84,43 @@ async def create_viewer_session(request: Request) -> Response:
     minted = deps.audit_log(request).mint_viewer_session(
         principal, wanted, base_url=settings.public_url or str(request.base_url)
     )
-    body = {"url": minted.url, "token": minted.token, "expires_at": minted.expires_at}
+    body = {
+        "url": minted.url,
+        "token": minted.token,
+        "expires_at": minted.expires_at,
+        "session_id": minted.session_id,
+        "link_expires_at": minted.link_expires_at,
+    }
     return Response(
         orjson.dumps(body),
         201,
         media_type="application/json",
         headers={"Cache-Control": "no-store"},
     )
+
+
+@router.delete(
+    "/v1/viewer-sessions/{session_id}",
+    status_code=204,
+    summary="Revoke one viewer session of this tenant (its cookie stops working at once)",
+    response_class=Response,
+    responses={404: {"description": "No such session in this tenant"}},
+)
+def revoke_viewer_session(request: Request, session_id: str) -> Response:
+    principal = deps.principal(request)
+    deps.audit_log(request).revoke_viewer_session(principal, session_id)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/v1/viewer-sessions",
+    summary="Revoke every live viewer session of one user of this tenant",
+    response_model=RevokedOut,
+)
+def revoke_user_viewer_sessions(
+    request: Request,
+    user_id: str = Query(description="The user's id, as minted in user.id", min_length=1),
+) -> Response:
+    principal = deps.principal(request)
+    revoked = deps.audit_log(request).revoke_user_viewer_sessions(principal, user_id)
+    return Response(orjson.dumps({"revoked": revoked}), media_type="application/json")

@@ -11,7 +11,7 @@ import sys
 import click
 
 from sealtrail import __version__
-from sealtrail.cli import admin, detections, events, ledger, privacy, serve, streams, witness
+from sealtrail.cli import admin, detections, events, ledger, privacy, serve, sessions, streams, witness
 from sealtrail.errors import SealtrailError
 
 
@@ -21,7 +21,7 @@ def cli() -> None:
     """Sealtrail: a tamper-evident audit log for SaaS products."""
 
 
-for module in (serve, admin, events, ledger, privacy, streams, detections, witness):
+for module in (serve, admin, events, ledger, privacy, sessions, streams, detections, witness):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -113,7 +113,8 @@ def demo(
 
 
 def _owner_link(log: AuditLog, info: DemoInfo) -> str:
-    """The demo owner's viewer link, valid for ``DEMO_SESSION_TTL`` (docs/viewer.md)."""
+    """The demo owner's viewer link: it opens once, within ``DEMO_SESSION_TTL``, a session
+    that lasts as long (docs/viewer.md)."""
     from sealtrail.demo import DEMO_SESSION_TTL
     from sealtrail.sessions import SessionRequest, ViewerUser
 
@@ -122,6 +123,7 @@ def _owner_link(log: AuditLog, info: DemoInfo) -> str:
         Principal.operator(info.tenant_id),
         SessionRequest(owner, "owner", None),
         ttl=DEMO_SESSION_TTL,
+        link_ttl=DEMO_SESSION_TTL,
     )
     return minted.url
 

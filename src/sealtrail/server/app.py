@@ -20,6 +20,7 @@ from sealtrail.api import ROUTERS
 from sealtrail.audit_log import AuditLog
 from sealtrail.server import errors
 from sealtrail.server.background import start_followers
+from sealtrail.server.headers import CredentialHeaders
 from sealtrail.server.metrics import Metrics
 from sealtrail.server.rate_headers import RateLimitHeaders
 from sealtrail.settings import Settings
@@ -72,6 +73,7 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
     _install_docs(app)
     _install_metrics(app)
     app.add_middleware(RateLimitHeaders)
+    app.add_middleware(CredentialHeaders)
     try:
         from sealtrail.web import install as install_viewer
     except ImportError:

@@ -30,6 +30,7 @@ from sealtrail.limits import ERASE_BATCH
 from sealtrail.privacy import Subject
 from sealtrail.query import EventQuery, Page
 from sealtrail.saved_searches import SavedSearch
+from sealtrail.sessions import ViewerSession
 from sealtrail.timeline import Counts, Grid
 
 
@@ -41,6 +42,8 @@ class Tenant:
     strict: bool = False
     mask_keys: tuple[str, ...] = ()
     """The tenant's own context key patterns to mask, beside the global ones."""
+    frame_ancestors: tuple[str, ...] = ()
+    """Origins that may frame the tenant's viewer, beside the viewer's own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -708,3 +711,41 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def mark_alerts_published(self, tenant_id: str, alert_ids: Sequence[str]) -> None: ...
+    # -- viewer sessions (issue 16) ------------------------------------------------
+    @abc.abstractmethod
+    def set_frame_ancestors(self, tenant_id: str, origins: Sequence[str]) -> None:
+        """Replace the origins that may frame the tenant's viewer; ``NotFound`` without it."""
+
+    @abc.abstractmethod
+    def add_viewer_session(self, session: ViewerSession) -> None:
+        """Keep a freshly minted session (``NotFound`` without its tenant)."""
+
+    @abc.abstractmethod
+    def get_viewer_session(self, tenant_id: str, session_id: str) -> ViewerSession | None: ...
+
+    @abc.abstractmethod
+    def redeem_viewer_session(
+        self, tenant_id: str, session_id: str, cookie_hash: bytes, now: int
+    ) -> bool:
+        """Spend the link: set the cookie's hash, if the link is unused, unexpired and
+        the session not revoked — one conditional UPDATE, so only one caller wins."""
+
+    @abc.abstractmethod
+    def revoke_viewer_sessions(
+        self,
+        tenant_id: str,
+        *,
+        at: int,
+        by: str,
+        session_id: str | None = None,
+        user_id: str | None = None,
+    ) -> int:
+        """Revoke the tenant's session ``session_id``, or every session of ``user_id``,
+        that is not revoked yet and has not ended; how many were."""
+
+    @abc.abstractmethod
+    def list_viewer_sessions(
+        self, tenant_id: str, *, user_id: str | None = None, live_at: int | None = None
+    ) -> list[ViewerSession]:
+        """The tenant's sessions, newest first (of one user; only those not ended at
+        ``live_at``: not revoked, not expired)."""

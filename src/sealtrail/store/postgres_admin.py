@@ -28,6 +28,9 @@ saved_searches                 SELECT, INSERT, DELETE (saved searches come and g
 detection_rules, _settings,    SELECT, INSERT, UPDATE, DELETE — rules, their
 _progress, _state, alerts,     state and alerts (detections)
 alert_events
+viewer_sessions                SELECT, INSERT; UPDATE of (cookie_hash,
+                               redeemed_at, revoked_at, revoked_by): a link is
+                               redeemed once, a session revoked
 =============================  ==================================================
 
 The role is NOLOGIN: a login role that is a member of it is what ``serve``
@@ -76,6 +79,9 @@ _GRANTS: Final = (
     "GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.detection_rules,"
     " {schema}.detection_settings, {schema}.detection_progress, {schema}.detection_state,"
     " {schema}.alerts, {schema}.alert_events TO {role}",
+    "GRANT SELECT, INSERT ON {schema}.viewer_sessions TO {role}",
+    "GRANT UPDATE (cookie_hash, redeemed_at, revoked_at, revoked_by)"
+    " ON {schema}.viewer_sessions TO {role}",
 )
 
 

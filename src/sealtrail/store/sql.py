@@ -29,6 +29,7 @@ from sealtrail.limits import KINDS, MAX_ALERT_EVENTS, Kind
 from sealtrail.privacy import ACCESS_ACTIONS, Subject
 from sealtrail.query import EventQuery, Field, Page, Term, action_prefix
 from sealtrail.saved_searches import SavedSearch
+from sealtrail.sessions import ViewerSession, ViewerUser
 from sealtrail.store.base import (
     COUNT_CAP,
     AlertGrowth,
@@ -75,7 +76,7 @@ _ALERT_COLUMNS: Final = (
     " acknowledged_at, resolved_by, resolved_at"
 )
 _TYPE_COLUMNS: Final = "name, category, kind, description, expects_target, resource_type"
-_TENANT_COLUMNS: Final = "id, name, created_at, strict, mask_keys"
+_TENANT_COLUMNS: Final = "id, name, created_at, strict, mask_keys, frame_ancestors"
 _SAVED_COLUMNS: Final = "id, tenant_id, name, phrase, owner, created_by, created_at"
 _SHARED: Final = ""  # the owner column of a shared saved search
 _STREAM_COLUMNS: Final = (
@@ -84,6 +85,10 @@ _STREAM_COLUMNS: Final = (
 _DELIVERY_COLUMNS: Final = (
     "tenant_id, stream_id, id, at, kind, first_seq, last_seq, events, attempt, delivered,"
     " status, duration_us, error"
+)
+_SESSION_COLUMNS: Final = (
+    "tenant_id, id, user_id, user_email, user_name, role, account_ids, created_at, expires_at,"
+    " link_expires_at, link_hash, cookie_hash, redeemed_at, revoked_at, revoked_by"
 )
 _ERASURE_COLUMNS: Final = (
     "id, tenant_id, subject_kind, subject, reason, requested_by, status, events_matched,"
@@ -234,6 +239,7 @@ class SQLStore(EventStore, Generic[C]):
             row[2],
             bool(row[3]),
             tuple(p for p in patterns.split("\n") if p),
+            tuple(row[5].split()),
         )
 
     def get_tenant(self, tenant_id: str) -> Tenant | None:
@@ -1154,6 +1160,116 @@ class SQLStore(EventStore, Generic[C]):
             )
             for r in rows
         ]
+    # -- viewer sessions -------------------------------------------------------------------
+    def set_frame_ancestors(self, tenant_id: str, origins: Sequence[str]) -> None:
+        changed = self._run(
+            "UPDATE tenants SET frame_ancestors = ? WHERE id = ?", (" ".join(origins), tenant_id)
+        )
+        if changed != 1:
+            raise NotFound(f"no tenant {tenant_id!r}")
+
+    def add_viewer_session(self, session: ViewerSession) -> None:
+        escape = self._escape
+        accounts = None if session.account_ids is None else "\n".join(sorted(session.account_ids))
+        self._run(
+            f"INSERT INTO viewer_sessions ({_SESSION_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                session.tenant_id,
+                session.id,
+                self.dialect.escape(session.user.id),
+                escape(session.user.email),
+                escape(session.user.name),
+                session.role,
+                escape(accounts),
+                session.created_at,
+                session.expires_at,
+                session.link_expires_at,
+                session.link_hash,
+                session.cookie_hash,
+                session.redeemed_at,
+                session.revoked_at,
+                session.revoked_by,
+            ),
+            taken=f"viewer session {session.id!r} already exists",
+            orphan=f"no tenant {session.tenant_id!r}",
+        )
+
+    def _viewer_session(self, row: Sequence[Any]) -> ViewerSession:
+        unescape = self.dialect.unescape
+        accounts = None if row[6] is None else frozenset(unescape(row[6]).split("\n"))
+        return ViewerSession(
+            tenant_id=row[0],
+            id=row[1],
+            user=ViewerUser(
+                unescape(row[2]),
+                None if row[3] is None else unescape(row[3]),
+                None if row[4] is None else unescape(row[4]),
+            ),
+            role=row[5],
+            account_ids=accounts,
+            created_at=row[7],
+            expires_at=row[8],
+            link_expires_at=row[9],
+            link_hash=bytes(row[10]),
+            cookie_hash=None if row[11] is None else bytes(row[11]),
+            redeemed_at=row[12],
+            revoked_at=row[13],
+            revoked_by=row[14],
+        )
+
+    def get_viewer_session(self, tenant_id: str, session_id: str) -> ViewerSession | None:
+        row = self._one(
+            f"SELECT {_SESSION_COLUMNS} FROM viewer_sessions WHERE tenant_id = ? AND id = ?",
+            (tenant_id, session_id),
+        )
+        return None if row is None else self._viewer_session(row)
+
+    def redeem_viewer_session(
+        self, tenant_id: str, session_id: str, cookie_hash: bytes, now: int
+    ) -> bool:
+        sql = (
+            "UPDATE viewer_sessions SET cookie_hash = ?, redeemed_at = ?"
+            " WHERE tenant_id = ? AND id = ? AND redeemed_at IS NULL AND revoked_at IS NULL"
+            " AND link_expires_at > ? AND expires_at > ?"
+        )
+        return self._run(sql, (cookie_hash, now, tenant_id, session_id, now, now)) == 1
+
+    def revoke_viewer_sessions(
+        self,
+        tenant_id: str,
+        *,
+        at: int,
+        by: str,
+        session_id: str | None = None,
+        user_id: str | None = None,
+    ) -> int:
+        sql = (
+            "UPDATE viewer_sessions SET revoked_at = ?, revoked_by = ?"
+            " WHERE tenant_id = ? AND revoked_at IS NULL AND expires_at > ?"
+        )
+        params: list[Any] = [at, by, tenant_id, at]
+        if session_id is not None:
+            sql += " AND id = ?"
+            params.append(session_id)
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(self.dialect.escape(user_id))
+        return self._run(sql, params)
+
+    def list_viewer_sessions(
+        self, tenant_id: str, *, user_id: str | None = None, live_at: int | None = None
+    ) -> list[ViewerSession]:
+        sql = f"SELECT {_SESSION_COLUMNS} FROM viewer_sessions WHERE tenant_id = ?"
+        params: list[Any] = [tenant_id]
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(self.dialect.escape(user_id))
+        if live_at is not None:
+            sql += " AND revoked_at IS NULL AND expires_at > ?"
+            params.append(live_at)
+        rows = self._all(sql + " ORDER BY created_at DESC, id", params)
+        return [self._viewer_session(r) for r in rows]
 
     # -- detections (issue 18) -----------------------------------------------------------
     def detection_rules(self, tenant_id: str) -> list[tuple[str, str]]:

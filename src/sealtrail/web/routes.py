@@ -9,10 +9,10 @@ rendered as a plain HTML page by one handler.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -29,11 +29,18 @@ from sealtrail.server import deps
 from sealtrail.server.requests import client_ip
 from sealtrail.server.session_cookie import (
     clear_session_cookie,
+    cross_site,
     session_token,
     set_session_cookie,
 )
 from sealtrail.server.tail import follow
-from sealtrail.sessions import SessionExpired, SessionInvalid, ViewerSession
+from sealtrail.sessions import (
+    SessionExpired,
+    SessionInvalid,
+    SessionRevoked,
+    SessionUsed,
+    ViewerSession,
+)
 from sealtrail.web import alerts, saved_views, timeline
 from sealtrail.web.filters import LIVE_PATH, Filters, page_limit, start_index
 from sealtrail.web.rows import KIND_LABELS, Row, build_row
@@ -53,11 +60,18 @@ ROLE_LABELS: Final = {
 class PageError(Exception):
     """Stop and show a message page (``reason`` picks it) or redirect to ``location``."""
 
-    def __init__(self, status: int, reason: str = "", location: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str = "",
+        location: str | None = None,
+        continue_url: str | None = None,
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.location = location
+        self.continue_url = continue_url
 
 
 MESSAGES: Final = {
@@ -75,6 +89,22 @@ MESSAGES: Final = {
         "This link is not valid",
         "The viewer link is invalid: it was changed, cut short or issued by another "
         "server. Open the audit log again from your product's settings.",
+    ),
+    "used": (
+        "This link was already used",
+        "A viewer link opens the audit log once, in one browser, for a short while. "
+        "Open the audit log again from your product's settings to get a fresh one.",
+    ),
+    "revoked": (
+        "This session has ended",
+        "Your viewer session was signed out or revoked. Open the audit log again from "
+        "your product's settings to start a new one.",
+    ),
+    "cross_site": (
+        "Open the audit log from its own page",
+        "This request came from another site or page, so the audit log did not answer "
+        "it: nothing was shown, exported or recorded. If you meant to open it, use the "
+        "button below.",
     ),
     "not_allowed": (
         "You don't have access to the audit log",
@@ -120,51 +150,157 @@ def render_page_error(request: Request, exc: PageError) -> Response:
         reason=exc.reason,
         viewer=None,
         can_retry=exc.reason in ("not_found", "no_page"),
+        continue_url=exc.continue_url,
     )
 
 
 # -- sessions --------------------------------------------------------------------------
 
 
-def _open(request: Request, token: str | None = None) -> ViewerSession:
-    """The session of ``token`` (or of the request's cookie); PageError when there is none."""
-    token = token or session_token(request)
-    if token is None:
+def _public_url(request: Request) -> str | None:
+    return deps.settings(request).public_url
+
+
+def _cookie_session(request: Request) -> ViewerSession:
+    """The live session of the request's cookie; PageError when there is none."""
+    cookie = session_token(request)
+    if cookie is None:
         raise PageError(401, "no_session")
     try:
-        return deps.audit_log(request).open_viewer_session(token)
+        return deps.audit_log(request).open_viewer_session(cookie)
     except SessionExpired:
         raise PageError(401, "expired") from None
+    except SessionRevoked:
+        raise PageError(401, "revoked") from None
     except SessionInvalid:
         raise PageError(401, "invalid") from None
 
 
+def _same_origin_only(request: Request) -> None:
+    """Refuse what another site or port started: a page offers to go on, nothing more."""
+    if cross_site(request, _public_url(request)):
+        again = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise PageError(403, "cross_site", continue_url=again if request.method == "GET" else None)
+
+
+def _frame(request: Request, session: ViewerSession) -> None:
+    """Let the tenant's own embedding origins frame this response (``SecurityHeaders``)."""
+    request.state.frame_ancestors = deps.audit_log(request).frame_ancestors(session.tenant_id)
+
+
 def _reader(request: Request) -> ViewerSession:
-    """The request's session, for a page with event data: members are sent away."""
-    session = _open(request)
+    """The request's session, for a page with event data: from the viewer's own pages
+    only, and members are sent away."""
+    session = _cookie_session(request)
+    _frame(request, session)
+    _same_origin_only(request)
     if not session.may_read:
         raise PageError(303, location=NOT_ALLOWED_PATH)
     return session
 
 
-@router.get("/ui/session")
-def open_session(request: Request) -> Response:
-    """Trade a session link's token for a cookie and drop the token from the address bar."""
-    token = request.query_params.get("token", "")
+def _link_session(request: Request, token: str) -> ViewerSession:
     if not token:
         raise PageError(401, "no_session")
-    session = _open(request, token)
-    response = RedirectResponse("/ui" if session.may_read else NOT_ALLOWED_PATH, 303)
-    lifetime = session.expires_at - int(time.time())
-    set_session_cookie(request, response, token, lifetime, deps.settings(request).public_url)
+    try:
+        return deps.audit_log(request).viewer_link_session(token)
+    except SessionExpired:
+        raise PageError(401, "expired") from None
+    except SessionUsed:
+        raise PageError(401, "used") from None
+    except SessionInvalid:
+        raise PageError(401, "invalid") from None
+
+
+def _current_session(request: Request) -> ViewerSession | None:
+    try:
+        return _cookie_session(request)
+    except PageError:
+        return None
+
+
+def _redeem(request: Request, token: str, response: Response) -> ViewerSession:
+    """Spend the link; the old session of this browser, if any, ends; the cookie is set."""
+    log = deps.audit_log(request)
+    try:
+        session, cookie = log.redeem_viewer_link(token)
+    except SessionUsed:
+        raise PageError(401, "used") from None
+    except SessionExpired:
+        raise PageError(401, "expired") from None
+    except SessionInvalid:
+        raise PageError(401, "invalid") from None
+    old = session_token(request)
+    if old is not None:
+        log.sign_out_viewer(old, replaced=True)
+    lifetime = (session.expires_at - now_micros()) // 1_000_000
+    set_session_cookie(request, response, cookie, lifetime, _public_url(request))
     response.headers["Cache-Control"] = "no-store"
+    return session
+
+
+def _landing(session: ViewerSession) -> str:
+    return "/ui" if session.may_read else NOT_ALLOWED_PATH
+
+
+@router.get("/ui/session")
+def open_session(request: Request) -> Response:
+    """Redeem a session link (once) for a cookie, then go on to /ui from this origin.
+
+    Another site sends the browser here, so this is the one viewer address that
+    answers a cross-site request. If the browser already holds a live session of
+    another user or tenant, nothing is spent: a page asks first (``confirm.html``).
+    """
+    token = request.query_params.get("token", "")
+    offered = _link_session(request, token)
+    current = _current_session(request)
+    if current is not None and (current.tenant_id, current.user.id) != (
+        offered.tenant_id,
+        offered.user.id,
+    ):
+        log = deps.audit_log(request)
+        _frame(request, offered)
+        return render(
+            "confirm.html",
+            viewer=None,
+            current=current,
+            current_tenant=log.tenant(current.tenant_id).name,
+            current_role=ROLE_LABELS[current.role],
+            offered=offered,
+            offered_tenant=log.tenant(offered.tenant_id).name,
+            offered_role=ROLE_LABELS[offered.role],
+            token=token,
+        )
+    # The next request is made by this page, so it comes from this origin: the
+    # redirect chain from the host product's site ends here.
+    response = render("opening.html", viewer=None, location=_landing(offered))
+    session = _redeem(request, token, response)
+    _frame(request, session)
+    return response
+
+
+@router.post("/ui/session")
+async def switch_session(request: Request) -> Response:
+    """The "Switch" button of ``confirm.html``: only from the viewer's own page."""
+    _same_origin_only(request)
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0]
+    _link_session(request, token)
+    response = RedirectResponse("/ui", 303)
+    session = _redeem(request, token, response)
+    response.headers["location"] = _landing(session)
     return response
 
 
 @router.post("/ui/sign-out")
 def sign_out(request: Request) -> Response:
+    """End the session everywhere (it is revoked, not only forgotten by this browser)."""
+    _same_origin_only(request)
+    cookie = session_token(request)
+    if cookie is not None:
+        deps.audit_log(request).sign_out_viewer(cookie)
     response = RedirectResponse("/ui/signed-out", 303)
-    clear_session_cookie(request, response, deps.settings(request).public_url)
+    clear_session_cookie(request, response, _public_url(request))
     return response
 
 
@@ -333,6 +469,8 @@ def verify_event(request: Request, event_id: str) -> Response:
 
     Not recorded as a view: the row's content was recorded when the page showed it.
     """
+    if cross_site(request, _public_url(request)):
+        return JSONResponse({"ok": False, "message": "cross-site request refused"}, 403)
     session = _reader(request)
     principal = session.principal()
     log = deps.audit_log(request)

@@ -2,7 +2,9 @@
 
 A strict Content-Security-Policy: nothing loads but this origin's own script,
 stylesheet and images, no inline script or style runs, forms post only here,
-and only this origin may frame the page. Pure ASGI, so streamed exports pass
+and only this origin may frame the page — plus, on a session's pages, the
+origins its tenant allows (``sealtrail tenants framing set``), which a handler
+leaves in ``request.state.frame_ancestors``. Pure ASGI, so streamed exports pass
 through untouched.
 """
 
@@ -13,18 +15,23 @@ from typing import Final
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTENT_SECURITY_POLICY: Final = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'self'",
-        "base-uri 'none'",
-    ]
-)
+
+def content_security_policy(frame_ancestors: tuple[str, ...] = ()) -> str:
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "form-action 'self'",
+            " ".join(["frame-ancestors 'self'", *frame_ancestors]),
+            "base-uri 'none'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY: Final = content_security_policy()
 HEADERS: Final = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -54,9 +61,15 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                framing: tuple[str, ...] = tuple(scope.get("state", {}).get("frame_ancestors", ()))
                 for name, value in HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
+                    if name in headers:
+                        continue
+                    if framing and name == "X-Frame-Options":
+                        continue  # it cannot name other origins; the CSP does
+                    if framing and name == "Content-Security-Policy":
+                        value = content_security_policy(framing)
+                    headers[name] = value
             await send(message)
 
         await self.app(scope, receive, with_headers)
