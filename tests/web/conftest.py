@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sealtrail.audit_log import AuditLog
-from sealtrail.server.app import create_app
 from sealtrail.events import now_micros
+from sealtrail.server.app import create_app
 from sealtrail.sessions import SessionRequest, Sessions, ViewerUser
 from sealtrail.settings import Settings
 from sealtrail.store import open_store

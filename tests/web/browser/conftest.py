@@ -25,8 +25,11 @@ import httpx
 import pytest
 
 from sealtrail.audit_log import AuditLog
-from sealtrail.sessions import SessionRequest, SessionSigner, ViewerUser
+from sealtrail.events import now_micros
+from sealtrail.sessions import SessionRequest, Sessions, ViewerUser
 from sealtrail.settings import Settings
+from sealtrail.store import open_store
+
 from tests.keys import quiet_api_key
 
 from .. import sample
@@ -114,11 +117,26 @@ class Server:
         url: str = response.json()["url"]
         return url
 
+    def past_session(self, tenant: str = "acme") -> tuple[str, str]:
+        """The link of a session minted an hour ago for a minute, never opened, and the
+        cookie of another such session that was opened then."""
+        store = open_store(self.settings.database_url)
+        try:
+            sessions = Sessions(store)
+            past = now_micros() - 3600 * 1_000_000
+            request = SessionRequest(ViewerUser("usr_late", "late@x.com"), "owner", None)
+            _, unused = sessions.mint(tenant, request, 60, 60, past)
+            _, link = sessions.mint(tenant, request, 60, 60, past)
+            _, cookie = sessions.redeem(link, past + 1_000_000)
+        finally:
+            store.close()
+        return f"{self.url}/ui/session?token={unused}", cookie
+
     def expired_url(self, tenant: str = "acme") -> str:
-        signer = SessionSigner.from_settings(self.settings)
-        request = SessionRequest(ViewerUser("usr_late", "late@x.com"), "owner", None)
-        token, _ = signer.mint(tenant, request, 60, now=int(time.time()) - 3600)
-        return f"{self.url}/ui/session?token={token}"
+        return self.past_session(tenant)[0]
+
+    def expired_cookie(self, tenant: str = "acme") -> str:
+        return self.past_session(tenant)[1]
 
     def api_export(self, tenant: str = "acme", **params: str) -> bytes:
         response = self.client.get(
@@ -128,6 +146,12 @@ class Server:
         )
         assert response.status_code == 200, response.text
         return response.content
+
+
+def open_link(page: Any, url: str) -> None:
+    """Follow a session link as a browser does: its page goes on to /ui by itself."""
+    page.goto(url)
+    page.wait_for_url(lambda address: "/ui/session" not in address)
 
 
 @pytest.fixture(scope="session")

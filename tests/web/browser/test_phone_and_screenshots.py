@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .. import sample
-from .conftest import Server
+from .conftest import Server, open_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -34,7 +34,7 @@ def _no_sideways_scroll(page: Any) -> None:
 
 
 def test_a_phone_gets_one_card_per_event(phone: Any, server: Server, shots: Path) -> None:
-    phone.goto(server.session_url(tenant="northwind-phone", name="Maya Chen"))
+    open_link(phone, server.session_url(tenant="northwind-phone", name="Maya Chen"))
     expect(phone.locator("tr.event").first).to_be_visible()
     _no_sideways_scroll(phone)
     assert phone.locator("#events > thead").evaluate("t => getComputedStyle(t).display") == "none"
@@ -62,7 +62,7 @@ def test_a_phone_gets_one_card_per_event(phone: Any, server: Server, shots: Path
 def test_desktop_screenshots(browser: Any, server: Server, shots: Path) -> None:
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
-    page.goto(server.session_url(tenant="northwind", name="Maya Chen"))
+    open_link(page, server.session_url(tenant="northwind", name="Maya Chen"))
     expect(page.locator("tr.event").first).to_be_visible()
     page.screenshot(animations="disabled", path=str(shots / "viewer-desktop.png"))
     row = page.locator(f'tr.event[data-event-id="{sample.ROLE_CHANGE_ID}"]')

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .. import sample
-from .conftest import Server
+from .conftest import Server, open_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -20,7 +20,7 @@ NOT_VIEWS = "-category:audit_log"  # leave out the views and exports other tests
 
 
 def open_as(page: Any, server: Server, role: str = "owner", **extra: Any) -> None:
-    page.goto(server.session_url(role, **extra))
+    open_link(page, server.session_url(role, **extra))
 
 
 def test_the_session_link_lands_on_the_log_without_the_token(page: Any, server: Server) -> None:
@@ -234,7 +234,7 @@ def test_an_expired_session_gets_a_clear_page(page: Any, server: Server) -> None
 
 def test_a_session_that_ends_while_the_page_is_open(page: Any, server: Server) -> None:
     open_as(page, server)
-    expired = server.expired_url().split("token=")[1]
+    expired = server.expired_cookie()
     cookie = page.context.cookies()[0]
     page.context.add_cookies([{**cookie, "value": expired}])  # as if 15 minutes went by
     page.get_by_role("button", name="Apply filters").click()
@@ -269,7 +269,7 @@ LOCAL_STAMP = """iso => {
 def test_times_are_shown_in_the_browsers_time_zone(browser: Any, server: Server) -> None:
     context = browser.new_context(timezone_id="Asia/Kolkata", locale="en-GB")
     page = context.new_page()
-    page.goto(server.session_url())
+    open_link(page, server.session_url())
     page.goto(f"{server.url}/ui?since=&action=member.role_changed")
     when = page.locator("tr.event time").first
     utc = when.get_attribute("datetime")
@@ -283,7 +283,7 @@ def test_times_are_shown_in_the_browsers_time_zone(browser: Any, server: Server)
 
 def test_paging_moves_with_cursors(page: Any, server: Server) -> None:
     server.record(sample.filler(120), tenant="empty")
-    page.goto(server.session_url(tenant="empty"))
+    open_link(page, server.session_url(tenant="empty"))
     page.goto(f"{server.url}/ui?since=&action=user.login&limit=50")
     first = page.locator("tr.event").evaluate_all("r => r.map(x => x.dataset.eventId)")
     page.get_by_role("link", name="Older →").click()

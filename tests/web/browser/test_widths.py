@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .. import sample
-from .conftest import Server
+from .conftest import Server, open_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -33,7 +33,7 @@ def laptop(request: pytest.FixtureRequest, browser: Any) -> Any:
 
 
 def test_the_table_fits_and_an_expanded_row_shows_everything(laptop: Any, server: Server) -> None:
-    laptop.goto(server.session_url("owner"))
+    open_link(laptop, server.session_url("owner"))
     expect(laptop.locator("tr.event").first).to_be_visible()
     width = laptop.viewport_size["width"]
     assert laptop.evaluate("document.documentElement.scrollWidth") <= width
@@ -52,7 +52,7 @@ def test_the_table_fits_and_an_expanded_row_shows_everything(laptop: Any, server
 
 
 def test_a_phone_opens_on_the_events_with_the_filters_folded(phone: Any, server: Server) -> None:
-    phone.goto(server.session_url("owner"))
+    open_link(phone, server.session_url("owner"))
     expect(phone.locator("tr.event").first).to_be_visible()
     expect(phone.locator("#f-action")).to_be_hidden()
     first = phone.locator("tr.event").first.bounding_box()
@@ -62,6 +62,6 @@ def test_a_phone_opens_on_the_events_with_the_filters_folded(phone: Any, server:
 
 
 def test_a_phone_keeps_the_filters_open_when_one_is_wrong(phone: Any, server: Server) -> None:
-    phone.goto(server.session_url("owner"))
+    open_link(phone, server.session_url("owner"))
     phone.goto(f"{server.url}/ui?phrase=colour:blue")
     expect(phone.locator("#e-phrase")).to_be_visible()
