@@ -1160,6 +1160,7 @@ class SQLStore(EventStore, Generic[C]):
             )
             for r in rows
         ]
+
     # -- viewer sessions -------------------------------------------------------------------
     def set_frame_ancestors(self, tenant_id: str, origins: Sequence[str]) -> None:
         changed = self._run(

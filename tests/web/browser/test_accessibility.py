@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from .. import sample
 from . import axe
-from .conftest import Server
+from .conftest import Server, open_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -46,7 +46,7 @@ def screen(request: pytest.FixtureRequest, browser: Any, server: Server) -> Iter
         has_touch=phone,
     )
     page = context.new_page()
-    page.goto(server.session_url("owner", tenant="a11y", name="Maya Chen"))
+    open_link(page, server.session_url("owner", tenant="a11y", name="Maya Chen"))
     yield page
     context.close()
 
@@ -108,7 +108,7 @@ def test_axe_finds_nothing(screen: Any, server: Server, state: str) -> None:
 def test_the_dark_scheme_too(browser: Any, server: Server) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
     page = context.new_page()
-    page.goto(server.session_url("owner", tenant="a11y", name="Maya Chen"))
+    open_link(page, server.session_url("owner", tenant="a11y", name="Maya Chen"))
     for state in ("list", "expanded row", "saved views menu", "phrase error", "permalink"):
         STATES[state](page, server)
         assert axe.violations(page, impacts=ALL) == [], state
@@ -117,7 +117,7 @@ def test_the_dark_scheme_too(browser: Any, server: Server) -> None:
 
 def test_the_first_event_is_three_tab_stops_away(page: Any, server: Server) -> None:
     """Skip links: past the top bar, the filters and the menus in two key presses."""
-    page.goto(server.session_url("owner", tenant="a11y", name="Maya Chen"))
+    open_link(page, server.session_url("owner", tenant="a11y", name="Maya Chen"))
     expect(page.locator("tr.event").first).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.locator(":focus")).to_have_text("Skip to content")
@@ -130,7 +130,7 @@ def test_the_first_event_is_three_tab_stops_away(page: Any, server: Server) -> N
 
 
 def test_kinds_differ_by_more_than_colour(page: Any, server: Server) -> None:
-    page.goto(server.session_url("owner", tenant="a11y", name="Maya Chen"))
+    open_link(page, server.session_url("owner", tenant="a11y", name="Maya Chen"))
     page.goto(server.url + SAMPLE)
     expect(page.locator("tr.event").first).to_be_visible()
     marks = page.evaluate(

@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Server
+from .conftest import Server, open_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def test_a_view_is_saved_from_the_menu_and_opened_from_it(page: Any, server: Server) -> None:
-    page.goto(server.session_url("owner", tenant="views", name="Saver"))
+    open_link(page, server.session_url("owner", tenant="views", name="Saver"))
     page.goto(f"{server.url}/ui?kind=delete")
     page.locator(".saved-toggle").click()
     expect(page.locator("#sv-keeps")).to_contain_text("kind:delete")
@@ -27,7 +27,7 @@ def test_a_view_is_saved_from_the_menu_and_opened_from_it(page: Any, server: Ser
     # another admin opens the shared link and lands on the same filters
     other = page.context.browser.new_context()
     admin = other.new_page()
-    admin.goto(server.session_url("admin", tenant="views", name="Other Admin"))
+    open_link(admin, server.session_url("admin", tenant="views", name="Other Admin"))
     admin.goto(link)
     expect(admin.locator("#f-phrase")).to_have_value("kind:delete")
     expect(admin.locator(".saved-current h2")).to_contain_text("Deletions (browser)")
