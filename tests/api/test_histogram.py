@@ -133,11 +133,14 @@ def test_an_account_scoped_viewer_sees_only_its_accounts(history: Api) -> None:
         headers=history.headers(scopes="viewer:mint"),
     )
     assert minted.status_code == 201, minted.text
-    token = minted.json()["token"]
+    opened = history.client.get(minted.json()["url"])  # the link is traded for a cookie
+    assert opened.status_code == 200, opened.text
+    cookie = history.client.cookies[COOKIE]
+    history.client.cookies.clear()
     response = history.client.get(
         "/v1/events/histogram",
         params={"since": DAY1, "until": DAY3},
-        cookies={COOKIE: token},
+        cookies={COOKIE: cookie},
     )
     assert response.status_code == 200, response.text
     assert response.json()["total"] == 2  # a1 and c0
