@@ -16,7 +16,6 @@ from sealtrail.server.app import create_app
 from sealtrail.sessions import SessionRequest, Sessions, ViewerUser
 from sealtrail.settings import Settings
 from sealtrail.store import open_store
-
 from tests.keys import quiet_api_key
 
 from . import sample

@@ -29,7 +29,6 @@ from sealtrail.events import now_micros
 from sealtrail.sessions import SessionRequest, Sessions, ViewerUser
 from sealtrail.settings import Settings
 from sealtrail.store import open_store
-
 from tests.keys import quiet_api_key
 
 from .. import sample
