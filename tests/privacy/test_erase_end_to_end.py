@@ -192,7 +192,7 @@ def test_erasing_a_subject_leaves_no_byte_and_every_proof(log: AuditLog, tmp_pat
         json={"user": {"id": "usr_o", "email": "o@acme.example"}, "role": "owner"},
     )
     browser = TestClient(app)
-    assert browser.get(minted.json()["url"], follow_redirects=False).status_code == 200
+    assert browser.get(minted.json()["url"], follow_redirects=False).status_code == 303
     for found in subject_events[:20]:
         html = browser.get(f"/ui/events/{found.id}").text
         assert "[erased]" in html and "verified" in html.lower()

@@ -271,9 +271,12 @@ def open_session(request: Request) -> Response:
             offered_role=ROLE_LABELS[offered.role],
             token=token,
         )
-    # The next request is made by this page, so it comes from this origin: the
-    # redirect chain from the host product's site ends here.
-    response = render("opening.html", viewer=None, location=_landing(offered))
+    if cross_site(request, _public_url(request)):
+        # Arriving from the host product's site: a redirect would carry that site's
+        # chain into /ui (refused there), so this page asks for /ui itself, from here.
+        response: Response = render("opening.html", viewer=None, location=_landing(offered))
+    else:
+        response = RedirectResponse(_landing(offered), 303)
     session = _redeem(request, token, response)
     _frame(request, session)
     return response
