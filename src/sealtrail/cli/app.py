@@ -11,7 +11,17 @@ import sys
 import click
 
 from sealtrail import __version__
-from sealtrail.cli import admin, detections, events, ledger, privacy, serve, sessions, streams, witness
+from sealtrail.cli import (
+    admin,
+    detections,
+    events,
+    ledger,
+    privacy,
+    serve,
+    sessions,
+    streams,
+    witness,
+)
 from sealtrail.errors import SealtrailError
 
 
