@@ -7,7 +7,8 @@
 
 Sections: ingest (SQLite: raw, AuditLog, HTTP, ledger overhead), queries (every
 SPEC §6 filter at 1 M events), histogram (the timeline at 1 M events), export
-(CSV/NDJSON rows/s, peak memory), ledger (inclusion proofs, verify rate), sdk
+(CSV/NDJSON rows/s, peak memory), ledger (inclusion proofs, verify rate), privacy
+(erase and prune events/s next to raw UPDATE/DELETE of the same rows), sdk
 (bench/sdk_bench.py), postgres (bench/postgres_bench.py; skipped when no
 server answers) and ratelimits (one key flooding at 10x its limit beside another
 tenant's traffic, on one and two API processes; bench/ratelimit_load.py, needs
@@ -29,7 +30,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from bench import dataset, export, external, histogram, ingest, ledger, query, ratelimit_load
+from bench import (
+    dataset,
+    export,
+    external,
+    histogram,
+    ingest,
+    ledger,
+    privacy,
+    query,
+    ratelimit_load,
+)
 from bench.report import REPO, Run, from_json, record, table, to_json
 
 SECTIONS: Final = (
@@ -38,6 +49,7 @@ SECTIONS: Final = (
     "histogram",
     "export",
     "ledger",
+    "privacy",
     "sdk",
     "postgres",
     "ratelimits",
@@ -161,7 +173,7 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
             clients=args.clients,
             seed=args.seed,
         )
-    needs_data = {"queries", "histogram", "export", "ledger"} & set(only)
+    needs_data = {"queries", "histogram", "export", "ledger", "privacy"} & set(only)
     if needs_data:
         _section(f"dataset ({args.size:,} events in the big tenant)")
         data = dataset.ensure(args.size, seed=args.seed, workers=args.workers)
@@ -177,6 +189,9 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
         if "ledger" in only:
             _section("ledger (SQLite)")
             ledger.run(run, data)
+        if "privacy" in only:
+            _section("privacy (SQLite)")
+            privacy.run(run, data, work)
         if args.ten_million and {"queries", "histogram", "ledger"} & set(only):
             _section("dataset (10,000,000 events in the big tenant)")
             big = dataset.ensure(10_000_000, seed=args.seed, workers=args.workers)

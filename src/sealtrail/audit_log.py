@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Unpack
+from typing import Any, BinaryIO, Literal, Unpack
 
 from uuid_utils import uuid7
 
-from sealtrail import bundle, export, inclusion, keys, ratelimit, timeline, verify
+from sealtrail import bundle, export, inclusion, keys, pruning, ratelimit, timeline, verify
 from sealtrail import saved_searches as saved
 from sealtrail.access import RecentViews
 from sealtrail.auth import (
@@ -109,9 +109,11 @@ from sealtrail.limits import (
 )
 from sealtrail.masking import Masker, parse_patterns
 from sealtrail.privacy import Subject, check_reason, plan
+from sealtrail.pruning import PruneReport
 from sealtrail.query import Cursor, EventQuery, Page, TimeRange, format_phrase
 from sealtrail.query.matcher import matches
 from sealtrail.recording import RecordFields, build_event
+from sealtrail.retention import PRUNED_ACTION, Hold, Prune, RetentionPolicy, check_hold
 from sealtrail.saved_searches import SavedSearch, SavedSearchRequest
 from sealtrail.sessions import (
     SessionRequest,
@@ -307,6 +309,10 @@ class Erasure:
 
 ERASURE_LEASE_US = 60_000_000
 """How long a process holds an erasure job without reporting progress."""
+PRUNE_LEASE = "retention:prune"
+"""The log consumer whose lease a process holds while it prunes a tenant."""
+PRUNE_LEASE_US = 600_000_000
+"""How long a process holds a tenant's prune lease without deleting a batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -890,9 +896,19 @@ class AuditLog:
         return self.append(Principal.operator(tenant_id), validate_batch(payload))[0].id
 
     def append(self, principal: Principal, inputs: Sequence[EventInput]) -> list[Receipt]:
-        """Store already-validated events in the principal's tenant (idempotent on ``id``)."""
+        """Store already-validated events in the principal's tenant (idempotent on ``id``).
+
+        ``audit_log.events_pruned`` is refused: only Sealtrail's own pruning records it,
+        since verification reads the pruned range from it."""
         principal.require("events:write")
         self._meter(principal, "write", len(inputs))
+        reserved = [
+            FieldError("action", f"{PRUNED_ACTION} is recorded by Sealtrail itself", i)
+            for i, e in enumerate(inputs)
+            if e.action == PRUNED_ACTION
+        ]
+        if reserved:
+            raise InvalidEvent("an event of this batch may not be recorded by a client", reserved)
         return self._append(principal.tenant_id, inputs)
 
     def _append(self, tenant_id: str, inputs: Sequence[EventInput]) -> list[Receipt]:
@@ -1716,6 +1732,239 @@ class AuditLog:
     def resume_erasures(self) -> list[Erasure]:
         """Run every unfinished erasure job no live process holds (a server at start)."""
         return [self.run_erasure(j.tenant_id, j.id) for j in self._store.unfinished_erasures()]
+
+    # -- retention, legal holds and pruning (issue 13) ---------------------------------------
+    def retention(self, principal: Principal) -> RetentionPolicy:
+        """The tenant's retention policy (``events:read``)."""
+        principal.require("events:read")
+        self.tenant(principal.tenant_id)
+        return self._store.get_retention(principal.tenant_id)
+
+    def set_retention(
+        self, principal: Principal, policy: RetentionPolicy | object
+    ) -> RetentionPolicy:
+        """Replace the tenant's retention policy (an object or the JSON body of one).
+
+        Needs ``events:erase`` (a policy decides what gets deleted) and the whole
+        tenant. A change is recorded in the tenant's log as ``audit_log.retention_changed``.
+        """
+        tenant_id = self._whole_tenant_eraser(principal)
+        if not isinstance(policy, RetentionPolicy):
+            policy = RetentionPolicy.from_body(policy)
+        before = self._store.get_retention(tenant_id)
+        if before != policy:
+            self._store.set_retention(tenant_id, policy)
+            self._record_retention(
+                principal,
+                "audit_log.retention_changed",
+                None,
+                {"before": before.to_dict(), "after": policy.to_dict()},
+            )
+        return policy
+
+    def holds(self, principal: Principal, *, active_only: bool = False) -> list[Hold]:
+        """The tenant's legal holds, released ones too unless ``active_only``."""
+        tenant_id = self._whole_tenant_eraser(principal)
+        return self._store.holds(tenant_id, active_only=active_only)
+
+    def add_hold(
+        self,
+        principal: Principal,
+        reason: str,
+        *,
+        account_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Hold:
+        """Place a legal hold: nothing it covers is pruned until it is released.
+
+        Recorded as ``audit_log.legal_hold_placed``."""
+        tenant_id = self._whole_tenant_eraser(principal)
+        text, account, lo, hi = check_hold(reason, account_id, since, until)
+        hold = Hold(
+            id=f"hold_{uuid7().hex}",
+            tenant_id=tenant_id,
+            reason=text,
+            created_by=json.dumps(principal.actor.to_dict()),
+            created_at=now_micros(),
+            account_id=account,
+            since=lo,
+            until=hi,
+        )
+        self._store.add_hold(hold)
+        self._record_retention(principal, "audit_log.legal_hold_placed", hold, {"reason": text})
+        return hold
+
+    def release_hold(self, principal: Principal, hold_id: str) -> Hold:
+        """Release a legal hold (recorded as ``audit_log.legal_hold_released``)."""
+        tenant_id = self._whole_tenant_eraser(principal)
+        by = json.dumps(principal.actor.to_dict())
+        if not self._store.release_hold(tenant_id, hold_id, now_micros(), by):
+            raise NotFound(f"no active legal hold {hold_id!r}")
+        released = next(h for h in self._store.holds(tenant_id) if h.id == hold_id)
+        self._record_retention(principal, "audit_log.legal_hold_released", released, {})
+        return released
+
+    def prunes(self, tenant_id: str) -> list[Prune]:
+        """The tenant's recorded prunes, oldest first (operator API)."""
+        self.tenant(tenant_id)
+        return self._store.prunes(tenant_id)
+
+    def prune(
+        self,
+        *,
+        tenants: Sequence[str] | None = None,
+        dry_run: bool = False,
+        archive: BinaryIO | None = None,
+        progress: Callable[[int], None] | None = None,
+        now: int | None = None,
+    ) -> PruneReport:
+        """Prune every tenant's log (or ``tenants``) under its policy and legal holds.
+
+        Operator API (``sealtrail prune``, the server's schedule). Each tenant loses
+        a prefix of its log: the events before the first one its policy or a hold
+        keeps (see ``sealtrail.pruning``). A dry run only says what would go.
+        ``archive`` receives the pruned range of the one tenant named as an export
+        bundle first. ``progress`` is told how many events each batch deleted.
+        """
+        at = now_micros() if now is None else now
+        ids = list(tenants) if tenants else [t.id for t in self._store.list_tenants()]
+        if archive is not None and len(ids) != 1:
+            raise InvalidInput("an archive holds one tenant's events: name the tenant")
+        report = PruneReport(dry_run, at)
+        owner = f"prune_{uuid7().hex}"
+        leased: list[str] = []
+        try:
+            for tenant_id in ids:
+                self.tenant(tenant_id)
+                policy = self._store.get_retention(tenant_id)
+                holds = self._store.holds(tenant_id, active_only=True)
+                if policy.keeps_forever and not pruning.unfinished(self._store, tenant_id):
+                    below = pruning.pruned_below(self._store, tenant_id)
+                    size = self._store.tree_head(tenant_id).size
+                    kept = pruning.TenantPrune(tenant_id, policy.describe(), below, below, size)
+                    report.tenants.append(kept)
+                    continue
+                if dry_run:
+                    size = self._store.tree_head(tenant_id).size
+                    report.tenants.append(
+                        pruning.plan(self._store, tenant_id, policy, holds, at, size)
+                    )
+                    continue
+                if not self._lease_prune(tenant_id, owner):
+                    found = pruning.TenantPrune(tenant_id, policy.describe(), 0, 0, 0)
+                    found.skipped = "skipped: another process is pruning it"
+                    report.tenants.append(found)
+                    continue
+                leased.append(tenant_id)
+                checkpoint = self._checkpoint(tenant_id)
+                found = pruning.plan(
+                    self._store, tenant_id, policy, holds, at, checkpoint.tree_size
+                )
+                report.tenants.append(found)
+                if not found.events:
+                    continue
+                if archive is not None:
+                    self._archive(checkpoint, found.first_seq, found.below, archive)
+                    found.archived = True
+                found.record_seq = self._announce_prune(found)
+                self._store.add_prune(
+                    Prune(tenant_id, found.first_seq, found.below, found.record_seq, at)
+                )
+            if dry_run:
+                return report
+            if self._store.partitioned:
+                for found in report.tenants:
+                    if found.record_seq is not None:
+                        pruning.keep_leaves(
+                            self._store, found.tenant_id, found.first_seq, found.below
+                        )
+                report.partitions_dropped = self._store.drop_pruned_partitions()
+            for tenant_id in leased:
+                if not pruning.unfinished(self._store, tenant_id):
+                    continue
+
+                def step(count: int, tenant_id: str = tenant_id) -> None:
+                    self._lease_prune(tenant_id, owner)
+                    if progress is not None:
+                        progress(count)
+
+                deleted = pruning.delete(self._store, tenant_id, step)
+                for found in report.tenants:
+                    if found.tenant_id == tenant_id:
+                        found.deleted = deleted
+                pruning.finish(self._store, tenant_id, now_micros())
+                self._checkpoint(tenant_id)  # sign the announcement too
+        finally:
+            for tenant_id in leased:
+                self._store.release_lease(tenant_id, PRUNE_LEASE, owner)
+        return report
+
+    def _whole_tenant_eraser(self, principal: Principal) -> str:
+        principal.require("events:erase")
+        if not principal.sees_whole_tenant:
+            raise PermissionDenied("only a credential for the whole tenant may change retention")
+        self.tenant(principal.tenant_id)
+        return principal.tenant_id
+
+    def _record_retention(
+        self, principal: Principal, action: str, hold: Hold | None, context: dict[str, Any]
+    ) -> None:
+        resource = (
+            Resource("legal_hold", hold.id)
+            if hold is not None
+            else Resource("audit_log", principal.tenant_id)
+        )
+        if hold is not None:
+            context = {**context, "hold": hold.describe()}
+        self._append(
+            principal.tenant_id,
+            [EventInput(action=action, actor=principal.actor, resource=resource, context=context)],
+        )
+
+    def _lease_prune(self, tenant_id: str, owner: str) -> bool:
+        """Take (or keep) the tenant's prune lease: one process prunes a tenant at a time."""
+        now = now_micros()
+        self._store.add_consumer(tenant_id, PRUNE_LEASE, 0, now)
+        taken = self._store.take_lease(tenant_id, PRUNE_LEASE, owner, now, now + PRUNE_LEASE_US)
+        return taken is not None
+
+    def _announce_prune(self, found: pruning.TenantPrune) -> int:
+        """Record the prune in the tenant's own log, before any row goes; its seq."""
+        context: dict[str, Any] = {
+            "first_seq": found.first_seq,
+            "last_seq": found.below - 1,
+            "events": found.events,
+            "policy": found.policy,
+            "active_holds": found.holds,
+            "archived": found.archived,
+        }
+        if found.stopped is not None:
+            context["kept_from"] = found.stopped.seq
+        event = EventInput(
+            action=PRUNED_ACTION,
+            actor=Actor("system", "sealtrail", name="Sealtrail retention"),
+            resource=Resource("audit_log", found.tenant_id),
+            context=context,
+        )
+        return self._append(found.tenant_id, [event])[0].seq
+
+    def _archive(self, checkpoint: StoredCheckpoint, first: int, below: int, out: BinaryIO) -> None:
+        """Write events ``first``..``below - 1`` as an export bundle against ``checkpoint``."""
+
+        def chunks() -> Iterator[list[Event]]:
+            for pairs in self._store.scan(checkpoint.tenant_id, first):
+                events = [event for event, _ in pairs if event.seq < below]
+                if events:
+                    yield events
+                if len(events) < len(pairs):
+                    return
+
+        for chunk in bundle.write(
+            self._store, checkpoint, self.verifier_key, EventQuery(), chunks()
+        ):
+            out.write(chunk)
+        out.flush()
 
     # -- proofs and checkpoints ----------------------------------------------------------------
     def signer(self) -> CheckpointSigner:

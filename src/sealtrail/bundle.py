@@ -6,9 +6,11 @@ A bundle is NDJSON, so both writing and verifying stream in flat memory:
    "checkpoint", "tree_size", "root_hash", "complete", "query", "exported_at"}``
    — ``checkpoint`` is the signed note every proof below is against, and
    ``complete`` says the bundle holds the tenant's whole log (every seq from 0
-   to tree_size - 1), so a verifier can also recompute the root from it — and
-   the root at any older checkpoint's size; a partial bundle instead carries
-   ``consistency_proofs`` from the tenant's earlier checkpoints (size → proof);
+   to tree_size - 1, or from its minimum index when a prefix was pruned: the
+   ``audit_log.events_pruned`` event in the bundle says so), so a verifier can
+   also recompute the root from it — and the root at any older checkpoint's
+   size; a partial or pruned bundle instead carries ``consistency_proofs`` from
+   the tenant's earlier checkpoints (size → proof);
 2. one line per event: ``{"event": {… with "salts"}, "proof": [b64, …]}``,
    the RFC 6962 inclusion proof of leaf ``event.seq`` in the checkpoint's tree;
 3. a trailer ``{"end": true, "events": N}``, so a truncated file is noticed.
@@ -96,9 +98,9 @@ def write(
         "exported_at": format_timestamp(now_micros()),
     }
     reader = _CachingReader(store, tenant_id)
-    if not complete:
-        # A partial bundle cannot rebuild the tree, so it proves growth from every
-        # earlier checkpoint an auditor may hold (the newest MAX_GROWTH_PROOFS of them).
+    if not complete or store.prunes(tenant_id):
+        # A partial (or pruned) bundle cannot rebuild the tree, so it proves growth from
+        # every earlier checkpoint an auditor may hold (the newest MAX_GROWTH_PROOFS).
         earlier = [c.tree_size for c in store.checkpoints(tenant_id) if 0 < c.tree_size < size]
         header["consistency_proofs"] = {
             str(old): [_b64(h) for h in tree.consistency_proof_from_nodes(reader, old, size)]

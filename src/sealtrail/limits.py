@@ -165,3 +165,12 @@ MAX_REPLAY_EVENTS: Final = 1_000_000
 # -- viewer sessions (issue 16) ---------------------------------------------------------
 MAX_FRAME_ANCESTORS: Final = 10
 """Origins a tenant may let frame its viewer (``frame-ancestors``)."""
+# -- retention and pruning (issue 13) ----------------------------------------------------
+MAX_RETENTION_DAYS: Final = 36_500
+"""The longest retention a policy may name (a hundred years); no policy keeps forever."""
+MAX_RETENTION_RULES: Final = 64
+"""Action-prefix rules in one tenant's retention policy."""
+PRUNE_BATCH: Final = 5000
+"""Events deleted per transaction when pruning: never one giant DELETE."""
+PRUNE_SCAN: Final = 10_000
+"""Events read per step while looking for the first one that must be kept."""

@@ -56,6 +56,7 @@ class Settings:
     rate_limit_key_reads: int = 100
     rate_limit_tenant_reads: int = 200
     detections: bool = True
+    prune_interval: int = 3600
 
     @property
     def base_url(self) -> str:
@@ -136,6 +137,8 @@ class Settings:
                 raise ConfigurationError(f"{name} must be {lowest}..{MAX_RATE} per second")
         if self.stream_lease_seconds < 2:
             raise ConfigurationError("stream_lease_seconds must be at least 2 seconds")
+        if self.prune_interval < 0:
+            raise ConfigurationError("prune_interval must be 0 (never) or more seconds")
 
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})

@@ -122,3 +122,17 @@ def sample_history(store: EventStore, tenant_id: str) -> list[Event]:
     ]
     append(store, tenant_id, *events)
     return events
+
+
+def announce_prune(store: EventStore, tenant_id: str, first: int, below: int) -> int:
+    """Record a prune of ``first``..``below - 1`` as ``AuditLog.prune`` does before any row
+    goes: its announcement in the log, a checkpoint over it, the prune; the announcement's seq.
+    """
+    from sealtrail.retention import PRUNED_ACTION, Prune
+    from sealtrail.store.base import StoredCheckpoint
+
+    event = make_event(tenant_id, f"pruned-{below}", action=PRUNED_ACTION)
+    seq = append(store, tenant_id, event)[0].seq
+    store.add_checkpoint(StoredCheckpoint(tenant_id, seq + 1, b"r" * 32, "note", T0))
+    store.add_prune(Prune(tenant_id, first, below, seq, T0))
+    return seq

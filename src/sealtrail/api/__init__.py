@@ -9,6 +9,7 @@
     saved_searches   search phrases kept under a name, shared or private
     streams          delivering the trail to a SIEM: streams, tests, replays, delivery log
     detections       detection rules, their settings, replays; the alerts they open
+    retention        the tenant's retention policy
     compat           the seed product's members audit-log endpoint
     health           liveness, readiness, metrics
     schemas          the shapes ``/openapi.json`` documents
@@ -30,6 +31,7 @@ from sealtrail.api import (
     health,
     ledger,
     live,
+    retention,
     saved_searches,
     streams,
     viewer_sessions,
@@ -45,6 +47,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     saved_searches.router,
     streams.router,
     detections.router,
+    retention.router,
     compat.router,
     health.router,
 )

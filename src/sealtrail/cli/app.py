@@ -17,6 +17,7 @@ from sealtrail.cli import (
     events,
     ledger,
     privacy,
+    retention,
     serve,
     sessions,
     streams,
@@ -31,7 +32,18 @@ def cli() -> None:
     """Sealtrail: a tamper-evident audit log for SaaS products."""
 
 
-for module in (serve, admin, events, ledger, privacy, sessions, streams, detections, witness):
+for module in (
+    serve,
+    admin,
+    events,
+    ledger,
+    privacy,
+    retention,
+    sessions,
+    streams,
+    detections,
+    witness,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 

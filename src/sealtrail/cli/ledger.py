@@ -216,6 +216,8 @@ def _print(report: Report, as_json: bool) -> None:
         click.echo(f"FAIL {problem}")
     for warning in report.warnings:
         click.echo(f"WARN {warning}")
+    for statement in report.pruned:
+        click.echo(f"PRUNED {statement}")
     for statement in report.not_proven:
         click.echo(f"NOT PROVEN {statement}")
     for statement in report.proven:

@@ -34,7 +34,7 @@ from sealtrail.demo.cast import (
     email,
     user_id,
 )
-from sealtrail.demo.history import MIN_EVENTS, generate
+from sealtrail.demo.history import DAYS, MIN_EVENTS, generate
 from sealtrail.errors import Conflict, NotFound
 from sealtrail.events import EventInput, now_micros
 from sealtrail.limits import MAX_BATCH
@@ -124,13 +124,14 @@ def seed_demo(
     progress: bool = False,
     seed: int = 7,
     now: int | None = None,
+    days: int = DAYS,
 ) -> DemoInfo:
     """Create (once) the demo organisation and its history; mint an API key for it.
 
     Exactly ``max(events, MIN_EVENTS)`` events are written — the last records
     the real erasure of a member who left (GDPR Art. 17) — and among them every
     built-in event type. ``now`` (microseconds since the epoch) is where the
-    ninety days end; it defaults to the present. A progress bar is drawn on stderr
+    ninety days (or ``days``) end; it defaults to the present. A progress bar is drawn on stderr
     when ``progress`` is set and stderr is a terminal.
     """
     tenant = _tenant(log)
@@ -140,7 +141,9 @@ def seed_demo(
     if seeded:
         # One event fewer is generated: the last is the record of a real erasure.
         target = max(events, MIN_EVENTS)
-        history = generate(seed=seed, now=now_micros() if now is None else now, count=target - 1)
+        history = generate(
+            seed=seed, now=now_micros() if now is None else now, count=target - 1, days=days
+        )
         count = _write(log, history, target - 1, progress)
         count += _erase_a_former_member(log)
         log.set_detection_settings(

@@ -28,6 +28,7 @@ DAYS: Final = 90
 # Fewer events than this cannot tell the story and still cover the catalog.
 MIN_EVENTS: Final = 1000
 ERASURE_ACTION: Final = "audit_log.subject_erased"
+PRUNED_ACTION: Final = "audit_log.events_pruned"  # only a real prune records it
 _WEEKDAY_LOAD: Final = (1.0, 1.06, 1.05, 1.0, 0.86, 0.24, 0.2)
 _COVERAGE_DAYS: Final = 12
 _ACTIONS_PER_SESSION: Final = (14, 16, 15, 13, 11, 9, 7, 5, 4)  # weights of 0 … 8
@@ -36,24 +37,27 @@ Scene = tuple[int, Callable[[], int]]
 
 
 def generate(
-    *, seed: int, now: int, count: int, catalog: Catalog | None = None
+    *, seed: int, now: int, count: int, catalog: Catalog | None = None, days: int = DAYS
 ) -> Iterator[EventInput]:
-    """``max(count, MIN_EVENTS - 1)`` events of the 90 days before ``now``, oldest first
-    (``seed_demo`` adds one: the record of a real erasure).
+    """``max(count, MIN_EVENTS - 1)`` events of the ``days`` (90) days before ``now``,
+    oldest first (``seed_demo`` adds one: the record of a real erasure).
 
-    The same seed and ``now`` give the same events.
+    The same seed, ``now`` and ``days`` give the same events.
     """
-    return History(seed=seed, now=now, catalog=catalog or Catalog.builtin()).events(count)
+    history = History(seed=seed, now=now, catalog=catalog or Catalog.builtin(), days=days)
+    return history.events(count)
 
 
 class History:
-    def __init__(self, *, seed: int, now: int, catalog: Catalog) -> None:
+    def __init__(self, *, seed: int, now: int, catalog: Catalog, days: int = DAYS) -> None:
         self.rng = random.Random(seed)
-        self.world = World(self.rng, now - DAYS * DAY, now)
+        self.world = World(self.rng, now - days * DAY, now)
         self.actions = Actions(self.world, catalog)
         # audit_log.subject_erased is not invented: seed_demo really erases someone.
         self.catalog_actions = [
-            t.name for t in catalog.types() if t.builtin and t.name != ERASURE_ACTION
+            t.name
+            for t in catalog.types()
+            if t.builtin and t.name not in (ERASURE_ACTION, PRUNED_ACTION)
         ]
         self._work = {role: _work_for(role) for role in ROLES}
         self._work[VIEWER] = ([], [])  # viewers look; they change nothing

@@ -23,6 +23,7 @@ from sealtrail.server.background import start_followers
 from sealtrail.server.headers import CredentialHeaders
 from sealtrail.server.metrics import Metrics
 from sealtrail.server.rate_headers import RateLimitHeaders
+from sealtrail.server.scheduled_pruning import ScheduledPruning
 from sealtrail.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,13 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
         if settings.stream_delivery or sources:
             followers = start_followers(audit_log, *sources, streams=settings.stream_delivery)
         app.state.followers = followers
+        pruning = ScheduledPruning(audit_log, settings.prune_interval)
+        app.state.scheduled_pruning = pruning
+        pruning.start()
         try:
             yield
         finally:
+            pruning.stop()
             if followers is not None:
                 followers.stop()
 

@@ -29,6 +29,7 @@ from sealtrail.limits import COUNT_CAP as COUNT_CAP  # re-exported for the engin
 from sealtrail.limits import ERASE_BATCH
 from sealtrail.privacy import Subject
 from sealtrail.query import EventQuery, Page
+from sealtrail.retention import Hold, Prune, RetentionPolicy, Row
 from sealtrail.saved_searches import SavedSearch
 from sealtrail.sessions import ViewerSession
 from sealtrail.timeline import Counts, Grid
@@ -299,6 +300,8 @@ class EventStore(abc.ABC):
     """One contract, two engines. Every method is safe to call from any thread."""
 
     url: str
+    partitioned: bool = False
+    """Whether events live in partitions that pruning may drop whole."""
 
     # -- lifecycle ---------------------------------------------------------
     @abc.abstractmethod
@@ -515,6 +518,62 @@ class EventStore(abc.ABC):
     @abc.abstractmethod
     def count_saved_searches(self, tenant_id: str) -> int:
         """How many the tenant keeps, shared and private."""
+
+    # -- retention and pruning ----------------------------------------------
+    @abc.abstractmethod
+    def get_retention(self, tenant_id: str) -> RetentionPolicy:
+        """The tenant's retention policy (keep forever when none was set)."""
+
+    @abc.abstractmethod
+    def set_retention(self, tenant_id: str, policy: RetentionPolicy) -> None:
+        """Replace the tenant's retention policy; ``NotFound`` without the tenant."""
+
+    @abc.abstractmethod
+    def add_hold(self, hold: Hold) -> None: ...
+
+    @abc.abstractmethod
+    def holds(self, tenant_id: str, *, active_only: bool = False) -> list[Hold]:
+        """The tenant's legal holds, oldest first (released ones too, unless ``active_only``)."""
+
+    @abc.abstractmethod
+    def release_hold(self, tenant_id: str, hold_id: str, at: int, by: str) -> bool:
+        """Release an active hold; False when the tenant has no such active hold."""
+
+    @abc.abstractmethod
+    def retention_rows(self, tenant_id: str, start: int, limit: int) -> list[Row]:
+        """Up to ``limit`` events from seq ``start`` on, in seq order, as pruning reads them."""
+
+    @abc.abstractmethod
+    def prunes(self, tenant_id: str) -> list[Prune]:
+        """The tenant's recorded prunes, oldest first."""
+
+    @abc.abstractmethod
+    def add_prune(self, prune: Prune) -> None:
+        """Record a prune before any row goes. The database refuses one that does not start
+        where the last ended, ends beyond the newest signed checkpoint, or was not
+        announced in the log (an ``audit_log.events_pruned`` event after the range)."""
+
+    @abc.abstractmethod
+    def keep_leaves(self, tenant_id: str, start: int, stop: int) -> int:
+        """Keep the leaf hashes of seq ``start``..``stop - 1`` as level-0 tree nodes
+        (idempotent); how many were newly kept."""
+
+    @abc.abstractmethod
+    def prune_events(self, tenant_id: str, limit: int) -> int:
+        """Delete the tenant's lowest ``limit`` events below its recorded prune, their
+        leaf hashes kept first, in one transaction; how many went (0: none left)."""
+
+    @abc.abstractmethod
+    def prune_progress(
+        self, tenant_id: str, below: int, deleted: int, finished_at: int | None
+    ) -> None:
+        """Record how many events of the prune ending at ``below`` went, and when it ended."""
+
+    def drop_pruned_partitions(self) -> list[str]:
+        """Drop whole storage partitions every row of which is pruned; their names.
+
+        An engine without partitions drops nothing."""
+        return []
 
     # -- tree state and checkpoints ----------------------------------------
     @abc.abstractmethod

@@ -200,8 +200,10 @@ class PostgresStore(SQLStore[Connection]):
     """
 
     dialect = DIALECT
+    partitioned = True
     _EVENT_BY_ID = f"{_BY_ID_JOIN} WHERE i.tenant_id = ? AND i.id = ?"
     _LEAVES = "event_ids"
+    _REFUSED = (errors.RestrictViolation,)
 
     def __init__(
         self,
@@ -371,6 +373,28 @@ class PostgresStore(SQLStore[Connection]):
         assert row is not None
         return int(row[0])
 
+    def prune_events(self, tenant_id: str, limit: int) -> int:
+        # The runtime role may not DELETE: sealtrail_prune (SECURITY DEFINER) keeps the
+        # batch's leaf hashes, then removes its rows, and only below a recorded prune.
+        row = self._write(
+            lambda c: c.execute("SELECT sealtrail_prune(%s, %s)", (tenant_id, limit)).fetchone()
+        )
+        assert row is not None
+        return int(row[0])
+
+    def drop_pruned_partitions(self) -> list[str]:
+        with self._connection() as connection, connection.transaction():
+            # Detaching a partition briefly locks the events table: rather than queue
+            # every reader behind a long export, give up and leave it to the batches.
+            connection.execute("SET LOCAL lock_timeout = '5s'")
+            try:
+                row = connection.execute("SELECT sealtrail_drop_pruned_partitions()").fetchone()
+            except errors.LockNotAvailable:
+                log.warning("pruning: a partition stayed (its table was busy)")
+                return []
+        assert row is not None
+        return [str(name) for name in row[0]]
+
     def purge_erased(self, tenant_id: str, seqs: Sequence[int]) -> list[str]:
         # The old row versions stay in the partitions' pages (with their index and
         # tsvector entries) until they are rewritten; plain VACUUM only marks the
@@ -454,7 +478,7 @@ class PostgresStore(SQLStore[Connection]):
         if not keys:
             return []
         leaves = sorted({idx for level, idx in keys if level == 0 and 0 <= idx <= MAX_SEQ})
-        inner = sorted(
+        inner: list[tuple[int, int]] = sorted(
             {(level, idx) for level, idx in keys if 0 < level < 64 and 0 <= idx <= MAX_SEQ}
         )
         found: dict[tuple[int, int], bytes] = {}
@@ -465,6 +489,9 @@ class PostgresStore(SQLStore[Connection]):
                     (tenant_id, leaves),
                 ):
                     found[(0, seq)] = bytes(leaf)
+            pruned = [(0, seq) for seq in leaves if (0, seq) not in found]
+            if pruned:  # a pruned event's leaf hash is kept as a level-0 node
+                inner = sorted({*inner, *pruned})
             if inner:
                 for level, idx, node in connection.execute(
                     "SELECT t.level, t.idx, t.hash FROM tree_nodes t"

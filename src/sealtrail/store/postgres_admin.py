@@ -31,6 +31,14 @@ alert_events
 viewer_sessions                SELECT, INSERT; UPDATE of (cookie_hash,
                                redeemed_at, revoked_at, revoked_by): a link is
                                redeemed once, a session revoked
+retention_rules                SELECT, INSERT, DELETE (a policy is replaced whole)
+legal_holds                    SELECT, INSERT; UPDATE of (released_at, released_by)
+prunes                         SELECT, INSERT; UPDATE of (finished_at, deleted)
+sealtrail_prune                EXECUTE (SECURITY DEFINER: keeps the leaf hashes of
+                               a tenant's lowest events below its recorded prune,
+                               then deletes them; the one delete the role can make)
+sealtrail_drop_pruned_         EXECUTE (SECURITY DEFINER: drops a past month's
+partitions                     partition only when every row in it is pruned)
 =============================  ==================================================
 
 The role is NOLOGIN: a login role that is a member of it is what ``serve``
@@ -82,6 +90,13 @@ _GRANTS: Final = (
     "GRANT SELECT, INSERT ON {schema}.viewer_sessions TO {role}",
     "GRANT UPDATE (cookie_hash, redeemed_at, revoked_at, revoked_by)"
     " ON {schema}.viewer_sessions TO {role}",
+    "GRANT SELECT, INSERT, DELETE ON {schema}.retention_rules TO {role}",
+    "GRANT SELECT, INSERT ON {schema}.legal_holds TO {role}",
+    "GRANT UPDATE (released_at, released_by) ON {schema}.legal_holds TO {role}",
+    "GRANT SELECT, INSERT ON {schema}.prunes TO {role}",
+    "GRANT UPDATE (finished_at, deleted) ON {schema}.prunes TO {role}",
+    "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_prune(text, integer) TO {role}",
+    "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_drop_pruned_partitions() TO {role}",
 )
 
 

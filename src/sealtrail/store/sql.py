@@ -28,6 +28,7 @@ from sealtrail.events import Event
 from sealtrail.limits import KINDS, MAX_ALERT_EVENTS, Kind
 from sealtrail.privacy import ACCESS_ACTIONS, Subject
 from sealtrail.query import EventQuery, Field, Page, Term, action_prefix
+from sealtrail.retention import Hold, Prune, RetentionPolicy, Row, Rule
 from sealtrail.saved_searches import SavedSearch
 from sealtrail.sessions import ViewerSession, ViewerUser
 from sealtrail.store.base import (
@@ -90,6 +91,11 @@ _SESSION_COLUMNS: Final = (
     "tenant_id, id, user_id, user_email, user_name, role, account_ids, created_at, expires_at,"
     " link_expires_at, link_hash, cookie_hash, redeemed_at, revoked_at, revoked_by"
 )
+_HOLD_COLUMNS: Final = (
+    "id, tenant_id, account_id, since, until, reason, created_by, created_at, released_at,"
+    " released_by"
+)
+_PRUNE_COLUMNS: Final = "tenant_id, first_seq, below, record_seq, created_at, finished_at, deleted"
 _ERASURE_COLUMNS: Final = (
     "id, tenant_id, subject_kind, subject, reason, requested_by, status, events_matched,"
     " created_at, events_erased, last_seq, finished_at, lease_until"
@@ -133,6 +139,8 @@ class SQLStore(EventStore, Generic[C]):
     # The event an id names (parameters: tenant, id), and the table of leaf hashes by seq.
     _EVENT_BY_ID: ClassVar[str]
     _LEAVES: ClassVar[str]
+    # What the database raises when one of its guards refuses a change.
+    _REFUSED: ClassVar[tuple[type[Exception], ...]]
 
     # -- what an engine supplies ------------------------------------------------
     @abc.abstractmethod
@@ -808,6 +816,144 @@ class SQLStore(EventStore, Generic[C]):
         row = self._one("SELECT count(*) FROM saved_searches WHERE tenant_id = ?", (tenant_id,))
         return int(row[0])
 
+    # -- retention and pruning ----------------------------------------------------------
+    def get_retention(self, tenant_id: str) -> RetentionPolicy:
+        rows = self._all(
+            "SELECT action_prefix, days FROM retention_rules WHERE tenant_id = ?"
+            " ORDER BY action_prefix",
+            (tenant_id,),
+        )
+        default = [days for prefix, days in rows if prefix == ""]
+        rules = tuple(Rule(prefix, days) for prefix, days in rows if prefix != "")
+        return RetentionPolicy(default[0] if default else None, rules)
+
+    def set_retention(self, tenant_id: str, policy: RetentionPolicy) -> None:
+        rows = [(tenant_id, r.action_prefix, r.days) for r in policy.rules]
+        if policy.days is not None:
+            rows.insert(0, (tenant_id, "", policy.days))
+
+        def work(connection: C) -> None:
+            found = self._execute(connection, "SELECT 1 FROM tenants WHERE id = ?", (tenant_id,))
+            if found.fetchone() is None:
+                raise NotFound(f"no tenant {tenant_id!r}")
+            self._execute(
+                connection, "DELETE FROM retention_rules WHERE tenant_id = ?", (tenant_id,)
+            )
+            for row in rows:
+                self._execute(
+                    connection,
+                    "INSERT INTO retention_rules (tenant_id, action_prefix, days) VALUES (?, ?, ?)",
+                    row,
+                )
+
+        self._write(work)
+
+    def add_hold(self, hold: Hold) -> None:
+        self._run(
+            f"INSERT INTO legal_holds ({_HOLD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                hold.id,
+                hold.tenant_id,
+                self._escape(hold.account_id),
+                hold.since,
+                hold.until,
+                self.dialect.escape(hold.reason),
+                self.dialect.escape(hold.created_by),
+                hold.created_at,
+                hold.released_at,
+                self._escape(hold.released_by),
+            ),
+            taken=f"legal hold {hold.id!r} already exists",
+            orphan=f"no tenant {hold.tenant_id!r}",
+        )
+
+    def _hold(self, row: Sequence[Any]) -> Hold:
+        unescape = self.dialect.unescape
+        return Hold(
+            id=row[0],
+            tenant_id=row[1],
+            account_id=None if row[2] is None else unescape(row[2]),
+            since=row[3],
+            until=row[4],
+            reason=unescape(row[5]),
+            created_by=unescape(row[6]),
+            created_at=row[7],
+            released_at=row[8],
+            released_by=None if row[9] is None else unescape(row[9]),
+        )
+
+    def holds(self, tenant_id: str, *, active_only: bool = False) -> list[Hold]:
+        where = " AND released_at IS NULL" if active_only else ""
+        rows = self._all(
+            f"SELECT {_HOLD_COLUMNS} FROM legal_holds WHERE tenant_id = ?{where}"
+            " ORDER BY created_at, id",
+            (tenant_id,),
+        )
+        return [self._hold(r) for r in rows]
+
+    def release_hold(self, tenant_id: str, hold_id: str, at: int, by: str) -> bool:
+        sql = (
+            "UPDATE legal_holds SET released_at = ?, released_by = ?"
+            " WHERE tenant_id = ? AND id = ? AND released_at IS NULL"
+        )
+        return self._run(sql, (at, self.dialect.escape(by), tenant_id, hold_id)) == 1
+
+    def retention_rows(self, tenant_id: str, start: int, limit: int) -> list[Row]:
+        rows = self._all(
+            "SELECT seq, action, occurred_at, account_id FROM events"
+            " WHERE tenant_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+            (tenant_id, start, limit),
+        )
+        unescape = self.dialect.unescape
+        return [Row(r[0], r[1], r[2], None if r[3] is None else unescape(r[3])) for r in rows]
+
+    def prunes(self, tenant_id: str) -> list[Prune]:
+        rows = self._all(
+            f"SELECT {_PRUNE_COLUMNS} FROM prunes WHERE tenant_id = ? ORDER BY below",
+            (tenant_id,),
+        )
+        return [Prune(*r) for r in rows]
+
+    def add_prune(self, prune: Prune) -> None:
+        try:
+            self._add_prune(prune)
+        except self._REFUSED as exc:
+            reason = str(exc).strip().splitlines()[0]
+            refused = f"the database refused the prune of {prune.tenant_id!r}: {reason}"
+            raise Conflict(refused) from exc
+
+    def _add_prune(self, prune: Prune) -> None:
+        self._run(
+            f"INSERT INTO prunes ({_PRUNE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                prune.tenant_id,
+                prune.first_seq,
+                prune.below,
+                prune.record_seq,
+                prune.created_at,
+                prune.finished_at,
+                prune.deleted,
+            ),
+            orphan=f"no tenant {prune.tenant_id!r}",
+        )
+
+    def keep_leaves(self, tenant_id: str, start: int, stop: int) -> int:
+        return self._run(
+            "INSERT INTO tree_nodes (tenant_id, level, idx, hash)"
+            f" SELECT tenant_id, 0, seq, leaf_hash FROM {self._LEAVES}"
+            " WHERE tenant_id = ? AND seq >= ? AND seq < ?"
+            " ON CONFLICT (tenant_id, level, idx) DO NOTHING",
+            (tenant_id, start, stop),
+        )
+
+    def prune_progress(
+        self, tenant_id: str, below: int, deleted: int, finished_at: int | None
+    ) -> None:
+        self._run(
+            "UPDATE prunes SET deleted = ?, finished_at = ? WHERE tenant_id = ? AND below = ?",
+            (deleted, finished_at, tenant_id, below),
+        )
+
     # -- tree state and checkpoints ------------------------------------------------------
     def tree_head(self, tenant_id: str) -> TreeHead:
         row = self._one("SELECT tree_size, frontier FROM tenants WHERE id = ?", (tenant_id,))
@@ -816,12 +962,17 @@ class SQLStore(EventStore, Generic[C]):
         return TreeHead(row[0], split_frontier(row[1]))
 
     def leaf_hashes(self, tenant_id: str, start: int, stop: int) -> list[bytes]:
+        # A pruned event's leaf hash is kept as a level-0 tree node.
         rows = self._all(
-            f"SELECT leaf_hash FROM {self._LEAVES} WHERE tenant_id = ? AND seq >= ? AND seq < ?"
-            " ORDER BY seq",
-            (tenant_id, start, stop),
+            f"SELECT seq, leaf_hash FROM {self._LEAVES} WHERE tenant_id = ? AND seq >= ?"
+            " AND seq < ? UNION SELECT idx, hash FROM tree_nodes WHERE tenant_id = ?"
+            " AND level = 0 AND idx >= ? AND idx < ? ORDER BY 1",
+            (tenant_id, start, stop, tenant_id, start, stop),
         )
-        return [bytes(r[0]) for r in rows]
+        found: dict[int, bytes] = {}
+        for seq, leaf in rows:
+            found.setdefault(seq, bytes(leaf))
+        return list(found.values())
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         self._run(

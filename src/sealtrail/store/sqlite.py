@@ -185,6 +185,7 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
     dialect = DIALECT
     _EVENT_BY_ID = f"SELECT {SELECT_LIST} FROM events WHERE tenant_id = ? AND id = ?"
     _LEAVES = "events"
+    _REFUSED = (sqlite3.IntegrityError,)
 
     def __init__(self, url: str, *, cache_mib: int = 256) -> None:
         self.url = url
@@ -358,6 +359,39 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         )
         return 1
 
+    def prune_events(self, tenant_id: str, limit: int) -> int:
+        def work(connection: sqlite3.Connection) -> int:
+            found = connection.execute(
+                "SELECT max(below) FROM prunes WHERE tenant_id = ?", (tenant_id,)
+            ).fetchone()
+            below = found[0] if found and found[0] is not None else 0
+            rows = connection.execute(
+                f"SELECT rowid, {SELECT_LIST} FROM events WHERE tenant_id = ? AND seq < ?"
+                " ORDER BY seq LIMIT ?",
+                (tenant_id, below, limit),
+            ).fetchall()
+            if not rows:
+                return 0
+            connection.executemany(
+                "INSERT INTO tree_nodes (tenant_id, level, idx, hash) VALUES (?, 0, ?, ?)"
+                " ON CONFLICT (tenant_id, level, idx) DO NOTHING",
+                [(tenant_id, r[2], r[-1]) for r in rows],
+            )
+            # The contentless full-text index forgets a row only when told its words.
+            at = COLUMNS.index("commitments") + 1
+            connection.executemany(
+                "INSERT INTO events_fts (events_fts, rowid, body) VALUES ('delete', ?, ?)",
+                [(r[0], search_text(from_row((*r[1:at], None, *r[at + 1 :])))) for r in rows],
+            )
+            with self._forgetting(connection):
+                connection.execute(
+                    "DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ?",
+                    (tenant_id, rows[0][2], rows[-1][2]),
+                )
+            return len(rows)
+
+        return self._write(work)
+
     def purge_erased(self, tenant_id: str, seqs: Sequence[int]) -> list[str]:
         def optimize(connection: sqlite3.Connection) -> None:
             # A delete in FTS5 only adds a marker; merging every segment into one
@@ -441,12 +475,13 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         connection = self._reader()
         out: list[bytes] = []
         for level, idx in keys:
+            row = None
             if level == 0:
                 row = connection.execute(
                     "SELECT leaf_hash FROM events WHERE tenant_id = ? AND seq = ?",
                     (tenant_id, idx),
                 ).fetchone()
-            else:
+            if level > 0 or row is None:  # a pruned event's leaf hash is kept as a node
                 row = connection.execute(
                     "SELECT hash FROM tree_nodes WHERE tenant_id = ? AND level = ? AND idx = ?",
                     (tenant_id, level, idx),

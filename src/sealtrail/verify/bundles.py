@@ -15,6 +15,12 @@ the leaf does not hold are refused, except ``category``, ``kind``, ``salts``
 and ``commitments``, which are stated as unsigned (category, kind) or used to
 rebuild the leaf (salts, commitments).
 
+A pruned log (``sealtrail prune``) starts at its minimum index: the events
+before it are gone. A bundle shows where by the ``audit_log.events_pruned``
+events among its lines (only Sealtrail records them); the seqs a proven one
+says were pruned are stated as pruned, not as missing, even in a complete
+bundle. A pruned range no proven line vouches for is missing.
+
 Memory: one byte per seq of the signed tree and eight per proven line (their
 order), and sixteen more per line only when a complete bundle is out of order.
 """
@@ -42,6 +48,7 @@ from sealtrail.ledger.checkpoint import (
     origin_for_tenant,
 )
 from sealtrail.ledger.note import Verifier
+from sealtrail.retention import PRUNED_ACTION
 from sealtrail.verify.report import Report, runs
 from sealtrail.verify.witnesses import Policy, check_witnesses
 
@@ -108,6 +115,8 @@ class _State:
     descended: bool = False
     last_seq: int = -1
     lines: int = 0
+    pruned_below: int = 0  # what the proven prune announcements say is gone
+    pruned_by: tuple[int, str] | None = None  # the announcement's seq and time
 
 
 def verify_bundle(
@@ -338,6 +347,16 @@ def _check_line(report: Report, state: _State, record: Any, number: int) -> None
     state.order.append(seq)
     if seq == state.prefix_seq:
         state.prefix_root = merkle.root_of_prefix(seq, state.size, leaf_hash, proof)
+    context = event.get("context")
+    if event.get("action") == PRUNED_ACTION and isinstance(context, dict):
+        last = context.get("last_seq")
+        if (
+            isinstance(last, int)
+            and not isinstance(last, bool)
+            and state.pruned_below <= last < seq
+        ):
+            state.pruned_below = last + 1
+            state.pruned_by = (seq, str(event.get("occurred_at")))
 
 
 def _refusal(record: dict[str, Any], event: dict[str, Any], tenant_id: str) -> str | None:
@@ -367,15 +386,26 @@ def _check_completeness(report: Report, state: _State, must_be_complete: bool) -
     tenant_id, seen = state.tenant_id, state.seen
     unseen: list[int] = []
     position = seen.find(_UNSEEN)
+    if state.pruned_by is not None:
+        below = min(state.pruned_below, state.size)
+        gone = seen.count(_UNSEEN, 0, below)
+        report.prune(
+            tenant_id,
+            f"events 0..{below - 1} pruned on {state.pruned_by[1]} under the retention "
+            f"policy, as seq {state.pruned_by[0]} ({PRUNED_ACTION}, proven above) records; "
+            f"{gone} of them are not in the bundle",
+        )
+        position = seen.find(_UNSEEN, below)
     while position != -1:
         unseen.append(position)
         position = seen.find(_UNSEEN, position + 1)
     if not unseen:
         if state.size:
+            start = min(state.pruned_below, state.size)
             report.prove(
                 tenant_id,
                 f"completeness: the bundle holds every event of the signed tree "
-                f"(seq 0..{state.size - 1})",
+                f"(seq {start}..{state.size - 1})" + (" that was not pruned" if start else ""),
             )
         else:
             report.prove(tenant_id, "completeness: the signed tree is empty")
@@ -384,7 +414,7 @@ def _check_completeness(report: Report, state: _State, must_be_complete: bool) -
         report.cannot_prove(
             tenant_id,
             f"completeness not proven: the bundle is partial (it holds "
-            f"{state.size - len(unseen)} of the signed tree's {state.size} events); nothing "
+            f"{seen.count(_PROVEN)} of the signed tree's {state.size} events); nothing "
             "shows that no event matching its query was left out",
         )
         return

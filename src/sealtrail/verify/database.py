@@ -9,6 +9,14 @@ Per tenant, in one pass over the rows in ``seq`` order:
   (the complete subtrees proofs are served from) is compared with it;
 * each signed checkpoint's root is compared with the rebuilt root at its size.
 
+A pruned prefix (``sealtrail prune``) is not a gap: where the rows of a
+recorded prune are gone, the leaf hashes kept for them stand in, so the whole
+tree and every checkpoint are still rebuilt and checked. The prune itself must
+be announced by the ``audit_log.events_pruned`` event it recorded in the log
+(its seq is kept with the prune); rows missing below a prune the log does not
+announce are reported as missing. Each pruned range is stated, never as a
+problem.
+
 Then each disagreement is explained by the smallest thing that explains it. A
 stored node that disagrees with the rows while its stored parent agrees with
 the rows is a bad node: the seqs whose inclusion proofs read it are named. A
@@ -29,12 +37,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sealtrail.errors import LedgerError, NotFound
-from sealtrail.events import Event
+from sealtrail.events import Event, format_timestamp
 from sealtrail.ledger import leaf, merkle, tree
 from sealtrail.ledger.checkpoint import open_checkpoint, origin_for_tenant
 from sealtrail.ledger.note import Verifier, parse_vkey
+from sealtrail.retention import PRUNED_ACTION, Prune
 from sealtrail.store.base import EventStore
-from sealtrail.verify.report import Report
+from sealtrail.verify.report import Report, runs
 
 Progress = Callable[[int], None]
 NodeKey = tuple[int, int]
@@ -78,12 +87,18 @@ class _Tenant:
     rebuilt_roots: dict[int, bytes] = field(default_factory=dict)
     bad_nodes: dict[NodeKey, bytes | None] = field(default_factory=dict)
     size: int = 0  # rows seen: the next seq expected
+    prunes: list[Prune] = field(default_factory=list)
+    pruned_below: int = 0
+    kept_leaves: int = 0  # pruned events stood in for by their kept leaf hashes
+    announced: dict[int, tuple[object, object]] = field(default_factory=dict)
 
     def add(self, seq: int | None, message: str, last_seq: int | None = None) -> None:
         self.report.add(self.tenant_id, seq, message, last_seq)
 
     def verify(self, progress: Progress | None) -> None:
         self._open_checkpoints()
+        self.prunes = self.store.prunes(self.tenant_id)
+        self.pruned_below = self.prunes[-1].below if self.prunes else 0
         frontier: list[bytes] = []
         for chunk in self.store.scan(self.tenant_id):
             leaves = self._leaves(chunk)
@@ -91,6 +106,12 @@ class _Tenant:
             self.report.events += len(chunk)
             if progress:
                 progress(len(chunk))
+        if self.size < self.pruned_below:  # no row follows the pruned range
+            start = self.size
+            leaves = self._kept(start, self.pruned_below)
+            self.size = self.pruned_below
+            frontier = self._grow(frontier, leaves)
+        self._check_prunes()
         if 0 in self.checkpoints:  # every log starts as the empty tree
             self.rebuilt_roots[0] = merkle.EMPTY_ROOT
         self._explain_nodes()
@@ -131,12 +152,20 @@ class _Tenant:
                 self.add(seq, "appears more than once")
                 continue
             if seq > self.size:
-                self.add(
-                    self.size,
-                    "is missing" if seq == self.size + 1 else "are missing",
-                    seq - 1,
+                kept_to = min(seq, max(self.pruned_below, self.size))
+                leaves.extend(self._kept(self.size, kept_to))
+                if seq > kept_to:
+                    self.add(
+                        kept_to,
+                        "is missing" if seq == kept_to + 1 else "are missing",
+                        seq - 1,
+                    )
+                    leaves.extend([_UNHASHABLE] * (seq - kept_to))
+            if event.action == PRUNED_ACTION and isinstance(event.context, dict):
+                self.announced[seq] = (
+                    event.context.get("first_seq"),
+                    event.context.get("last_seq"),
                 )
-                leaves.extend([_UNHASHABLE] * (seq - self.size))
             try:
                 mine = leaf.leaf_hash(event.to_dict(), event.salts)
             except Exception as exc:  # tampered rows can break in any way; report, go on
@@ -148,6 +177,49 @@ class _Tenant:
             leaves.append(mine)
             self.size = seq + 1
         return leaves
+
+    def _kept(self, start: int, stop: int) -> list[bytes]:
+        """The kept leaf hashes of pruned seqs ``start``..``stop - 1``; a missing one is named."""
+        out: list[bytes] = []
+        lost: list[int] = []
+        for lo in range(start, stop, 5000):
+            keys = [(0, seq) for seq in range(lo, min(lo + 5000, stop))]
+            for (_, seq), found in zip(keys, self._stored(keys), strict=True):
+                if found is None:
+                    lost.append(seq)
+                out.append(found if found is not None else _UNHASHABLE)
+        for first, last in runs(lost):
+            self.add(
+                first,
+                "pruned, but the leaf hash pruning keeps is missing: proofs over it fail",
+                last,
+            )
+        self.kept_leaves += stop - start
+        return out
+
+    def _check_prunes(self) -> None:
+        """Each prune must be announced by the event it recorded, where that still exists."""
+        for prune in self.prunes:
+            last = prune.below - 1
+            if prune.record_seq < self.pruned_below and prune.record_seq not in self.announced:
+                announced = "announced by a later-pruned event"  # pruned by a later prune
+            elif self.announced.get(prune.record_seq) == (prune.first_seq, last):
+                announced = f"announced by seq {prune.record_seq} ({PRUNED_ACTION})"
+            else:
+                self.add(
+                    prune.first_seq,
+                    f"are recorded as pruned, but seq {prune.record_seq} of the log is not the "
+                    f"{PRUNED_ACTION} event announcing it: the rows were removed unannounced",
+                    last,
+                )
+                continue
+            state = "" if prune.finished_at is not None else "; deletion not finished yet"
+            self.report.prune(
+                self.tenant_id,
+                f"events {prune.first_seq}..{last} pruned on "
+                f"{format_timestamp(prune.created_at)} under the retention policy, "
+                f"{announced}{state}",
+            )
 
     def _grow(self, frontier: list[bytes], leaves: list[bytes]) -> list[bytes]:
         """Append leaves, stopping at each checkpoint size, and compare the new nodes."""
@@ -343,9 +415,12 @@ class _Tenant:
                     f"seq {newest}..{self.size - 1} are newer than the newest checkpoint: no "
                     "signature covers them yet",
                 )
+        rows = f"{self.size - self.kept_leaves} rows" + (
+            f" and {self.kept_leaves} kept leaf hashes of pruned events" if self.kept_leaves else ""
+        )
         report.prove(
             tenant_id,
-            f"{self.size} rows: each hashes to its stored leaf and every stored tree node "
+            f"{rows}: each row hashes to its stored leaf and every stored tree node "
             "agrees with them, except where a problem names it",
         )
         report.cannot_prove(

@@ -60,6 +60,8 @@ class Report:
     warnings: list[Statement] = field(default_factory=list)
     proven: list[Statement] = field(default_factory=list)
     not_proven: list[Statement] = field(default_factory=list)
+    pruned: list[Statement] = field(default_factory=list)
+    """Ranges pruned under a retention policy: not evidence, stated so it is never read as such."""
 
     @property
     def ok(self) -> bool:
@@ -80,6 +82,9 @@ class Report:
 
     def cannot_prove(self, tenant_id: str, message: str) -> None:
         self.not_proven.append(Statement(tenant_id, message))
+
+    def prune(self, tenant_id: str, message: str) -> None:
+        self.pruned.append(Statement(tenant_id, message))
 
     def named_seqs(self, tenant_id: str) -> set[int]:
         """Every seq the problems of one tenant name."""
@@ -106,6 +111,7 @@ class Report:
             "warnings": statements(self.warnings),
             "proven": statements(self.proven),
             "not_proven": statements(self.not_proven),
+            "pruned": statements(self.pruned),
         }
 
 
