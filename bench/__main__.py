@@ -12,7 +12,9 @@ SPEC §6 filter at 1 M events), histogram (the timeline at 1 M events), export
 (bench/sdk_bench.py), postgres (bench/postgres_bench.py; skipped when no
 server answers) and ratelimits (one key flooding at 10x its limit beside another
 tenant's traffic, on one and two API processes; bench/ratelimit_load.py, needs
-PostgreSQL; skipped when no server answers). The query dataset
+PostgreSQL; skipped when no server answers) and streams (webhook delivery throughput,
+ingest → receiver latency at 100 and 1,000 events/s, ingest with 3 streams vs none;
+bench/streams_bench.py). The query dataset
 is built once and cached under bench/.data/.
 """
 
@@ -40,6 +42,7 @@ from bench import (
     privacy,
     query,
     ratelimit_load,
+    streams_bench,
 )
 from bench.report import REPO, Run, from_json, record, table, to_json
 
@@ -53,6 +56,7 @@ SECTIONS: Final = (
     "sdk",
     "postgres",
     "ratelimits",
+    "streams",
 )
 RESULTS: Final = REPO / "bench" / "results"
 DEFAULT_POSTGRES: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -207,6 +211,9 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
     if "sdk" in only:
         _section("sdk")
         external.run_sdk(run, work, calls=args.sdk_calls, events=args.sdk_events)
+    if "streams" in only:
+        _section("streams (SQLite: delivery throughput, latency, ingest slowdown)")
+        streams_bench.run(run, work)
     if "ratelimits" in only:
         _section("rate limits (PostgreSQL, one and two API processes)")
         ratelimit_load.run(run, admin_url=args.postgres_url)

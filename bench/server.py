@@ -71,15 +71,21 @@ def prepare(settings: Settings, tenant_id: str, scopes: str = "events:write,even
 
 @contextlib.contextmanager
 def serve(
-    directory: Path, tenant_id: str = "bench", *, timeout: float = 60
+    directory: Path,
+    tenant_id: str = "bench",
+    *,
+    timeout: float = 60,
+    scopes: str = "events:write,events:read",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """Run ``sealtrail serve`` on a fresh SQLite database in ``directory`` until the block ends."""
     settings = settings_for(directory)
-    api_key = prepare(settings, tenant_id)
+    api_key = prepare(settings, tenant_id, scopes)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEALTRAIL_")}
     env["SEALTRAIL_SIGNING_KEY_FILE"] = settings.signing_key_file
     env.update({Settings.env_name(name): str(MAX_RATE) for name in UNLIMITED})
+    env.update(extra_env or {})
     log_path = directory / "server.log"
     with log_path.open("wb") as server_log:
         process = subprocess.Popen(
