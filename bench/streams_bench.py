@@ -10,8 +10,8 @@ process (a self-signed certificate the server trusts through ``stream_ca_file``)
   takes ``arrival - posted`` for each: p50 and p95 (ingest → receiver, the HTTP request,
   the follower's wake-up, the batch, the signature and the webhook POST all included).
 * **ingest slowdown**: four HTTP clients post 100-event batches with no stream, then
-  with 3 active streams, alternately (two rounds of 4,000 events each) in the same server; the ratio of
-  the rates is the cost of delivering. Target: at most 10 % slower.
+  with 3 active streams, alternately (two rounds of 4,000 events each) in the same
+  server; the ratio of the rates is the cost of delivering. Target: at most 10 % slower.
 """
 
 from __future__ import annotations
