@@ -12,9 +12,10 @@ SPEC §6 filter at 1 M events), histogram (the timeline at 1 M events), export
 (bench/sdk_bench.py), postgres (bench/postgres_bench.py; skipped when no
 server answers) and ratelimits (one key flooding at 10x its limit beside another
 tenant's traffic, on one and two API processes; bench/ratelimit_load.py, needs
-PostgreSQL; skipped when no server answers) and streams (webhook delivery throughput,
+PostgreSQL; skipped when no server answers), streams (webhook delivery throughput,
 ingest → receiver latency at 100 and 1,000 events/s, ingest with 3 streams vs none;
-bench/streams_bench.py). The query dataset
+bench/streams_bench.py) and detections (HTTP ingest with the built-in rules on vs off,
+alert latency; bench/detections.py). The query dataset
 is built once and cached under bench/.data/.
 """
 
@@ -34,6 +35,7 @@ from typing import Final
 
 from bench import (
     dataset,
+    detections,
     export,
     external,
     histogram,
@@ -57,6 +59,7 @@ SECTIONS: Final = (
     "postgres",
     "ratelimits",
     "streams",
+    "detections",
 )
 RESULTS: Final = REPO / "bench" / "results"
 DEFAULT_POSTGRES: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -91,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
         "--export-repeats", type=int, default=1, help="runs per export rate (400 k rows each)"
     )
     parser.add_argument("--clients", type=int, default=4, help="HTTP client threads")
+    parser.add_argument(
+        "--detection-events", type=int, default=50_000, help="events per detections ingest run"
+    )
+    parser.add_argument(
+        "--alert-rounds", type=int, default=40, help="rounds of the alert latency measurement"
+    )
     parser.add_argument("--sdk-calls", type=int, default=100_000, help="record() calls timed")
     parser.add_argument("--sdk-events", type=int, default=20_000, help="events sent end to end")
     parser.add_argument(
@@ -208,6 +217,16 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
             if "ledger" in only:
                 _section("ledger at 10 M (SQLite)")
                 ledger.run(run, big, section="ledger-10m", verify=False)
+    if "detections" in only:
+        _section("detections (HTTP, SQLite)")
+        detections.run(
+            run,
+            work,
+            events=args.detection_events,
+            repeats=args.repeats,
+            clients=args.clients,
+            rounds=args.alert_rounds,
+        )
     if "sdk" in only:
         _section("sdk")
         external.run_sdk(run, work, calls=args.sdk_calls, events=args.sdk_events)

@@ -96,6 +96,7 @@ from sealtrail.limits import (
     DEFAULT_ROTATION_OVERLAP,
     DEFAULT_SECRET_OVERLAP,
     DETECTION_BATCH,
+    DETECTION_PACE,
     ERASE_BATCH,
     EXPORT_FORMATS,
     MAX_PAGE,
@@ -1541,7 +1542,7 @@ class AuditLog:
     def detection_plans(self) -> list[ConsumerPlan]:
         """``detection_consumers`` as the server's follower pool runs them
         (``sealtrail.server.background``)."""
-        options = {"batch_size": DETECTION_BATCH}
+        options = {"batch_size": DETECTION_BATCH, "pace": DETECTION_PACE}
         return [
             ConsumerPlan(
                 tenant_id, name, "detections", functools.partial(_built, consumer), options

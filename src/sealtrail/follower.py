@@ -20,7 +20,9 @@ that grows the tree, so every seq below the size is committed: the follower cann
 a seq that a slower transaction will fill in later.
 
 ``Follower.step()`` makes one attempt and is what tests drive; ``run`` loops over it
-until ``stop``ped, waking early when ``nudge``d. A consumer must answer within the lease
+until ``stop``ped, waking early when ``nudge``d. With ``pace`` it waits that long after
+a batch smaller than ``batch_size`` (it had caught up), so a busy log is read in fuller
+batches rather than a few events per append. A consumer must answer within the lease
 (``lease_seconds``, renewed before every batch); a process stalled past it may find that
 another has taken over and delivered the same batch again.
 """
@@ -129,6 +131,8 @@ class Step:
     result: StepResult
     wait: float
     state: ConsumerState | None = None
+    events: int = 0
+    """How many events the step handed the consumer."""
 
 
 class Follower:
@@ -147,6 +151,7 @@ class Follower:
         lease_seconds: float = 30.0,
         idle_seconds: float = 0.5,
         failing_after: float = 600.0,
+        pace: float = 0.0,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
@@ -162,6 +167,7 @@ class Follower:
         self.lease_seconds = lease_seconds
         self.idle_seconds = idle_seconds
         self.failing_after = failing_after
+        self.pace = pace
         self.backoff = backoff or Backoff()
         self._clock = clock
         self._rng = rng
@@ -194,7 +200,8 @@ class Follower:
             self.store.advance_consumer(
                 self.tenant_id, self.name, self.owner, batch.first_seq, batch.last_seq + 1, done
             )
-            return Step("delivered", 0.0, self.store.get_consumer(self.tenant_id, self.name))
+            state_now = self.store.get_consumer(self.tenant_id, self.name)
+            return Step("delivered", 0.0, state_now, len(batch.events))
         attempt = state.attempts + 1
         if outcome.retryable:
             wait = self.backoff.delay(attempt, outcome.retry_after, rng=self._rng)
@@ -248,6 +255,10 @@ class Follower:
                 if step.result == "gone":
                     return
                 if step.result == "delivered":
+                    if self.pace and step.events < self.batch_size:
+                        # Caught up: let the next batch gather (``pace``) rather than
+                        # following every append with a batch of a few events.
+                        self._stopping.wait(self.pace)
                     continue
                 self._wake.wait(min(step.wait, max_wait))
                 self._wake.clear()

@@ -159,6 +159,8 @@ DEFAULT_LEARNING: Final = 7 * 24 * 3600
 the first event it sees, so a fresh log does not alert on everyone's first sign-in."""
 DETECTION_BATCH: Final = 500
 """Events a detection consumer evaluates per transaction."""
+DETECTION_PACE: Final = 0.5
+"""Seconds a caught-up detection follower lets new events gather before reading again."""
 MAX_REPLAY_EVENTS: Final = 1_000_000
 """Events ``detections test`` replays at most."""
 

@@ -19,7 +19,7 @@ from sealtrail import __version__
 from sealtrail.api import ROUTERS
 from sealtrail.audit_log import AuditLog
 from sealtrail.server import errors
-from sealtrail.server.background import start_followers
+from sealtrail.server.background import start_detections, start_followers
 from sealtrail.server.headers import CredentialHeaders
 from sealtrail.server.metrics import Metrics
 from sealtrail.server.rate_headers import RateLimitHeaders
@@ -44,12 +44,10 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
         threading.Thread(
             target=_resume_erasures, args=(audit_log,), name="sealtrail-erasures", daemon=True
         ).start()
-        # The background followers: stream delivery and detections (each may be off).
-        sources = [audit_log.detection_plans] if settings.detections else []
-        followers = None
-        if settings.stream_delivery or sources:
-            followers = start_followers(audit_log, *sources, streams=settings.stream_delivery)
+        followers = start_followers(audit_log) if settings.stream_delivery else None
         app.state.followers = followers
+        # Detections: every tenant's rules follow its log (sealtrail.detections).
+        detecting = start_detections(audit_log) if settings.detections else None
         pruning = ScheduledPruning(audit_log, settings.prune_interval)
         app.state.scheduled_pruning = pruning
         pruning.start()
@@ -57,8 +55,9 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
             yield
         finally:
             pruning.stop()
-            if followers is not None:
-                followers.stop()
+            for pool in (followers, detecting):
+                if pool is not None:
+                    pool.stop()
 
     app = FastAPI(
         lifespan=lifespan,

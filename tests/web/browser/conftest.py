@@ -57,6 +57,7 @@ TENANTS = {
     "a11y": "Acme Robotics",
     "views": "Acme Robotics",
     "live": "Live Co",  # the Live toggle's tests record into it as they go
+    "alerts": "Alerts Co",  # the alerts panel's test: its own alert events stay here
 }
 
 
