@@ -160,6 +160,7 @@ class Evaluator:
         self.settings = settings
         self._new_id = new_id
         self._ids = {rule.name: rule_id(rule) for rule in self.rules}
+        self._candidates: dict[tuple[str, str, str, str], list[Rule]] = {}
 
     def cap(self, rule: str) -> int:
         """The most state rows a rule id keeps (the store and the replay both enforce it)."""
@@ -172,10 +173,15 @@ class Evaluator:
     def hits(self, events: Iterable[Event]) -> list[Hit]:
         """Each (event, rule) that selects it, with the state keys the pair needs."""
         found: list[Hit] = []
+        candidates = self._candidates
         for event in events:
             if event.action in ALERT_ACTIONS:
                 continue  # Sealtrail's own alerts never feed back into the rules
-            for rule in self.rules:
+            shape = (event.category, event.kind, event.outcome, event.action)
+            rules = candidates.get(shape)
+            if rules is None:  # the rules whose category/kind/outcome/action sets allow it
+                rules = candidates[shape] = [r for r in self.rules if r.could_select(event)]
+            for rule in rules:
                 if not rule.selects(event, self.settings):
                     continue
                 keys = self._keys(rule, event)

@@ -324,11 +324,15 @@ class Rule:
         text = f"{self.phrase}\n{self.condition}\n{self.context}\n{self.hours}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def could_select(self, event: Event) -> bool:
+        """The phrase's category, kind, outcome and action sets allow the event: a test
+        ``selects`` implies, and the same for every event of that shape."""
+        return all(getattr(event, name) in allowed for name, allowed in self._gate)
+
     def selects(self, event: Event, settings: DetectionSettings) -> bool:
         """Whether the event counts for this rule (phrase, context and hours)."""
-        for name, allowed in self._gate:  # cheap necessary conditions before the matcher
-            if getattr(event, name) not in allowed:
-                return False
+        if not self.could_select(event):  # cheap necessary conditions before the matcher
+            return False
         if not matches(self.query, event):
             return False
         if self.context and not _context_holds(self.context, event.context):
