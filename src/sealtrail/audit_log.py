@@ -1523,8 +1523,9 @@ class AuditLog:
 
     def detection_consumers(self) -> list[tuple[str, str, Consumer]]:
         """Every tenant's detection consumer, for a runner of log followers to follow:
-        (tenant, consumer name, consumer). Each one's cursor is created at seq 0, so a
-        tenant's history is evaluated once, then its new events as they arrive."""
+        (tenant, consumer name, consumer). Each one's cursor is created at the tenant's
+        first stored event (seq 0 unless a prefix was pruned), so its history is
+        evaluated once, then its new events as they arrive."""
         out: list[tuple[str, str, Consumer]] = []
         existing = {(c.tenant_id, c.name) for c in self._store.list_consumers()}
         for tenant in self._store.list_tenants():
@@ -1535,7 +1536,10 @@ class AuditLog:
                 publish=self._publish_alerts,
             )
             if (tenant.id, consumer.name) not in existing:
-                self._store.add_consumer(tenant.id, consumer.name, 0, now_micros())
+                # From the first event still stored: a pruned prefix is not there to read.
+                prunes = self._store.prunes(tenant.id)
+                start = max((p.below for p in prunes), default=0)
+                self._store.add_consumer(tenant.id, consumer.name, start, now_micros())
             out.append((tenant.id, consumer.name, consumer))
         return out
 
