@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from sealtrail.catalog import Catalog, EventType
 from sealtrail.events import format_timestamp
+from sealtrail.retention import PRUNED_ACTION
 
 GENERATOR_VERSION: Final = 1
 
@@ -281,7 +282,8 @@ class _Weighted:
 
 
 def _action_weights() -> tuple[list[EventType], list[float]]:
-    types = Catalog.builtin().types()
+    # audit_log.events_pruned is refused from clients: only a real prune records it.
+    types = [t for t in Catalog.builtin().types() if t.name != PRUNED_ACTION]
     hot = dict(_HOT_ACTIONS)
     ranked = random.Random(7).sample(types, len(types))  # a fixed popularity order
     weights = [hot.get(t.name, 1.5 / (rank + 1) ** 0.9) for rank, t in enumerate(ranked)]
