@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,22 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'sealtrail.db'}"
+
+
+@pytest.fixture(scope="session")
+def postgres_standby(postgres_server: str) -> Iterator[Any]:
+    """A streaming replica of the test server on another local port (tests/standby.py).
+
+    Fails, never skips, once PostgreSQL itself is there: a server that refuses to be
+    copied is a configuration ``.ci/run`` makes (replication from 127.0.0.1).
+    """
+    from tests.standby import Standby
+
+    try:
+        standby = Standby.start(postgres_server)
+    except (RuntimeError, OSError) as exc:
+        pytest.fail(f"could not start a hot standby of {postgres_server}: {exc} (see .ci/run)")
+    try:
+        yield standby
+    finally:
+        standby.stop()

@@ -1660,7 +1660,7 @@ class AuditLog:
         )
         self._store.add_erasure(record)
         if record.events_matched == 0:
-            self._store.finish_erasure(record.id, now)
+            self._store.finish_erasure(tenant_id, record.id, now)
             return Erasure.of(replace(record, status="done", subject=None, finished_at=now))
         return Erasure.of(record)
 
@@ -1690,7 +1690,9 @@ class AuditLog:
             raise NotFound(f"no erasure {erasure_id!r}")
         if job.status == "done" or job.subject is None:
             return Erasure.of(job)
-        if not self._store.claim_erasure(job.id, now_micros(), now_micros() + ERASURE_LEASE_US):
+        if not self._store.claim_erasure(
+            tenant_id, job.id, now_micros(), now_micros() + ERASURE_LEASE_US
+        ):
             return Erasure.of(job)
         subject = Subject.named(job.subject_kind, job.subject)
         last_seq, erased = job.last_seq, job.events_erased
@@ -1702,13 +1704,15 @@ class AuditLog:
             erased += self._store.erase_fields(tenant_id, changes)
             changed += [c.seq for c in changes if c.commitments]
             last_seq = found[-1].seq
-            self._store.erasure_progress(job.id, last_seq, erased, now_micros() + ERASURE_LEASE_US)
+            self._store.erasure_progress(
+                tenant_id, job.id, last_seq, erased, now_micros() + ERASURE_LEASE_US
+            )
             if progress is not None:
                 progress(len(found))
         if erased:
             self._record_erasure(job, subject, erased)
         finished = now_micros()
-        self._store.finish_erasure(job.id, finished)
+        self._store.finish_erasure(tenant_id, job.id, finished)
         purged = self._store.purge_erased(tenant_id, changed)
         done = replace(job, status="done", subject=None, events_erased=erased, finished_at=finished)
         return Erasure.of(done, purged)

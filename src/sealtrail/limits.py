@@ -176,3 +176,8 @@ PRUNE_BATCH: Final = 5000
 """Events deleted per transaction when pruning: never one giant DELETE."""
 PRUNE_SCAN: Final = 10_000
 """Events read per step while looking for the first one that must be kept."""
+
+# -- a hot standby (issue 16) -------------------------------------------------------------
+REPLICA_WAIT: Final = 1.0
+"""Seconds a search or export after a write of the same process waits for the standby
+(``read_database_url``) to replay that write before it reads from the primary instead."""

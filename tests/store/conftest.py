@@ -3,7 +3,13 @@
 ``store`` is parametrised over the engines: SQLite always; PostgreSQL through
 the ``postgres_url`` fixture of tests/conftest.py, which makes a fresh
 database per test run (and fails, rather than skips, under CI=true when the
-server is missing).
+server is missing). The search and text contracts also run as
+``postgres-standby``: the same store with ``read_url`` on a real streaming
+replica (tests/standby.py), so their searches, counts and streams are read there.
+
+On PostgreSQL every statement the store sends during a contract test is
+captured (tests/store/citus.py) and must name exactly one tenant — the rule
+Citus needs to route it to one shard; the test fails otherwise.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from sealtrail.store import open_store
 from sealtrail.store.base import EventStore
 
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+STANDBY_ENGINES = [*ENGINES, pytest.param("postgres-standby", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture
@@ -36,12 +43,41 @@ def pg(postgres_url: str) -> Iterator[Any]:
 @pytest.fixture(params=ENGINES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'contract.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = open_store(url)
+        engine = open_store(f"sqlite:///{tmp_path / 'contract.db'}")
+        engine.migrate()
+        try:
+            yield engine
+        finally:
+            engine.close()
+        return
+    yield from _postgres(request, request.param == "postgres-standby")
+
+
+def _postgres(request: pytest.FixtureRequest, on_standby: bool) -> Iterator[EventStore]:
+    import psycopg
+
+    from sealtrail.store.postgres import PostgresStore
+
+    from . import citus
+
+    url = request.getfixturevalue("postgres_url")
+    standby = request.getfixturevalue("postgres_standby") if on_standby else None
+    read_url = None if standby is None else standby.url(url)
+    engine = PostgresStore(url, read_url=read_url, configure=citus.record)
     engine.migrate()
+    if standby is not None:
+        standby.wait_for_replay()  # the new database and its schema are there too
+    with psycopg.connect(url) as connection:
+        tables = set(citus.tenant_tables(connection))
+    citus.RECORDED.clear()
     try:
         yield engine
     finally:
         engine.close()
+    found = {v for s in citus.RECORDED if (v := citus.statement_violation(s, tables))}
+    citus.RECORDED.clear()
+    if found:
+        pytest.fail(
+            "statements Citus could not route to one shard (tests/store/citus.py):\n"
+            + "\n".join(sorted(found))
+        )

@@ -171,19 +171,19 @@ def test_erasure_jobs_keep_progress_and_forget_the_subject(store: EventStore) ->
     store.add_erasure(job)
     assert store.get_erasure("acme", "er1") == job
     assert store.get_erasure("other", "er1") is None
-    assert store.claim_erasure("er1", now=T0, until=T0 + 10)
-    assert not store.claim_erasure("er1", now=T0 + 5, until=T0 + 20)  # someone holds it
-    store.erasure_progress("er1", last_seq=7, events_erased=2, lease_until=T0 + 30)
+    assert store.claim_erasure("acme", "er1", now=T0, until=T0 + 10)
+    assert not store.claim_erasure("acme", "er1", now=T0 + 5, until=T0 + 20)  # someone holds it
+    store.erasure_progress("acme", "er1", last_seq=7, events_erased=2, lease_until=T0 + 30)
     assert store.unfinished_erasures("acme") == [
         replace(job, last_seq=7, events_erased=2, lease_until=T0 + 30)
     ]
-    assert store.claim_erasure("er1", now=T0 + 31, until=T0 + 40)  # the lease ran out
-    store.finish_erasure("er1", at=T0 + 50)
+    assert store.claim_erasure("acme", "er1", now=T0 + 31, until=T0 + 40)  # the lease ran out
+    store.finish_erasure("acme", "er1", at=T0 + 50)
     done = store.get_erasure("acme", "er1")
     assert done is not None
     assert (done.status, done.subject, done.finished_at) == ("done", None, T0 + 50)
     assert store.unfinished_erasures() == []
-    assert not store.claim_erasure("er1", now=T0 + 100, until=T0 + 200)
+    assert not store.claim_erasure("acme", "er1", now=T0 + 100, until=T0 + 200)
 
 
 def test_a_tenants_mask_patterns_are_kept(store: EventStore) -> None:

@@ -15,7 +15,11 @@ from sealtrail.query import (
 )
 from sealtrail.store.base import EventStore
 
+from .conftest import STANDBY_ENGINES
 from .factory import HOUR, T0, add_tenant, append, make_event, sample_history
+
+# Also against a real hot standby: searches and counts are read from it.
+pytestmark = pytest.mark.parametrize("store", STANDBY_ENGINES, indirect=True)
 
 
 def ids(store: EventStore, query: EventQuery, tenant: str = "acme") -> list[str]:

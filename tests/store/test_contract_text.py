@@ -10,7 +10,11 @@ from sealtrail.events import Actor, Resource, Target
 from sealtrail.query import EventQuery, Field, Page, ResourceRef, Term, query_from_params
 from sealtrail.store.base import EventStore
 
+from .conftest import STANDBY_ENGINES
 from .factory import HOUR, T0, add_tenant, append, make_event
+
+# Also against a real hot standby: searches and counts are read from it.
+pytestmark = pytest.mark.parametrize("store", STANDBY_ENGINES, indirect=True)
 
 
 def ids(store: EventStore, **values: str) -> list[str]:

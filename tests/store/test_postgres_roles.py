@@ -156,11 +156,11 @@ def test_serve_runs_on_the_runtime_role_alone(runtime_login: str) -> None:
         # erasure: the job's row, and clearing fields through sealtrail_erase
         job = ErasureRecord("er", "acme", "actor_id", "u_admin", "why", "{}", "running", 3, T0)
         store.add_erasure(job)
-        assert store.claim_erasure("er", T0, T0 + 1)
+        assert store.claim_erasure("acme", "er", T0, T0 + 1)
         commitments = {"actor.email": base64.b64encode(b"\x03" * 32).decode()}
         assert store.erase_fields("acme", [FieldErasure(2, commitments)]) == 1
-        store.erasure_progress("er", 2, 1, T0 + 2)
-        store.finish_erasure("er", T0 + 3)
+        store.erasure_progress("acme", "er", 2, 1, T0 + 2)
+        store.finish_erasure("acme", "er", T0 + 3)
         assert store.purge_erased("acme", [2])[0].startswith("left the old row versions")
         erased = store.get_event("acme", "c")
         assert erased is not None and erased.commitments == commitments

@@ -483,17 +483,17 @@ class EventStore(abc.ABC):
     def unfinished_erasures(self, tenant_id: str | None = None) -> list[ErasureRecord]: ...
 
     @abc.abstractmethod
-    def claim_erasure(self, erasure_id: str, now: int, until: int) -> bool:
+    def claim_erasure(self, tenant_id: str, erasure_id: str, now: int, until: int) -> bool:
         """Take the job's lease until ``until`` if nobody holds it at ``now``."""
 
     @abc.abstractmethod
     def erasure_progress(
-        self, erasure_id: str, last_seq: int, events_erased: int, lease_until: int
+        self, tenant_id: str, erasure_id: str, last_seq: int, events_erased: int, lease_until: int
     ) -> None:
         """Record how far the job got (and keep its lease)."""
 
     @abc.abstractmethod
-    def finish_erasure(self, erasure_id: str, at: int) -> None:
+    def finish_erasure(self, tenant_id: str, erasure_id: str, at: int) -> None:
         """Mark the job done and forget the subject's value."""
 
     # -- saved searches ------------------------------------------------------------

@@ -44,6 +44,7 @@ from sqlalchemy.pool import NullPool
 
 from sealtrail.errors import DatabaseUnavailable, NotFound
 from sealtrail.events import Event
+from sealtrail.limits import REPLICA_WAIT
 from sealtrail.store import migrations
 from sealtrail.store.base import FieldErasure, Receipt, SealedBatch, Sealer
 from sealtrail.store.codec import COLUMNS, pack_commitments
@@ -126,6 +127,12 @@ DIALECT: Final = Dialect(
 )
 
 
+def _lsn(text: str) -> int:
+    """A WAL position (``16/B374D848``) as a number."""
+    high, _, low = text.partition("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
 def _probe(conninfo: str, connect_timeout: float) -> None:
     """Connect once, so an unreachable server is one error now, not a pool retrying."""
     try:
@@ -145,6 +152,7 @@ class _Pool:
         size: tuple[int, int],
         timeout: float,
         connect_timeout: float,
+        configure: Callable[[Connection], None] | None = None,
     ) -> None:
         self._conninfo = conninfo
         self._connect_timeout = connect_timeout
@@ -163,6 +171,7 @@ class _Pool:
             },
             timeout=timeout,
             check=ConnectionPool.check_connection,
+            configure=configure,
             name=name,
             open=False,
         )
@@ -197,6 +206,14 @@ class PostgresStore(SQLStore[Connection]):
     grants the runtime privileges to (None: leave roles alone).
     ``months_ahead`` is how many month partitions beyond the current one are
     kept ready.
+
+    Read-your-writes with a standby: after each write the store notes the
+    primary's WAL position; a search, count or stream that follows waits (up to
+    ``replica_wait`` seconds) until the standby has replayed that far, and reads
+    from the primary instead when it has not — so a process always finds what it
+    wrote itself. Another process's writes may show up there after the
+    replication lag (docs/operations.md). ``configure`` is called on every new
+    connection of both pools (the statement-capturing test hook).
     """
 
     dialect = DIALECT
@@ -216,6 +233,8 @@ class PostgresStore(SQLStore[Connection]):
         months_ahead: int = 3,
         pool_timeout: float = 30.0,
         connect_timeout: float = 5.0,
+        replica_wait: float = REPLICA_WAIT,
+        configure: Callable[[Connection], None] | None = None,
     ) -> None:
         self.url = url
         self._conninfo = libpq_url(url)
@@ -223,13 +242,25 @@ class PostgresStore(SQLStore[Connection]):
         self._months_ahead = months_ahead
         size = (min_connections, max_connections)
         self._connect_timeout = connect_timeout
-        self._pool = _Pool(self._conninfo, "sealtrail", size, pool_timeout, connect_timeout)
+        self._pool = _Pool(
+            self._conninfo, "sealtrail", size, pool_timeout, connect_timeout, configure
+        )
         self._read_pool = (
             self._pool
             if read_url is None
-            else _Pool(libpq_url(read_url), "sealtrail-read", size, pool_timeout, connect_timeout)
+            else _Pool(
+                libpq_url(read_url),
+                "sealtrail-read",
+                size,
+                pool_timeout,
+                connect_timeout,
+                configure,
+            )
         )
         self._counters: PostgresRateCounters | None = None
+        self._replica_wait = replica_wait
+        self._written_lsn = 0  # the primary's WAL position after this store's last write
+        self._lsn_lock = threading.Lock()
         self._partition_lock = threading.Lock()
         self._partitions_until = 0  # µs: month partitions exist up to here
         self._partitions_checked = 0.0  # monotonic time of the last attempt
@@ -241,12 +272,44 @@ class PostgresStore(SQLStore[Connection]):
         return self._pool.connection(timeout)
 
     def _read(self, work: Callable[[Connection], T], *, replica: bool = False) -> T:
-        with (self._read_pool if replica else self._pool).connection() as connection:
+        if replica and self._read_pool is not self._pool:
+            with self._read_pool.connection() as connection:
+                if self._caught_up(connection):
+                    return work(connection)
+        with self._pool.connection() as connection:
             return work(connection)
 
     def _write(self, work: Callable[[Connection], T]) -> T:
-        with self._connection() as connection, connection.transaction():
-            return work(connection)
+        with self._connection() as connection:
+            with connection.transaction():
+                result = work(connection)
+            if self._read_pool is not self._pool:
+                self._note_write(connection)
+            return result
+
+    def _note_write(self, connection: Connection) -> None:
+        row = connection.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+        assert row is not None
+        lsn = _lsn(row[0])
+        with self._lsn_lock:
+            self._written_lsn = max(self._written_lsn, lsn)
+
+    def _caught_up(self, connection: Connection) -> bool:
+        """Whether the standby behind ``connection`` has replayed this store's last write,
+        waiting up to ``replica_wait`` seconds for it."""
+        wanted = self._written_lsn
+        if not wanted:
+            return True
+        deadline = time.monotonic() + self._replica_wait
+        pause = 0.001
+        while True:
+            row = connection.execute("SELECT pg_last_wal_replay_lsn()::text").fetchone()
+            if row is None or row[0] is None or _lsn(row[0]) >= wanted:
+                return True  # caught up, or not a standby at all
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)  # polling the standby, bounded by replica_wait
+            pause = min(pause * 2, 0.05)
 
     # -- rate limits -----------------------------------------------------------
     shares_rate_counters = True
@@ -454,7 +517,11 @@ class PostgresStore(SQLStore[Connection]):
     ) -> Iterator[list[TupleRow]]:
         # A server-side cursor inside one transaction: one snapshot, bounded memory.
         # The connection goes back to the pool when the generator ends or is closed.
-        pool = self._read_pool if replica else self._pool
+        pool = self._pool
+        if replica and self._read_pool is not self._pool:
+            with self._read_pool.connection() as probe:
+                if self._caught_up(probe):  # replay only moves on: a later connection too
+                    pool = self._read_pool
         with pool.connection() as connection, connection.transaction():
             connection.execute("SET TRANSACTION READ ONLY")
             with connection.cursor(name="sealtrail_stream") as cursor:

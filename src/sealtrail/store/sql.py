@@ -732,29 +732,30 @@ class SQLStore(EventStore, Generic[C]):
             params.append(tenant_id)
         return [self._erasure(r) for r in self._all(sql + " ORDER BY created_at, id", params)]
 
-    def claim_erasure(self, erasure_id: str, now: int, until: int) -> bool:
+    def claim_erasure(self, tenant_id: str, erasure_id: str, now: int, until: int) -> bool:
         sql = (
             "UPDATE erasures SET lease_until = ?"
-            " WHERE id = ? AND status <> 'done' AND lease_until <= ?"
+            " WHERE tenant_id = ? AND id = ? AND status <> 'done' AND lease_until <= ?"
         )
-        return self._run(sql, (until, erasure_id, now)) == 1
+        return self._run(sql, (until, tenant_id, erasure_id, now)) == 1
 
     def erasure_progress(
-        self, erasure_id: str, last_seq: int, events_erased: int, lease_until: int
+        self, tenant_id: str, erasure_id: str, last_seq: int, events_erased: int, lease_until: int
     ) -> None:
         self._run(
-            "UPDATE erasures SET last_seq = ?, events_erased = ?, lease_until = ? WHERE id = ?",
-            (last_seq, events_erased, lease_until, erasure_id),
+            "UPDATE erasures SET last_seq = ?, events_erased = ?, lease_until = ?"
+            " WHERE tenant_id = ? AND id = ?",
+            (last_seq, events_erased, lease_until, tenant_id, erasure_id),
         )
 
-    def finish_erasure(self, erasure_id: str, at: int) -> None:
+    def finish_erasure(self, tenant_id: str, erasure_id: str, at: int) -> None:
         def work(connection: C) -> None:
             with self._forgetting(connection):
                 self._execute(
                     connection,
                     "UPDATE erasures SET status = 'done', subject = NULL, finished_at = ?,"
-                    " lease_until = 0 WHERE id = ?",
-                    (at, erasure_id),
+                    " lease_until = 0 WHERE tenant_id = ? AND id = ?",
+                    (at, tenant_id, erasure_id),
                 )
 
         self._write(work)
