@@ -74,8 +74,10 @@ def _postgres(request: pytest.FixtureRequest, on_standby: bool) -> Iterator[Even
         yield engine
     finally:
         engine.close()
-    found = {v for s in citus.RECORDED if (v := citus.statement_violation(s, tables))}
+    captured = list(citus.RECORDED)
     citus.RECORDED.clear()
+    assert captured, "the statement capture saw nothing: is the configure hook installed?"
+    found = {v for s in captured if (v := citus.statement_violation(s, tables))}
     if found:
         pytest.fail(
             "statements Citus could not route to one shard (tests/store/citus.py):\n"
