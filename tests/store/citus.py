@@ -58,9 +58,13 @@ CROSS_TENANT = {
 }
 
 _TABLE = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|COPY)\s+(?:ONLY\s+)?\"?(\w+)\"?", re.I)
-_TENANT_PREDICATE = re.compile(r"(?:\b\w+\.)?\btenant_id\s*=\s*%s")
-_TENANTS_PREDICATE = re.compile(r"\bWHERE\s+id\s*=\s*%s")
-_INSERT = re.compile(r"^INSERT INTO (\w+)\s*\(([^)]*)\)\s*VALUES\s*\(", re.I)
+_PLACEHOLDER = r"%(?:\((\w+)\))?s"
+_TENANT_PREDICATE = re.compile(r"(?:\b\w+\.)?\btenant_id\s*=\s*" + _PLACEHOLDER)
+_TENANTS_PREDICATE = re.compile(r"\bWHERE\s+id\s*=\s*" + _PLACEHOLDER)
+_INSERT = re.compile(
+    r"^INSERT INTO (\w+)(?:\s+AS\s+\w+)?\s*\(([^)]*)\)\s*(?:VALUES\s*\(|SELECT\s)", re.I
+)
+_ANY_PLACEHOLDER = re.compile(_PLACEHOLDER)
 _COPY = re.compile(r"^COPY (\w+)\s*\(([^)]*)\)\s*FROM STDIN", re.I)
 _FUNCTION = re.compile(r"^SELECT sealtrail_erase\(%s,")
 
@@ -68,7 +72,7 @@ _FUNCTION = re.compile(r"^SELECT sealtrail_erase\(%s,")
 @dataclass
 class Statement:
     sql: str
-    params: Sequence[Any] = ()
+    params: Any = ()  # a sequence, or a mapping for named placeholders
     copied: list[Any] = field(default_factory=list)  # the tenant value of each COPYed row
 
 
@@ -96,9 +100,13 @@ class _RecordingCopy:
         self._copy.write_row(row)
 
 
+def _params(params: Any) -> Any:
+    return dict(params) if isinstance(params, dict) else tuple(params or ())
+
+
 class RecordingCursor(psycopg.Cursor[Any]):
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        RECORDED.append(Statement(_text(query), tuple(params or ())))
+        RECORDED.append(Statement(_text(query), _params(params)))
         return super().execute(query, params, **kwargs)
 
     @contextlib.contextmanager
@@ -116,7 +124,7 @@ class RecordingCursor(psycopg.Cursor[Any]):
 
 class RecordingServerCursor(psycopg.ServerCursor[Any]):
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        RECORDED.append(Statement(_text(query), tuple(params or ())))
+        RECORDED.append(Statement(_text(query), _params(params)))
         return super().execute(query, params, **kwargs)
 
 
@@ -126,9 +134,11 @@ def record(connection: psycopg.Connection[Any]) -> None:
     connection.server_cursor_factory = RecordingServerCursor
 
 
-def _ordinal(sql: str, position: int) -> int:
-    """Which parameter the ``%s`` at ``position`` is."""
-    return sql.count("%s", 0, position)
+def _value(statement: Statement, sql: str, match: re.Match[str] | None, start: int) -> Any:
+    """The value bound to the placeholder at ``start`` (positional or named)."""
+    if match is not None and match.group(1) is not None:
+        return statement.params[match.group(1)]  # type: ignore[call-overload]
+    return statement.params[len(_ANY_PLACEHOLDER.findall(sql[:start]))]
 
 
 def statement_violation(statement: Statement, tenant_tables: set[str]) -> str | None:
@@ -146,7 +156,9 @@ def statement_violation(statement: Statement, tenant_tables: set[str]) -> str | 
         columns = [c.strip() for c in match.group(2).split(",")]
         key = "id" if match.group(1) == "tenants" else "tenant_id"
         if key in columns:
-            values.append(statement.params[_ordinal(sql, match.end()) + columns.index(key)])
+            holders = list(_ANY_PLACEHOLDER.finditer(sql, match.end()))
+            holder = holders[columns.index(key)]
+            values.append(_value(statement, sql, holder, holder.start()))
     elif (match := _COPY.match(sql)) is not None:
         values.extend(statement.copied)
     elif _FUNCTION.match(sql):
@@ -154,7 +166,9 @@ def statement_violation(statement: Statement, tenant_tables: set[str]) -> str | 
     predicates = list(_TENANT_PREDICATE.finditer(sql))
     if tables == {"tenants"}:
         predicates += list(_TENANTS_PREDICATE.finditer(sql))
-    values += [statement.params[_ordinal(sql, m.end() - 2)] for m in predicates]
+    for m in predicates:
+        holder = _ANY_PLACEHOLDER.search(sql, m.start() + m.group(0).index("%"))
+        values.append(_value(statement, sql, holder, holder.start() if holder else m.end()))
     distinct = set(values)
     if len(distinct) == 1:
         return None

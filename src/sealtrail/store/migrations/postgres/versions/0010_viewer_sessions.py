@@ -15,8 +15,9 @@ tenant_id like every key; the second index finds a user's sessions.
 ``tenants.frame_ancestors`` lists, space-separated, the origins allowed to frame
 the tenant's viewer (empty: only the viewer's own origin).
 
-``erasures`` gets the primary key (tenant_id, id): it was the one table of tenant
-data whose key did not lead with the tenant (tests/store/test_citus_rules.py).
+``erasures`` and ``legal_holds`` get the primary key (tenant_id, id): they were the
+tables of tenant data whose key did not lead with the tenant
+(tests/store/test_citus_rules.py).
 """
 
 from __future__ import annotations
@@ -61,9 +62,13 @@ def upgrade() -> None:
     op.execute(
         "ALTER TABLE erasures DROP CONSTRAINT erasures_pkey, ADD PRIMARY KEY (tenant_id, id)"
     )
+    op.execute(
+        "ALTER TABLE legal_holds DROP CONSTRAINT legal_holds_pkey, ADD PRIMARY KEY (tenant_id, id)"
+    )
 
 
 def downgrade() -> None:
     op.execute("DROP TABLE viewer_sessions")
     op.execute("ALTER TABLE tenants DROP COLUMN frame_ancestors")
     op.execute("ALTER TABLE erasures DROP CONSTRAINT erasures_pkey, ADD PRIMARY KEY (id)")
+    op.execute("ALTER TABLE legal_holds DROP CONSTRAINT legal_holds_pkey, ADD PRIMARY KEY (id)")
