@@ -198,7 +198,7 @@ class Follower:
         done = self._now()
         if outcome.ok:
             self.store.advance_consumer(
-                self.tenant_id, self.name, self.owner, batch.first_seq, batch.last_seq + 1, done
+                self.tenant_id, self.name, self.owner, state.next_seq, batch.last_seq + 1, done
             )
             state_now = self.store.get_consumer(self.tenant_id, self.name)
             return Step("delivered", 0.0, state_now, len(batch.events))
@@ -225,9 +225,23 @@ class Follower:
             return None
         events = self.store.get_events_by_seq(self.tenant_id, range(start, stop))
         if [e.seq for e in events] != list(range(start, stop)):
-            raise InconsistentTree(
-                f"tenant {self.tenant_id!r}: seqs {start}..{stop - 1} are not all stored"
+            kept_from = max((p.below for p in self.store.prunes(self.tenant_id)), default=0)
+            if start >= kept_from:
+                raise InconsistentTree(
+                    f"tenant {self.tenant_id!r}: seqs {start}..{stop - 1} are not all stored"
+                )
+            # Retention pruned the log's oldest events (a recorded prefix, announced in
+            # the log by audit_log.events_pruned): there is nothing left to hand over
+            # below its end, so the consumer goes on from the first event kept.
+            log.info(
+                "%s/%s: seqs %d..%d were pruned; continuing at %d",
+                self.tenant_id,
+                self.name,
+                start,
+                kept_from - 1,
+                kept_from,
             )
+            return self._read(kept_from)
         return LogBatch(self.tenant_id, self.name, start, stop - 1, tuple(events))
 
     def nudge(self) -> None:
