@@ -22,7 +22,14 @@ from importlib import resources
 from typing import TypedDict, TypeGuard
 
 from sealtrail.errors import ConfigurationError, FieldError, InvalidEvent, InvalidInput
-from sealtrail.limits import ACTION_PATTERN, ACTION_REGEX, KINDS, MAX_DESCRIPTION, Kind
+from sealtrail.limits import (
+    ACTION_PATTERN,
+    ACTION_REGEX,
+    KINDS,
+    MAX_DESCRIPTION,
+    SLUG_REGEX,
+    Kind,
+)
 
 __all__ = [
     "KINDS",
@@ -41,7 +48,7 @@ __all__ = [
 OTHER_CATEGORY = "other"
 PLACEHOLDERS = frozenset({"actor", "target", "resource", "resource_type", "resource_id", "action"})
 
-_SLUG = re.compile(r"[a-z][a-z0-9_]*")
+_SLUG = re.compile(SLUG_REGEX)
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 

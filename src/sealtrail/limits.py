@@ -32,6 +32,9 @@ ACTION_REGEX: Final = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
 """An action (an event type's name): ``resource.verb``, lower case, dotted."""
 ACTION_PATTERN: Final = re.compile(ACTION_REGEX)
 
+SLUG_REGEX: Final = r"^[a-z][a-z0-9_]*$"
+"""A catalog category's slug, and a registered type's ``resource_type``."""
+
 ActorType = Literal["user", "system", "api_key", "service"]
 ACTOR_TYPES: Final[tuple[ActorType, ...]] = get_args(ActorType)
 Outcome = Literal["success", "failure"]

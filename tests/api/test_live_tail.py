@@ -247,7 +247,9 @@ def test_a_revoked_key_ends_the_open_tail(served: Served) -> None:
         ({"order": "asc"}, {}, "order"),
         ({"after_seq": "x"}, {}, "after_seq"),
         ({"after_seq": "-2"}, {}, "after_seq"),
+        ({"after_seq": str(2**63)}, {}, "after_seq"),  # past any seq: found by the fuzzer
         ({}, {"Last-Event-ID": "abc"}, "Last-Event-ID"),
+        ({}, {"Last-Event-ID": str(2**63)}, "Last-Event-ID"),
         ({"colour": "red"}, {}, "colour"),
     ],
 )

@@ -49,7 +49,7 @@ def table_reads(plan: Plan) -> list[str]:
         assert lines, plan
         return [line.split(" INDEX ")[1].split()[0] for line in lines if "COVERING" not in line]
     nodes = _nodes(json.loads(plan.text))
-    reads = [n for n in nodes if n.get("Index Name") or n["Node Type"].endswith("Heap Scan")]
+    reads = [n for n in nodes if n.get("Index Name") or str(n["Node Type"]).endswith("Heap Scan")]
     assert reads, plan
     return [
         str(n.get("Index Name", n["Node Type"]))

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from sealtrail.api import schemas
 from sealtrail.events import format_timestamp
 from sealtrail.server import deps
 from sealtrail.server.requests import read_json
@@ -14,7 +15,12 @@ from sealtrail.server.requests import read_json
 router = APIRouter(tags=["catalog"])
 
 
-@router.get("/v1/catalog", summary="Event types, categories and kinds for this tenant")
+@router.get(
+    "/v1/catalog",
+    summary="Event types, categories and kinds for this tenant",
+    response_model=schemas.CatalogOut,
+    **schemas.operation(auth="key_or_viewer"),
+)
 def catalog(request: Request) -> Response:
     found = deps.audit_log(request).catalog(deps.principal(request))
     body = {
@@ -31,10 +37,18 @@ def catalog(request: Request) -> Response:
     "/v1/catalog",
     status_code=201,
     summary="Register one of this tenant's own event types (a new version of it)",
-    responses={
-        200: {"description": "The same type was already registered: nothing changed"},
-        409: {"description": "The name is registered with another category or kind"},
-    },
+    response_model=schemas.EventTypeVersionOut,
+    **schemas.operation(
+        errors=(*schemas.BODY, 409),
+        body=schemas.json_body(schemas.EVENT_TYPE_IN),
+        responses={
+            200: {
+                "description": "The same type was already registered: nothing changed",
+                "model": schemas.EventTypeVersionOut,
+            },
+            409: {"description": "The name is registered with another category or kind"},
+        },
+    ),
 )
 async def register_event_type(request: Request) -> Response:
     principal = deps.principal(request)

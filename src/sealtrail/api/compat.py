@@ -18,6 +18,7 @@ router = APIRouter(tags=["compatibility"])
     "/api/organization/rbac/members/audit-log",
     summary="Members audit log, as the seed product serves it",
     response_model=schemas.SeedPage,
+    **schemas.operation(errors=(422,), auth="key_or_viewer", parameters=schemas.SEED_PARAMETERS),
 )
 def members_audit_log(request: Request) -> Response:
     principal = deps.principal(request)

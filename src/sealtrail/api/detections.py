@@ -16,9 +16,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from sealtrail.api import schemas
 from sealtrail.audit_log import alert_dict, replay_start
 from sealtrail.errors import InvalidInput, InvalidQuery
-from sealtrail.limits import DEFAULT_PAGE
+from sealtrail.limits import DEFAULT_PAGE, MAX_PAGE
 from sealtrail.server import deps
 from sealtrail.server.requests import query_lists, read_json
 
@@ -26,6 +27,10 @@ router = APIRouter(tags=["detections"])
 
 JSON = "application/json"
 RULE_SHAPE = '{"name", "phrase", "severity", "condition"?, "context"?, "hours"?, "title"?}'
+
+
+_OK = schemas.content(JSON, {"type": "object"}, "the rule(s), settings or alert(s) as JSON")
+_BODY = schemas.json_body({"type": "object"})
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -37,14 +42,25 @@ def _settings_dict(request: Request) -> dict[str, str]:
     return log.detection_settings(principal).to_dict()
 
 
-@router.get("/v1/detections", summary="The tenant's detection rules: built-in and its own")
+@router.get(
+    "/v1/detections",
+    summary="The tenant's detection rules: built-in and its own",
+    response_class=Response,
+    **schemas.operation(errors=(422,), responses={200: _OK}),
+)
 def list_detections(request: Request) -> Response:
     query_lists(request, allowed=())
     rules = deps.audit_log(request).detection_rules(deps.principal(request))
     return _json({"rules": [r.to_dict() for r in rules], "settings": _settings_dict(request)})
 
 
-@router.post("/v1/detections", status_code=201, summary="Add a detection rule")
+@router.post(
+    "/v1/detections",
+    status_code=201,
+    summary="Add a detection rule",
+    response_class=Response,
+    **schemas.operation(errors=(*schemas.BODY, 409), body=_BODY, responses={201: _OK}),
+)
 async def add_detection(request: Request) -> Response:
     principal = deps.principal(request)
     body = await read_json(request, deps.settings(request).max_body_bytes, RULE_SHAPE)
@@ -55,6 +71,8 @@ async def add_detection(request: Request) -> Response:
 @router.post(
     "/v1/detections/test",
     summary="Replay history through a rule: the alerts it would have opened (nothing stored)",
+    response_class=Response,
+    **schemas.operation(errors=(*schemas.BODY, 404), body=_BODY, responses={200: _OK}),
 )
 async def test_detection(request: Request) -> Response:
     principal = deps.principal(request)
@@ -76,13 +94,23 @@ async def test_detection(request: Request) -> Response:
     return _json({"alerts": [a.to_dict() for a in alerts]})
 
 
-@router.get("/v1/detections/{name}", summary="One detection rule")
+@router.get(
+    "/v1/detections/{name}",
+    summary="One detection rule",
+    response_class=Response,
+    **schemas.operation(errors=(404, 422), responses={200: _OK}),
+)
 def get_detection(request: Request, name: str) -> Response:
     rule = deps.audit_log(request).detection_rule(deps.principal(request), name)
     return _json(rule.to_dict())
 
 
-@router.patch("/v1/detections/{name}", summary="Change a rule (tune a built-in one, disable it)")
+@router.patch(
+    "/v1/detections/{name}",
+    summary="Change a rule (tune a built-in one, disable it)",
+    response_class=Response,
+    **schemas.operation(errors=(*schemas.BODY, 404), body=_BODY, responses={200: _OK}),
+)
 async def update_detection(request: Request, name: str) -> Response:
     principal = deps.principal(request)
     body = await read_json(request, deps.settings(request).max_body_bytes, RULE_SHAPE)
@@ -93,7 +121,14 @@ async def update_detection(request: Request, name: str) -> Response:
 @router.delete(
     "/v1/detections/{name}",
     summary="Delete a rule of the tenant's own, or put a built-in one back to its defaults",
-    responses={204: {"description": "The rule was deleted"}},
+    response_class=Response,
+    **schemas.operation(
+        errors=(404, 422),
+        responses={
+            200: {**_OK, "description": "a built-in rule, put back to its defaults"},
+            204: {"description": "The rule was deleted"},
+        },
+    ),
 )
 def delete_detection(request: Request, name: str) -> Response:
     reset = deps.audit_log(request).remove_detection(deps.principal(request), name)
@@ -102,12 +137,22 @@ def delete_detection(request: Request, name: str) -> Response:
     return _json(reset.to_dict())
 
 
-@router.get("/v1/detection-settings", summary="The time zone and business hours rules read")
+@router.get(
+    "/v1/detection-settings",
+    summary="The time zone and business hours rules read",
+    response_class=Response,
+    **schemas.operation(responses={200: _OK}),
+)
 def get_detection_settings(request: Request) -> Response:
     return _json(_settings_dict(request))
 
 
-@router.put("/v1/detection-settings", summary="Set the time zone and business hours")
+@router.put(
+    "/v1/detection-settings",
+    summary="Set the time zone and business hours",
+    response_class=Response,
+    **schemas.operation(errors=schemas.BODY, body=_BODY, responses={200: _OK}),
+)
 async def put_detection_settings(request: Request) -> Response:
     principal = deps.principal(request)
     body = await read_json(
@@ -121,7 +166,21 @@ async def put_detection_settings(request: Request) -> Response:
     return _json(settings.to_dict())
 
 
-@router.get("/v1/alerts", summary="Alerts the detection rules opened, newest first")
+@router.get(
+    "/v1/alerts",
+    summary="Alerts the detection rules opened, newest first",
+    response_class=Response,
+    **schemas.operation(
+        errors=(404, 422),
+        auth="key_or_viewer",
+        parameters=[
+            schemas.param("status", "only alerts in this status", {"type": "string"}),
+            schemas.param("limit", "alerts per page", schemas.integer(1, MAX_PAGE)),
+            schemas.param("before", "next_before of the previous page", {"type": "string"}),
+        ],
+        responses={200: _OK},
+    ),
+)
 def list_alerts(request: Request) -> Response:
     params = query_lists(request, allowed=("status", "limit", "before"))
     one = {key: values[-1] for key, values in params.items()}
@@ -136,7 +195,12 @@ def list_alerts(request: Request) -> Response:
     return _json({"alerts": [alert_dict(a) for a in alerts], "next_before": next_before})
 
 
-@router.get("/v1/alerts/{alert_id}", summary="One alert")
+@router.get(
+    "/v1/alerts/{alert_id}",
+    summary="One alert",
+    response_class=Response,
+    **schemas.operation(errors=(404, 422), auth="key_or_viewer", responses={200: _OK}),
+)
 def get_alert(request: Request, alert_id: str) -> Response:
     alert = deps.audit_log(request).alert(deps.principal(request), alert_id)
     return _json(alert_dict(alert))
@@ -145,6 +209,8 @@ def get_alert(request: Request, alert_id: str) -> Response:
 @router.post(
     "/v1/alerts/{alert_id}/acknowledge",
     summary="Acknowledge an alert (recorded as audit_log.alert_acknowledged)",
+    response_class=Response,
+    **schemas.operation(errors=(404, 422), responses={200: _OK}),
 )
 def acknowledge_alert(request: Request, alert_id: str) -> Response:
     alert = deps.audit_log(request).acknowledge_alert(deps.principal(request), alert_id)
@@ -154,6 +220,8 @@ def acknowledge_alert(request: Request, alert_id: str) -> Response:
 @router.post(
     "/v1/alerts/{alert_id}/resolve",
     summary="Resolve an alert (recorded as audit_log.alert_resolved)",
+    response_class=Response,
+    **schemas.operation(errors=(404, 422), responses={200: _OK}),
 )
 def resolve_alert(request: Request, alert_id: str) -> Response:
     alert = deps.audit_log(request).resolve_alert(deps.principal(request), alert_id)

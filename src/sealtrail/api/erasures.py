@@ -7,6 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from sealtrail.api import schemas
 from sealtrail.privacy import ErasureRequest
 from sealtrail.server import deps
 from sealtrail.server.requests import read_json
@@ -20,7 +21,17 @@ JSON = "application/json"
     "",
     status_code=202,
     summary="Erase a data subject: by email, or by user id as actor or target",
-    response_class=Response,
+    response_model=schemas.ErasureOut,
+    **schemas.operation(
+        errors=schemas.BODY,
+        body=schemas.json_body(schemas.ERASURE_IN),
+        responses={
+            200: {"description": "a dry run: nothing changed", "model": schemas.ErasureOut},
+            202: schemas.links(
+                GetErasure=("get_erasure", {"erasure_id": "$response.body#/erasure_id"})
+            ),
+        },
+    ),
 )
 async def request_erasure(request: Request, background: BackgroundTasks) -> Response:
     principal = deps.principal(request)
@@ -40,7 +51,12 @@ async def request_erasure(request: Request, background: BackgroundTasks) -> Resp
     return Response(orjson.dumps(erasure.to_dict()), status, media_type=JSON)
 
 
-@router.get("/{erasure_id}", summary="An erasure's progress", response_class=Response)
+@router.get(
+    "/{erasure_id}",
+    summary="An erasure's progress",
+    response_model=schemas.ErasureOut,
+    **schemas.operation(errors=(404, 422)),
+)
 def get_erasure(request: Request, erasure_id: str) -> Response:
     principal = deps.principal(request)
     erasure = deps.audit_log(request).erasure(principal, erasure_id)

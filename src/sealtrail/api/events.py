@@ -13,6 +13,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from sealtrail.api import schemas
 from sealtrail.auth import Principal
 from sealtrail.errors import InvalidQuery
+from sealtrail.export import CSV_MEDIA_TYPE, NDJSON_MEDIA_TYPE
 from sealtrail.limits import EXPORT_FORMATS, MAX_BATCH
 from sealtrail.query import query_from_params
 from sealtrail.server import deps
@@ -30,7 +31,17 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
     status_code=201,
     summary=f"Record one event or a batch of up to {MAX_BATCH}",
     response_model=schemas.IngestResponse,
-    openapi_extra=schemas.INGEST_BODY,
+    **schemas.operation(
+        errors=schemas.BODY,
+        body=schemas.INGEST_BODY,
+        responses={
+            201: schemas.links(
+                GetEventById=("get_event", {"event_id": "$response.body#/events/0/id"}),
+                GetEventProofFile=("get_event_proof", {"event_id": "$response.body#/events/0/id"}),
+                GetInclusionProof=("inclusion", {"seq": "$response.body#/events/0/seq"}),
+            )
+        },
+    ),
 )
 async def record_events(request: Request) -> Response:
     principal = deps.principal(request)
@@ -50,7 +61,9 @@ async def record_events(request: Request) -> Response:
     "",
     summary="Search the tenant's events",
     response_model=schemas.EventPage,
-    openapi_extra=schemas.SEARCH_PARAMETERS,
+    **schemas.operation(
+        errors=(400, 422), auth="key_or_viewer", parameters=schemas.SEARCH_PARAMETERS
+    ),
 )
 def search_events(request: Request) -> Response:
     principal = deps.principal(request)
@@ -68,8 +81,22 @@ def search_events(request: Request) -> Response:
 @router.get(
     "/export",
     summary="Export every matching event as CSV, NDJSON or a verifiable bundle",
-    openapi_extra=schemas.EXPORT_PARAMETERS,
     response_class=Response,
+    **schemas.operation(
+        errors=(400, 422, 500),
+        auth="key_or_viewer",
+        parameters=schemas.EXPORT_PARAMETERS,
+        responses={
+            200: {
+                "description": "CSV (format=csv), NDJSON (ndjson) or a verifiable bundle "
+                "(bundle, NDJSON too), streamed as an attachment",
+                "content": {
+                    CSV_MEDIA_TYPE: {"schema": {"type": "string"}},
+                    NDJSON_MEDIA_TYPE: {"schema": {"type": "string"}},
+                },
+            }
+        },
+    ),
 )
 def export_events(request: Request) -> Response:
     principal = deps.principal(request)
@@ -100,7 +127,9 @@ _PAGING = ("limit", "offset", "cursor", "order")
     "/histogram",
     summary="How many matching events fell in each time bucket, by kind",
     response_model=schemas.Histogram,
-    openapi_extra=schemas.HISTOGRAM_PARAMETERS,
+    **schemas.operation(
+        errors=(400, 422), auth="key_or_viewer", parameters=schemas.HISTOGRAM_PARAMETERS
+    ),
 )
 def events_histogram(request: Request) -> Response:
     principal = deps.principal(request)
@@ -126,6 +155,16 @@ def _single(params: dict[str, list[str]], name: str) -> str | None:
     "/{event_id}",
     summary="One event, with its inclusion proof",
     response_model=schemas.EventOut,
+    **schemas.operation(
+        errors=(404, 422, 500),
+        auth="key_or_viewer",
+        parameters=schemas.EVENT_PARAMETERS,
+        responses={
+            200: schemas.links(
+                GetInclusionProofOfEvent=("inclusion", {"seq": "$response.body#/seq"}),
+            )
+        },
+    ),
 )
 def get_event(request: Request, event_id: str) -> Response:
     principal = deps.principal(request)
@@ -143,7 +182,13 @@ def get_event(request: Request, event_id: str) -> Response:
 @router.get(
     "/{event_id}/proof",
     summary="The event's C2SP tlog-proof file (format=tlog-proof)",
-    response_class=PlainTextResponse,
+    response_class=Response,
+    **schemas.operation(
+        errors=(404, 422, 500),
+        auth="key_or_viewer",
+        parameters=schemas.PROOF_FILE_PARAMETERS,
+        responses={200: schemas.content("text/plain", {"type": "string"}, "a tlog-proof file")},
+    ),
 )
 def get_event_proof(request: Request, event_id: str) -> Response:
     principal = deps.principal(request)

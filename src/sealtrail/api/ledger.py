@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from sealtrail.api import schemas
 from sealtrail.errors import InvalidQuery
 from sealtrail.server import deps
 from sealtrail.server.requests import query_lists
@@ -40,7 +41,12 @@ def _integers(
     return out
 
 
-@router.get("/v1/checkpoint", summary="The latest signed checkpoint (signs one if the tree grew)")
+@router.get(
+    "/v1/checkpoint",
+    summary="The latest signed checkpoint (signs one if the tree grew)",
+    response_model=schemas.CheckpointOut,
+    **schemas.operation(errors=(500,), auth="key_or_viewer"),
+)
 def checkpoint(request: Request) -> Response:
     found = deps.audit_log(request).checkpoint(deps.principal(request))
     body = {
@@ -52,7 +58,14 @@ def checkpoint(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type=JSON)
 
 
-@router.get("/v1/proofs/inclusion", summary="Inclusion proof of leaf seq in the tree of size")
+@router.get(
+    "/v1/proofs/inclusion",
+    summary="Inclusion proof of leaf seq in the tree of size",
+    response_model=schemas.InclusionOut,
+    **schemas.operation(
+        errors=(404, 422, 500), auth="key_or_viewer", parameters=schemas.INCLUSION_PARAMETERS
+    ),
+)
 def inclusion(request: Request) -> Response:
     principal = deps.principal(request)
     args = _integers(request, ("seq",), ("size",))
@@ -62,7 +75,14 @@ def inclusion(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type=JSON)
 
 
-@router.get("/v1/proofs/consistency", summary="Consistency proof between two tree sizes")
+@router.get(
+    "/v1/proofs/consistency",
+    summary="Consistency proof between two tree sizes",
+    response_model=schemas.ConsistencyOut,
+    **schemas.operation(
+        errors=(422, 500), auth="key_or_viewer", parameters=schemas.CONSISTENCY_PARAMETERS
+    ),
+)
 def consistency(request: Request) -> Response:
     principal = deps.principal(request)
     args = _integers(request, ("first",), ("second",))

@@ -25,7 +25,7 @@ from sealtrail.api import schemas
 from sealtrail.audit_log import AuditLog, Tail
 from sealtrail.auth import Principal
 from sealtrail.errors import InvalidQuery
-from sealtrail.limits import TAIL_PING_SECONDS
+from sealtrail.limits import MAX_OFFSET, TAIL_PING_SECONDS
 from sealtrail.query import EventQuery, query_from_params
 from sealtrail.server import deps
 from sealtrail.server.requests import client_ip, query_lists
@@ -42,7 +42,12 @@ _SEQ = re.compile(r"-?[0-9]{1,19}")
     "/stream",
     summary="Live tail: new matching events as Server-Sent Events (Last-Event-ID resumes)",
     response_class=EventSourceResponse,
-    openapi_extra=schemas.TAIL_PARAMETERS,
+    **schemas.operation(
+        errors=(400, 422),
+        auth="key_or_viewer",
+        parameters=schemas.TAIL_PARAMETERS,
+        responses={200: schemas.TAIL_RESPONSE},
+    ),
 )
 async def stream_events(request: Request) -> EventSourceResponse:
     principal = deps.principal(request)
@@ -65,14 +70,24 @@ async def stream_events(request: Request) -> EventSourceResponse:
 def _resume_point(header: str | None, values: list[str] | None) -> int | None:
     """The seq to resume after: ``Last-Event-ID`` (a reconnect), else ``after_seq``."""
     if header is not None and header.strip():
-        if not _SEQ.fullmatch(header.strip()) or int(header) < -1:
+        seq = _seq(header)
+        if seq is None:
             raise InvalidQuery("Last-Event-ID must be a seq this stream sent", "Last-Event-ID")
-        return int(header)
+        return seq
     if values is None:
         return None
-    if len(values) != 1 or not _SEQ.fullmatch(values[0]) or int(values[0]) < -1:
+    seq = _seq(values[0]) if len(values) == 1 else None
+    if seq is None:
         raise InvalidQuery("after_seq must be a seq, -1 or more", "after_seq")
-    return int(values[0])
+    return seq
+
+
+def _seq(text: str) -> int | None:
+    """A seq from -1 to the largest a log can hold (a 64-bit integer), else None."""
+    if not _SEQ.fullmatch(text.strip()):
+        return None
+    seq = int(text)
+    return seq if -1 <= seq <= MAX_OFFSET else None
 
 
 async def _messages(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from sealtrail.api import schemas
 from sealtrail.server import deps
 from sealtrail.server.requests import read_json
 
@@ -18,7 +19,17 @@ router = APIRouter(prefix="/v1/retention", tags=["retention"])
 JSON = "application/json"
 
 
-@router.get("", summary="The tenant's retention policy", response_class=Response)
+@router.get(
+    "",
+    summary="The tenant's retention policy",
+    response_class=Response,
+    **schemas.operation(
+        auth="key_or_viewer",
+        responses={
+            200: schemas.content("application/json", {"type": "object"}, "the retention policy")
+        },
+    ),
+)
 def get_retention(request: Request) -> Response:
     principal = deps.principal(request)
     policy = deps.audit_log(request).retention(principal)
@@ -30,6 +41,13 @@ def get_retention(request: Request) -> Response:
     "",
     summary="Replace the tenant's retention policy (days: null keeps forever)",
     response_class=Response,
+    **schemas.operation(
+        errors=schemas.BODY,
+        body=schemas.json_body({"type": "object"}),
+        responses={
+            200: schemas.content("application/json", {"type": "object"}, "the retention policy")
+        },
+    ),
 )
 async def put_retention(request: Request) -> Response:
     principal = deps.principal(request)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from sealtrail.api import schemas
 from sealtrail.server import deps
 from sealtrail.server.requests import client_ip, read_json
 
@@ -22,7 +23,12 @@ def _base_url(request: Request) -> str:
     return deps.settings(request).public_url or str(request.base_url)
 
 
-@router.get("", summary="The shared saved searches, and a viewer's own private ones")
+@router.get(
+    "",
+    summary="The shared saved searches, and a viewer's own private ones",
+    response_model=schemas.SavedSearchList,
+    **schemas.operation(auth="key_or_viewer"),
+)
 def list_saved_searches(request: Request) -> Response:
     principal = deps.principal(request)
     found = deps.audit_log(request).saved_searches(principal)
@@ -32,7 +38,21 @@ def list_saved_searches(request: Request) -> Response:
 
 
 @router.post(
-    "", status_code=201, summary="Save a search phrase under a name", response_class=Response
+    "",
+    status_code=201,
+    summary="Save a search phrase under a name",
+    response_model=schemas.SavedSearchOut,
+    **schemas.operation(
+        errors=(*schemas.BODY, 409),
+        auth="key_or_viewer",
+        body=schemas.json_body(schemas.SAVED_SEARCH_IN),
+        responses={
+            201: schemas.links(
+                DeleteSavedSearch=("delete_saved_search", {"search_id": "$response.body#/id"})
+            ),
+            409: {"description": "the tenant keeps the most saved searches it may"},
+        },
+    ),
 )
 async def save_search(request: Request) -> Response:
     principal = deps.principal(request)
@@ -47,7 +67,11 @@ async def save_search(request: Request) -> Response:
 
 
 @router.delete(
-    "/{search_id}", status_code=204, summary="Delete a saved search", response_class=Response
+    "/{search_id}",
+    status_code=204,
+    summary="Delete a saved search",
+    response_class=Response,
+    **schemas.operation(errors=(404, 422), auth="key_or_viewer"),
 )
 def delete_saved_search(request: Request, search_id: str) -> Response:
     principal = deps.principal(request)

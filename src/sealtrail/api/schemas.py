@@ -1,22 +1,33 @@
-"""Response and request shapes for the OpenAPI document.
+"""The OpenAPI document's pieces: every shape, parameter, error and credential.
 
 Handlers write JSON with orjson directly (a response model on the hot path
-costs more than the database); these models exist so ``/openapi.json`` and
-``/docs`` describe exactly what is written.
+costs more than the database); the models and schemas here exist so
+``/openapi.json`` and ``/docs`` describe exactly what is written and read. They
+are built from the definitions the code validates with (``sealtrail.limits``,
+the query parameters of ``sealtrail.query``, the catalog's and erasures' field
+sets), and tests/api/test_openapi.py fails when the document and the code part
+ways.
+
+Each route passes ``**operation(...)`` to its decorator: its error statuses
+(every one in the one error shape, ``ErrorOut``), its credentials, its
+parameters, its body and its links to the operations that use what it returns.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from sealtrail.events import EVENT_FIELDS, SERVER_FIELDS
 from sealtrail.limits import (
     ACTION_REGEX,
     ACTOR_TYPES,
     DEFAULT_BUCKETS,
     DEFAULT_PAGE,
     EXPORT_FORMATS,
+    KINDS,
     MAX_ACTION,
     MAX_BATCH,
     MAX_BUCKETS,
@@ -25,14 +36,29 @@ from sealtrail.limits import (
     MAX_EMAIL,
     MAX_ID,
     MAX_NAME,
+    MAX_OFFSET,
     MAX_PAGE,
+    MAX_REASON,
+    MAX_SAVED_SEARCH_NAME,
+    MAX_SECRET_OVERLAP,
+    MAX_STREAM_NAME,
+    MAX_STREAM_URL,
     MAX_TYPE,
     MAX_USER_AGENT,
     OUTCOMES,
+    SLUG_REGEX,
+    STREAM_FORMATS,
     ActorType,
     Kind,
     Outcome,
 )
+from sealtrail.query import MAX_PHRASE_LENGTH
+from sealtrail.query.params import MAX_ACTIONS
+from sealtrail.query.values import MAX_VALUE_LENGTH
+from sealtrail.server.session_cookie import COOKIE, SECURE_COOKIE
+from sealtrail.streams.config import STREAM_STATUSES
+
+JSON: Final = "application/json"
 
 
 class ActorOut(BaseModel):
@@ -79,11 +105,14 @@ class EventOut(BaseModel):
     resource: ResourceOut | None = None
     account_id: str | None = None
     description: str | None = None
-    context: dict[str, Any] | None = None
+    context: dict[str, Any] | Literal["[erased]"] | None = None
     ip: str | None = None
     user_agent: str | None = None
     request_id: str | None = None
     salts: dict[str, str] | None = Field(None, description="only with ?include=salts")
+    commitments: dict[str, str] | None = Field(
+        None, description="the commitment of each erased field, by path (docs/privacy.md)"
+    )
     proof: ProofOut | None = None
 
 
@@ -125,20 +154,137 @@ class SeedPage(BaseModel):
     offset: int
 
 
-class ErrorDetail(BaseModel):
-    code: str
+class SavedSearchOut(BaseModel):
+    id: str
+    name: str
+    phrase: str
+    shared: bool
+    created_at: str
+    url: str = Field(description="opens it in the viewer")
+
+
+class SavedSearchList(BaseModel):
+    saved_searches: list[SavedSearchOut]
+
+
+class CheckpointOut(BaseModel):
+    checkpoint: str = Field(
+        description="the signed note (C2SP tlog-checkpoint), cosigned if witnessed"
+    )
+    tree_size: int
+    root_hash: str = Field(description="base64")
+    verifier_key: str = Field(description="the log's public key (C2SP vkey)")
+
+
+class InclusionOut(BaseModel):
+    seq: int
+    tree_size: int
+    leaf_hash: str = Field(description="base64 RFC 6962 leaf hash")
+    proof: list[str]
+
+
+class ConsistencyOut(BaseModel):
+    first: int
+    second: int
+    proof: list[str]
+
+
+class EventTypeOut(BaseModel):
+    name: str
+    category: str
+    kind: Kind
+    description: str
+    expects_target: bool
+    resource_type: str | None
+    builtin: bool
+
+
+class CategoryOut(BaseModel):
+    slug: str
+    label: str
+    actions: list[str]
+
+
+class CatalogOut(BaseModel):
+    categories: list[CategoryOut]
+    event_types: list[EventTypeOut]
+
+
+class EventTypeVersionOut(EventTypeOut):
+    version: int
+    registered_at: str
+
+
+class ErasureOut(BaseModel):
+    erasure_id: str | None
+    status: Literal["running", "done", "dry_run"]
+    events_matched: int
+    events_erased: int | None = None
+    subject: str | None = Field(None, description="how the subject was named, never its value")
+    reason: str | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "unavailable"]
+    schema_: str | None = Field(None, alias="schema", description="the migration revision")
+    reason: str | None = None
+    signer_refused: dict[str, str] | None = None
+
+
+class FieldProblem(BaseModel):
+    index: int | None = Field(None, description="the event's place in the batch")
+    field: str
     message: str
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, for clients: docs/api.md lists them")
+    message: str
+    details: list[FieldProblem] | None = Field(None, description="each bad field (422)")
+    parameter: str | None = Field(None, description="the query parameter at fault")
+    token: str | None = Field(None, description="where a search phrase stops parsing")
+    position: int | None = None
+
+
 class ErrorOut(BaseModel):
+    """The one shape of every error response."""
+
+    model_config = ConfigDict(extra="forbid")
     error: ErrorDetail
 
 
-def _string(max_length: int | None = None, **extra: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", **extra}
+_NO_CONTROL: Final = r"^[^\x00-\x1f\x7f]*$"
+_EMAIL: Final = r"^[^\s\x00-\x1f\x7f]+@[^\s@\x00-\x1f\x7f]+$"
+_NAME_LINE: Final = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+"""A name on one line with something besides blanks (no control character anywhere)."""
+"""An address as the validator reads it: something, ``@``, a domain; no space or control."""
+
+
+def _string(
+    max_length: int | None = None, *, nullable: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """A string (``nullable``: or null, which the validators read as absent)."""
+    schema: dict[str, Any] = {"type": ["string", "null"] if nullable else "string", **extra}
     if max_length is not None:
         schema["maxLength"] = max_length
     return schema
+
+
+def _text(
+    max_length: int = MAX_NAME, *, required: bool = False, line: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """A text field of an event: non-empty when required, on one line when ``line``."""
+    if required:
+        extra["minLength"] = 1
+    if line:
+        extra["pattern"] = _NO_CONTROL
+    return _string(max_length, nullable=not required, **extra)
 
 
 def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -150,151 +296,463 @@ def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     }
 
 
-# The event as a producer sends it, from the same limits the validator applies
-# (sealtrail.limits); tests/api/test_openapi.py fails when the field sets drift.
-ACTOR_IN: Final = _object(
-    {
-        "type": {"type": "string", "enum": list(ACTOR_TYPES)},
-        "id": _string(MAX_NAME, description="required unless type is system"),
-        "role": _string(MAX_TYPE),
-        "name": _string(MAX_NAME),
-        "email": _string(MAX_EMAIL),
-    },
-    ["type"],
-)
+# The event as a producer sends it, from the same limits and rules the validator
+# applies (sealtrail.limits, sealtrail.events); tests/api/test_openapi.py fails when
+# the field sets drift.
+ACTOR_IN: Final = {
+    **_object(
+        {
+            "type": {"type": "string", "enum": list(ACTOR_TYPES)},
+            "id": _text(description="required unless type is system"),
+            "role": _text(MAX_TYPE, line=True),
+            "name": _text(),
+            "email": _string(MAX_EMAIL, nullable=True, pattern=_EMAIL),
+        },
+        ["type"],
+    ),
+    "if": {"properties": {"type": {"const": "system"}}},
+    "else": {"required": ["id"], "properties": {"id": {"type": "string", "minLength": 1}}},
+}
 TARGET_IN: Final = _object(
     {
-        "type": _string(MAX_TYPE),
-        "id": _string(MAX_NAME),
-        "name": _string(MAX_NAME),
-        "email": _string(MAX_EMAIL),
+        "type": _text(MAX_TYPE, required=True, line=True),
+        "id": _text(required=True),
+        "name": _text(),
+        "email": _string(MAX_EMAIL, nullable=True, pattern=_EMAIL),
     },
     ["type", "id"],
 )
 RESOURCE_IN: Final = _object(
-    {"type": _string(MAX_TYPE), "id": _string(MAX_NAME), "name": _string(MAX_NAME)},
+    {
+        "type": _text(MAX_TYPE, required=True, line=True),
+        "id": _text(required=True),
+        "name": _text(),
+    },
     ["type", "id"],
 )
 EVENT_IN: Final[dict[str, Any]] = {
     "type": "object",
     "required": ["action", "actor"],
     "properties": {
-        "id": _string(MAX_ID),
+        "id": _string(MAX_ID, nullable=True, minLength=1, pattern=_NO_CONTROL),
         "action": _string(MAX_ACTION, pattern=ACTION_REGEX),
-        "occurred_at": _string(format="date-time"),
+        "occurred_at": _string(
+            nullable=True,
+            format="date-time",
+            description="from 1970-01-01T00:00:00Z to `max_clock_skew` ahead of the server",
+        ),
         "actor": ACTOR_IN,
-        "target": TARGET_IN,
-        "resource": RESOURCE_IN,
-        "account_id": _string(MAX_NAME),
-        "description": _string(MAX_DESCRIPTION),
-        "context": {"type": "object", "description": f"at most {MAX_CONTEXT_BYTES} bytes of JSON"},
-        "ip": _string(description="an IPv4 or IPv6 address"),
-        "user_agent": _string(MAX_USER_AGENT),
-        "outcome": {"type": "string", "enum": list(OUTCOMES)},
-        "request_id": _string(MAX_NAME),
-    },
-}
-
-_BATCH: Final[dict[str, Any]] = {"type": "array", "maxItems": MAX_BATCH, "items": EVENT_IN}
-
-INGEST_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "oneOf": [
-                        EVENT_IN,
-                        {
-                            "type": "object",
-                            "required": ["events"],
-                            "properties": {
-                                "events": {
-                                    "type": "array",
-                                    "maxItems": MAX_BATCH,
-                                    "items": EVENT_IN,
-                                }
-                            },
-                        },
-                    ]
-                }
-            }
+        "target": {**TARGET_IN, "type": ["object", "null"]},
+        "resource": {**RESOURCE_IN, "type": ["object", "null"]},
+        "account_id": _text(),
+        "description": _text(MAX_DESCRIPTION),
+        "context": {
+            "type": ["object", "null"],
+            "description": f"at most {MAX_CONTEXT_BYTES} bytes of JSON; integers within ±2^53",
         },
-    }
+        "ip": {
+            "anyOf": [
+                {"type": "string", "format": "ipv4"},
+                {"type": "string", "format": "ipv6"},
+                {"type": "null"},
+            ]
+        },
+        "user_agent": _text(MAX_USER_AGENT),
+        "outcome": {"type": "string", "enum": list(OUTCOMES)},
+        "request_id": _text(),
+    },
+    "propertyNames": {"enum": sorted(EVENT_FIELDS | SERVER_FIELDS)},
+    "description": f"{', '.join(sorted(SERVER_FIELDS))} are set by the server: sent, ignored",
+}
+
+_BATCH: Final[dict[str, Any]] = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": MAX_BATCH,
+    "items": EVENT_IN,
+}
+# -- query parameters, typed as sealtrail.query reads them ------------------------------
+_VALUE: Final = {"type": "string", "maxLength": MAX_VALUE_LENGTH}
+_ACTION_OR_PREFIX: Final = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.([a-z][a-z0-9_]*|\*)$"
+_TIME: Final = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
+    "examples": ["2026-03-01", "2026-03-01T10:00:00Z"],
 }
 
 
-def _param(name: str, description: str, *, repeat: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string"}
-    if repeat:
-        schema = {"type": "array", "items": {"type": "string"}}
-    return {
+def _param(
+    name: str,
+    description: str,
+    schema: Mapping[str, Any] | None = None,
+    *,
+    required: bool = False,
+    blank: bool = False,
+) -> dict[str, Any]:
+    """A query parameter; ``blank``: sent empty, it counts as not sent (as a form's blank field)."""
+    param = {
         "name": name,
         "in": "query",
-        "required": False,
+        "required": required,
         "description": description,
-        "schema": schema,
+        "schema": dict(schema or _VALUE),
     }
+    if blank:
+        param["allowEmptyValue"] = True
+    return param
 
 
-_FILTERS = [
-    _param("action", "event type; repeat to OR; `member.*` matches a prefix", repeat=True),
-    _param("category", "catalog category"),
-    _param("kind", "create, update, delete, access or other"),
-    _param("actor_id", "actor.id"),
-    _param("actor_email", "actor.email, case-insensitive"),
-    _param("target_id", "target.id"),
-    _param("resource_type", "resource.type"),
-    _param("resource_id", "resource.id"),
-    _param("account_id", "account within the tenant"),
-    _param("outcome", "success or failure"),
-    _param("ip", "address or CIDR"),
-    _param("q", "free text over description, resource, actor and target"),
-    _param("since", "date or RFC 3339 time (inclusive)"),
-    _param("until", "date (whole day included) or RFC 3339 time (exclusive)"),
-    _param("phrase", "search phrase, e.g. `action:member.* -actor:ann@x.com`"),
-    _param("order", "desc (default) or asc"),
+def _filter(name: str, description: str, schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A parameter of the searches (``sealtrail.query.params``): blank counts as not sent."""
+    return _param(name, description, schema, blank=True)
+
+
+def param(
+    name: str, description: str, schema: Mapping[str, Any] | None = None, *, required: bool = False
+) -> dict[str, Any]:
+    """A query parameter of an operation (for routers that document their own)."""
+    return _param(name, description, schema, required=required)
+
+
+def integer(low: int, high: int | None = None) -> dict[str, Any]:
+    """An integer schema from ``low`` to ``high``."""
+    return _integer(low, high)
+
+
+def _enum(values: Sequence[str]) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
+
+
+def _integer(low: int, high: int | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "integer", "minimum": low}
+    if high is not None:
+        schema["maximum"] = high
+    return schema
+
+
+_ACTIONS: Final = _filter(
+    "action",
+    "event type; repeat to OR; `member.*` matches a prefix",
+    {
+        "type": "array",
+        "maxItems": MAX_ACTIONS,
+        "items": {"type": "string", "maxLength": MAX_VALUE_LENGTH, "pattern": _ACTION_OR_PREFIX},
+    },
+)
+_SINCE: Final = _filter("since", "date or RFC 3339 time with a zone (inclusive)", _TIME)
+_LIMIT: Final = _filter("limit", f"events per page, default {DEFAULT_PAGE}", _integer(1, MAX_PAGE))
+_OFFSET: Final = _filter("offset", "rows to skip", _integer(0, MAX_OFFSET))
+
+_FILTERS: Final = [
+    _ACTIONS,
+    _filter("category", "catalog category"),
+    _filter("kind", "the event's kind", _enum(KINDS)),
+    _filter("actor_id", "actor.id"),
+    _filter("actor_email", "actor.email, case-insensitive"),
+    _filter("target_id", "target.id"),
+    _filter("resource_type", "resource.type"),
+    _filter("resource_id", "resource.id"),
+    _filter("account_id", "account within the tenant"),
+    _filter("outcome", "the event's outcome", _enum(OUTCOMES)),
+    _filter("ip", "an IPv4 or IPv6 address or CIDR network, e.g. 10.0.0.0/8"),
+    _filter("q", "free text over description, resource, actor and target"),
+    _SINCE,
+    _filter("until", "date (whole day included) or RFC 3339 time (exclusive)", _TIME),
+    _filter("phrase", "search phrase, e.g. `action:member.* -actor:ann@x.com`"),
+    _filter("order", "on occurred_at, then seq; default desc", _enum(("desc", "asc"))),
 ]
 
-SEARCH_PARAMETERS: dict[str, Any] = {
-    "parameters": [
-        *_FILTERS,
-        _param("limit", f"1-{MAX_PAGE}, default {DEFAULT_PAGE}"),
-        _param("offset", "rows to skip"),
-        _param("cursor", "next_cursor of the previous page"),
-    ]
-}
-
-TAIL_PARAMETERS: dict[str, Any] = {
-    "parameters": [
-        *(p for p in _FILTERS if p["name"] != "order"),
-        _param("after_seq", "start after this seq (-1: the whole log); default: from now on"),
-        {
-            "name": "Last-Event-ID",
-            "in": "header",
-            "required": False,
-            "description": "the id of the last message received: resume right after it",
-            "schema": {"type": "string"},
-        },
-    ],
-    "responses": {
-        "200": {
-            "description": "`event: event` messages, `id:` the seq, `data:` the event as JSON",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+SEARCH_PARAMETERS: Final = [
+    *_FILTERS,
+    _LIMIT,
+    _OFFSET,
+    _filter("cursor", "next_cursor of the previous page (not with offset)"),
+]
+TAIL_PARAMETERS: Final = [
+    *(p for p in _FILTERS if p["name"] != "order"),
+    _param(
+        "after_seq",
+        "start after this seq (-1: the whole log); default: from now on",
+        _integer(-1, MAX_OFFSET),
+    ),
+    {
+        "name": "Last-Event-ID",
+        "in": "header",
+        "required": False,
+        "description": "the id of the last message received: resume right after it",
+        "schema": {"type": "string", "pattern": r"^\s*(-1|[0-9]{1,19})?\s*$"},
+    },
+]
+TAIL_RESPONSE: Final = {
+    "description": "`event: event` messages, `id:` the seq, `data:` the event as JSON",
+    "content": {
+        "text/event-stream": {
+            "schema": {
+                "description": "one message: an event, or an `id:` alone past events "
+                "the filters leave out",
+                "type": "object",
+                "required": ["id"],
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[0-9]+$"},
+                    "event": {"const": "event"},
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": JSON,
+                        "contentSchema": {"$ref": "#/components/schemas/EventOut"},
+                    },
+                },
+            }
         }
     },
 }
+HISTOGRAM_PARAMETERS: Final = [
+    _filter(
+        "buckets", f"at most this many buckets, default {DEFAULT_BUCKETS}", _integer(1, MAX_BUCKETS)
+    ),
+    *(p for p in _FILTERS if p["name"] != "order"),
+]
+EXPORT_PARAMETERS: Final = [
+    _param("format", f"default {EXPORT_FORMATS[0]}", _enum(EXPORT_FORMATS)),
+    *_FILTERS,
+]
+SEED_PARAMETERS: Final = [
+    _ACTIONS,
+    _filter("targetUserId", "target.id"),
+    _SINCE,
+    _LIMIT,
+    _OFFSET,
+]
+INCLUSION_PARAMETERS: Final = [
+    _param("seq", "the leaf: the event's seq", _integer(0), required=True),
+    _param("size", "the tree size; default the latest checkpoint's", _integer(0)),
+]
+CONSISTENCY_PARAMETERS: Final = [
+    _param("first", "the older tree size", _integer(0), required=True),
+    _param("second", "the newer tree size; default the latest checkpoint's", _integer(0)),
+]
+EVENT_PARAMETERS: Final = [
+    _param("include", "`salts`: the event's salts too", _enum(("salts",)), blank=True),
+]
+PROOF_FILE_PARAMETERS: Final = [
+    _param("format", "the proof file's format", _enum(("tlog-proof",))),
+]
 
-HISTOGRAM_PARAMETERS: dict[str, Any] = {
-    "parameters": [
-        _param("buckets", f"at most this many buckets, 1-{MAX_BUCKETS}, default {DEFAULT_BUCKETS}"),
-        *(p for p in _FILTERS if p["name"] != "order"),
-    ]
+
+# -- request bodies ------------------------------------------------------------------------
+def json_body(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {JSON: {"schema": dict(schema)}}}
+
+
+INGEST_BODY: Final = json_body(
+    {
+        "oneOf": [
+            EVENT_IN,
+            {
+                "type": "object",
+                "required": ["events"],
+                "properties": {"events": _BATCH},
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+EVENT_TYPE_IN: Final = _object(
+    {
+        "name": _string(MAX_ACTION, pattern=ACTION_REGEX),
+        "category": _string(pattern=SLUG_REGEX),
+        "kind": _enum(KINDS),
+        "description": _string(
+            MAX_DESCRIPTION, description="a template: {actor}, {target}, … (docs/catalog.md)"
+        ),
+        "expects_target": {"type": "boolean"},
+        "resource_type": {"type": ["string", "null"], "pattern": SLUG_REGEX},
+    },
+    ["name", "category", "kind", "description"],
+)
+SAVED_SEARCH_IN: Final = _object(
+    {
+        "name": _string(
+            MAX_SAVED_SEARCH_NAME,
+            pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+            description="blanks around it are dropped",
+        ),
+        "phrase": _string(MAX_PHRASE_LENGTH, description="a search phrase that parses"),
+        "shared": {
+            "type": "boolean",
+            "description": "false (a viewer's own) is for viewer sessions; API keys share",
+        },
+    },
+    ["name", "phrase"],
+)
+_WEBHOOK: Final = _object(
+    {
+        "type": {"const": "webhook"},
+        "url": _string(
+            MAX_STREAM_URL,
+            pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!#-~]*)?$",
+            description="https, with a host and no user name",
+        ),
+    },
+    ["type", "url"],
+)
+_SYSLOG: Final = _object(
+    {
+        "type": {"const": "syslog"},
+        "host": _string(253, pattern=r"^[^\s/@\x00-\x1f\x7f]+$"),
+        "port": _integer(1, 65535),
+        "tls": {"type": "boolean"},
+    },
+    ["type", "host", "port"],
+)
+_STREAM_MEMBERS: Final = {
+    "name": _string(MAX_STREAM_NAME, pattern=_NAME_LINE),
+    "destination": {"oneOf": [_WEBHOOK, _SYSLOG]},
+    "format": _enum(STREAM_FORMATS),
+    "filter": _string(nullable=True, description="a search phrase that parses; null: every event"),
+}
+STREAM_IN: Final = _object(dict(_STREAM_MEMBERS), ["name", "destination", "format"])
+STREAM_CHANGE_IN: Final = {
+    **_object({**_STREAM_MEMBERS, "status": _enum(STREAM_STATUSES)}, []),
+    "minProperties": 1,
+}
+REPLAY_IN: Final = _object({"from_seq": _integer(0, MAX_OFFSET)}, ["from_seq"])
+ROTATE_IN: Final = {
+    "required": False,
+    "content": {
+        JSON: {"schema": _object({"overlap_seconds": _integer(0, MAX_SECRET_OVERLAP)}, [])}
+    },
+}
+ERASURE_IN: Final = _object(
+    {
+        "subject": {
+            "oneOf": [
+                _object({"email": _string(MAX_EMAIL, pattern="@")}, ["email"]),
+                _object({"id": _string(MAX_ID, pattern=r"\S")}, ["id"]),
+            ]
+        },
+        "reason": _string(
+            MAX_REASON, minLength=1, pattern=r"\S", description="must not name the subject"
+        ),
+        "dry_run": {"type": "boolean"},
+    },
+    ["subject", "reason"],
+)
+
+
+# -- credentials ---------------------------------------------------------------------------
+BEARER: Final = "apiKey"
+VIEWER: Final = "viewerSession"
+SECURITY_SCHEMES: Final = {
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API key, `st_<id>_<secret>` (`sealtrail keys create`); "
+        "it acts in its own tenant only, with its scopes",
+    },
+    VIEWER: {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": COOKIE,
+        "description": f"a viewer session (docs/viewer.md); `{SECURE_COOKIE}` over HTTPS. "
+        "Reads only, within the session's role and accounts",
+    },
+}
+Auth = Literal["key", "key_or_viewer", "none"]
+_SECURITY: Final[Mapping[Auth, list[dict[str, list[str]]]]] = {
+    "key": [{BEARER: []}],
+    "key_or_viewer": [{BEARER: []}, {VIEWER: []}],
+    "none": [],
 }
 
-EXPORT_PARAMETERS: dict[str, Any] = {
-    "parameters": [
-        _param("format", f"one of {', '.join(EXPORT_FORMATS)}; default {EXPORT_FORMATS[0]}"),
-        *_FILTERS,
-    ]
+
+# -- errors --------------------------------------------------------------------------------
+ERRORS: Final[Mapping[int, str]] = {
+    400: "not strict JSON, or a search phrase that does not parse",
+    401: "no credential, or one that is unknown, revoked or expired",
+    403: "the credential lacks the scope (or the role) this needs",
+    404: "no such object among those the credential may see",
+    409: "it conflicts with what is already there",
+    413: "the body is over `max_body_bytes`",
+    422: "a field or parameter is not valid (`details` or `parameter` names it)",
+    429: "over the API key's or the tenant's rate limit; nothing of the request was done",
+    500: "the log refuses to sign or prove a tree that is not an extension of a signed one",
+    503: "the database cannot be reached or is not migrated",
 }
+AUTHENTICATED: Final = (401, 403, 429, 503)
+BODY: Final = (400, 413, 422)
+
+
+def _error(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {"model": ErrorOut, "description": ERRORS[status]}
+    if status == 401:
+        response["headers"] = {
+            "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}
+        }
+    if status == 429:
+        response["headers"] = {
+            "Retry-After": {
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
+                "description": "seconds until the request would fit",
+            },
+            "RateLimit": {"schema": {"type": "string"}, "description": "what is left (IETF)"},
+            "RateLimit-Policy": {"schema": {"type": "string"}, "description": "the limits"},
+        }
+    return response
+
+
+def operation(
+    *,
+    errors: Iterable[int] = (),
+    auth: Auth = "key",
+    parameters: Sequence[Mapping[str, Any]] = (),
+    body: Mapping[str, Any] | None = None,
+    responses: Mapping[int, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of a route decorator that document one operation fully.
+
+    ``errors`` are its error statuses besides those of its credential (``auth``
+    other than ``"none"`` adds 401, 403, 429 and 503); ``responses`` adds to its
+    successful ones (other statuses, content types, links).
+    """
+    statuses = set(errors) | (set(AUTHENTICATED) if auth != "none" else set())
+    documented: dict[int | str, dict[str, Any]] = {s: _error(s) for s in sorted(statuses)}
+    for status, extra in (responses or {}).items():
+        documented[status] = {**documented.get(status, {}), **extra}
+    extra_doc: dict[str, Any] = {"security": _SECURITY[auth]}
+    if parameters:
+        extra_doc["parameters"] = [dict(p) for p in parameters]
+    if body is not None:
+        extra_doc["requestBody"] = dict(body)
+    return {"responses": documented, "openapi_extra": extra_doc}
+
+
+def content(media_type: str, schema: Mapping[str, Any], description: str) -> dict[str, Any]:
+    """A successful response that is not JSON."""
+    return {"description": description, "content": {media_type: {"schema": dict(schema)}}}
+
+
+def links(**targets: tuple[str, Mapping[str, str]]) -> dict[str, Any]:
+    """OpenAPI links: name → (operationId, {parameter: runtime expression})."""
+    return {
+        "links": {
+            name: {"operationId": operation_id, "parameters": dict(parameters)}
+            for name, (operation_id, parameters) in targets.items()
+        }
+    }
+
+
+def openapi_document(app: Any) -> dict[str, Any]:
+    """The served document: FastAPI's, with the credentials' schemes (cached on the app)."""
+    from fastapi.openapi.utils import get_openapi
+
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        app.openapi_schema = document
+    schema: dict[str, Any] = app.openapi_schema
+    return schema

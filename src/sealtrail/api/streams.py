@@ -14,9 +14,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from sealtrail.api import schemas
 from sealtrail.errors import InvalidInput
 from sealtrail.events import now_micros
-from sealtrail.limits import DEFAULT_SECRET_OVERLAP, STREAM_DELIVERY_LOG
+from sealtrail.limits import DEFAULT_SECRET_OVERLAP, MAX_STREAMS_PER_TENANT, STREAM_DELIVERY_LOG
 from sealtrail.server import deps
 from sealtrail.server.requests import query_lists, read_json
 from sealtrail.streams.config import StreamSpec
@@ -24,6 +25,7 @@ from sealtrail.streams.config import StreamSpec
 router = APIRouter(prefix="/v1/streams", tags=["streams"])
 
 JSON = "application/json"
+_OK = schemas.content(JSON, {"type": "object"}, "the stream (or its deliveries) as JSON")
 _STREAM = (
     'a stream: {"name", "destination": {"type": "webhook", "url"} | {"type": "syslog",'
     ' "host", "port", "tls"}, "format", "filter"?}'
@@ -36,6 +38,13 @@ def _json(body: Any, status: int = 200) -> Response:
 
 async def _body(request: Request, expected: str) -> Any:
     return await read_json(request, deps.settings(request).max_body_bytes, expected)
+
+
+def _whole(value: Any) -> Any:
+    """A JSON number with no fraction as the integer it is (``5.0`` is 5 in JSON)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _object(body: Any, allowed: set[str]) -> dict[str, Any]:
@@ -52,6 +61,17 @@ def _object(body: Any, allowed: set[str]) -> dict[str, Any]:
     status_code=201,
     summary="Create a stream; a webhook stream's signing secret is returned once",
     response_class=Response,
+    **schemas.operation(
+        errors=(*schemas.BODY, 409),
+        body=schemas.json_body(schemas.STREAM_IN),
+        responses={
+            201: {
+                **_OK,
+                **schemas.links(GetStream=("get_stream", {"stream_id": "$response.body#/id"})),
+            },
+            409: {"description": f"the tenant has {MAX_STREAMS_PER_TENANT} streams, the most"},
+        },
+    ),
 )
 async def create_stream(request: Request) -> Response:
     principal = deps.principal(request)
@@ -60,7 +80,12 @@ async def create_stream(request: Request) -> Response:
     return _json(created.to_dict(now_micros()), 201)
 
 
-@router.get("", summary="The tenant's streams, with how their delivery is going")
+@router.get(
+    "",
+    summary="The tenant's streams, with how their delivery is going",
+    response_class=Response,
+    **schemas.operation(errors=(422,), responses={200: _OK}),
+)
 def list_streams(request: Request) -> Response:
     principal = deps.principal(request)
     query_lists(request, allowed=())
@@ -69,7 +94,12 @@ def list_streams(request: Request) -> Response:
     return _json({"streams": [v.to_dict(now) for v in views]})
 
 
-@router.get("/{stream_id}", summary="One stream")
+@router.get(
+    "/{stream_id}",
+    summary="One stream",
+    response_class=Response,
+    **schemas.operation(errors=(404, 422), responses={200: _OK}),
+)
 def get_stream(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)
     view = deps.audit_log(request).get_stream(principal, stream_id)
@@ -79,6 +109,12 @@ def get_stream(request: Request, stream_id: str) -> Response:
 @router.patch(
     "/{stream_id}",
     summary='Change a stream; {"status": "paused"} pauses it, "active" resumes it',
+    response_class=Response,
+    **schemas.operation(
+        errors=(*schemas.BODY, 404),
+        body=schemas.json_body(schemas.STREAM_CHANGE_IN),
+        responses={200: _OK},
+    ),
 )
 async def update_stream(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)
@@ -89,14 +125,25 @@ async def update_stream(request: Request, stream_id: str) -> Response:
     return _json(view.to_dict(now_micros()))
 
 
-@router.delete("/{stream_id}", status_code=204, summary="Delete a stream and its delivery log")
+@router.delete(
+    "/{stream_id}",
+    status_code=204,
+    summary="Delete a stream and its delivery log",
+    response_class=Response,
+    **schemas.operation(errors=(404, 422)),
+)
 def delete_stream(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)
     deps.audit_log(request).delete_stream(principal, stream_id)
     return Response(status_code=204)
 
 
-@router.post("/{stream_id}/test", summary="Send the stream a signed test message now")
+@router.post(
+    "/{stream_id}/test",
+    summary="Send the stream a signed test message now",
+    response_class=Response,
+    **schemas.operation(errors=(404, 422), responses={200: _OK}),
+)
 async def test_stream(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)
     delivery = await run_in_threadpool(deps.audit_log(request).test_stream, principal, stream_id)
@@ -107,6 +154,12 @@ async def test_stream(request: Request, stream_id: str) -> Response:
     "/{stream_id}/replay",
     status_code=202,
     summary="Deliver the stream again from a seq of the log",
+    response_class=Response,
+    **schemas.operation(
+        errors=(*schemas.BODY, 404),
+        body=schemas.json_body(schemas.REPLAY_IN),
+        responses={202: _OK},
+    ),
 )
 async def replay_stream(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)
@@ -114,7 +167,7 @@ async def replay_stream(request: Request, stream_id: str) -> Response:
     if "from_seq" not in body:
         raise InvalidInput('a replay needs {"from_seq": <seq>}')
     view = await run_in_threadpool(
-        deps.audit_log(request).replay_stream, principal, stream_id, body["from_seq"]
+        deps.audit_log(request).replay_stream, principal, stream_id, _whole(body["from_seq"])
     )
     return _json(view.to_dict(now_micros()), 202)
 
@@ -122,6 +175,8 @@ async def replay_stream(request: Request, stream_id: str) -> Response:
 @router.post(
     "/{stream_id}/rotate-secret",
     summary="A new webhook signing secret (returned once); the old one signs on for a while",
+    response_class=Response,
+    **schemas.operation(errors=(*schemas.BODY, 404), body=schemas.ROTATE_IN, responses={200: _OK}),
 )
 async def rotate_secret(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)
@@ -129,7 +184,7 @@ async def rotate_secret(request: Request, stream_id: str) -> Response:
     overlap = DEFAULT_SECRET_OVERLAP
     if raw.strip():
         body = _object(await _body(request, '{"overlap_seconds": <seconds>}'), {"overlap_seconds"})
-        overlap = body.get("overlap_seconds", DEFAULT_SECRET_OVERLAP)
+        overlap = _whole(body.get("overlap_seconds", DEFAULT_SECRET_OVERLAP))
         if isinstance(overlap, bool) or not isinstance(overlap, int):
             raise InvalidInput("overlap_seconds must be an integer")
     rotated = await run_in_threadpool(
@@ -141,6 +196,16 @@ async def rotate_secret(request: Request, stream_id: str) -> Response:
 @router.get(
     "/{stream_id}/deliveries",
     summary=f"The stream's delivery log: its latest {STREAM_DELIVERY_LOG} attempts",
+    response_class=Response,
+    **schemas.operation(
+        errors=(404, 422),
+        parameters=[
+            schemas.param(
+                "limit", "attempts, newest first", schemas.integer(1, STREAM_DELIVERY_LOG)
+            )
+        ],
+        responses={200: _OK},
+    ),
 )
 def stream_deliveries(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)

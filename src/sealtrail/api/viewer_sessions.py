@@ -12,9 +12,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from sealtrail.api import schemas
 from sealtrail.server import deps
 from sealtrail.server.requests import read_json
-from sealtrail.sessions import ROLES
+from sealtrail.sessions import MAX_ACCOUNTS, MAX_TEXT, ROLES
 
 router = APIRouter(tags=["viewer"])
 
@@ -33,39 +34,44 @@ class RevokedOut(BaseModel):
     revoked: int = Field(description="How many live sessions were revoked")
 
 
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["user", "role"],
-                    "properties": {
-                        "user": {
-                            "type": "object",
-                            "required": ["id"],
-                            "properties": {
-                                "id": {"type": "string"},
-                                "email": {"type": "string"},
-                                "name": {"type": "string"},
-                            },
-                        },
-                        "role": {
-                            "type": "string",
-                            "enum": list(ROLES),
-                        },
-                        "account_ids": {
-                            "type": "array",
-                            "items": {"type": "string"},
-                            "description": "required for account_admin: the accounts it sees",
-                        },
+_LINE = r"[^\x00-\x1f\x7f]*"
+_TEXT = {"type": "string", "maxLength": MAX_TEXT, "pattern": rf"^{_LINE}[^\s\x00-\x1f\x7f]{_LINE}$"}
+_BODY = schemas.json_body(
+    {
+        "type": "object",
+        "required": ["user", "role"],
+        "additionalProperties": False,
+        "properties": {
+            "user": {
+                "type": "object",
+                "required": ["id"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": _TEXT,
+                    "email": {
+                        **_TEXT,
+                        "type": ["string", "null"],
+                        "pattern": rf"^{_LINE}@{_LINE}$",
                     },
-                }
-            }
+                    "name": {**_TEXT, "type": ["string", "null"]},
+                },
+            },
+            "role": {"type": "string", "enum": list(ROLES)},
+            "account_ids": {
+                "type": ["array", "null"],
+                "items": _TEXT,
+                "maxItems": MAX_ACCOUNTS,
+                "description": "required for account_admin (the accounts it sees), else absent",
+            },
         },
+        "if": {"properties": {"role": {"const": "account_admin"}}},
+        "then": {
+            "required": ["account_ids"],
+            "properties": {"account_ids": {"type": "array", "minItems": 1}},
+        },
+        "else": {"properties": {"account_ids": {"type": ["array", "null"], "maxItems": 0}}},
     }
-}
+)
 
 
 @router.post(
@@ -73,7 +79,7 @@ _BODY = {
     status_code=201,
     summary="Mint a short-lived viewer session for one user of this tenant",
     response_model=ViewerSessionOut,
-    openapi_extra=_BODY,
+    **schemas.operation(errors=schemas.BODY, body=_BODY),
 )
 async def create_viewer_session(request: Request) -> Response:
     principal = deps.principal(request)
@@ -104,7 +110,7 @@ async def create_viewer_session(request: Request) -> Response:
     status_code=204,
     summary="Revoke one viewer session of this tenant (its cookie stops working at once)",
     response_class=Response,
-    responses={404: {"description": "No such session in this tenant"}},
+    **schemas.operation(errors=(404, 422)),
 )
 def revoke_viewer_session(request: Request, session_id: str) -> Response:
     principal = deps.principal(request)
@@ -116,6 +122,7 @@ def revoke_viewer_session(request: Request, session_id: str) -> Response:
     "/v1/viewer-sessions",
     summary="Revoke every live viewer session of one user of this tenant",
     response_model=RevokedOut,
+    **schemas.operation(errors=(422,)),
 )
 def revoke_user_viewer_sessions(
     request: Request,

@@ -12,11 +12,13 @@ import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sealtrail import __version__
 from sealtrail.api import ROUTERS
+from sealtrail.api.schemas import openapi_document
 from sealtrail.audit_log import AuditLog
 from sealtrail.server import errors
 from sealtrail.server.background import start_detections, start_followers
@@ -67,7 +69,9 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
         docs_url=None,
         openapi_url="/openapi.json",
         redoc_url=None,
+        generate_unique_id_function=_operation_id,
     )
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.audit_log = audit_log
     app.state.settings = settings
     app.state.metrics = Metrics(audit_log)
@@ -85,6 +89,11 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
     else:
         install_viewer(app)
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    """An operation's id is its handler's name: short, stable, what links point at."""
+    return route.name
 
 
 DOCS_ASSETS = "/docs/assets"

@@ -6,13 +6,16 @@ Every error response has the same shape, pinned by a test:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from sealtrail import errors
 
@@ -62,11 +65,23 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 
 def json_error(
-    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
 ) -> Response:
+    sent = dict(headers or {})
     if status == 401:
-        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
-    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+        sent["WWW-Authenticate"] = "Bearer"
+    return Response(orjson.dumps(body), status, headers=sent, media_type="application/json")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route answers at the request's path (RFC 9110 ``Allow``)."""
+    scope = {**request.scope, "method": "GET"}
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        route_methods = route.methods
+        if route_methods and route.matches(scope)[0] is not Match.NONE:
+            methods |= set(route_methods)
+    return ", ".join(sorted(methods))
 
 
 def error_headers(exc: errors.SealtrailError) -> dict[str, str] | None:
@@ -95,10 +110,14 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, errors.SealtrailError)
         return json_error(status_for(exc), error_body(exc), error_headers(exc))
 
-    async def http(_: Request, exc: Exception) -> Response:
+    async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        body = {"error": {"code": code, "message": str(exc.detail)}}
+        return json_error(exc.status_code, body, headers)
 
     async def validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -118,6 +118,8 @@ def _destination(value: object) -> Destination:
     if any(c.isspace() or c in "/@" for c in host):
         raise InvalidInput(f"destination.host is not a host name or address: {host!r}")
     port = value.get("port")
+    if isinstance(port, float) and port.is_integer():  # 514.0 is 514 in JSON
+        port = int(port)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise InvalidInput("destination.port must be an integer 1-65535")
     tls = value.get("tls", False)

@@ -537,7 +537,7 @@ async def live_rows(request: Request) -> Response:
         async for tail in follow(request, log, principal, query, first):
             for event in tail.events:
                 row = build_row(event, catalog, now_micros())
-                html = template.render(row=row, did=f"l-{event.seq}")
+                html = template.render(row=row, did=f"l-{event.seq}", alert_marks={})
                 yield ServerSentEvent(html, event="rows", id=str(event.seq))
             if tail.last_seq > told and not tail.events:
                 yield ServerSentEvent(id=str(tail.last_seq))  # moves Last-Event-ID only
