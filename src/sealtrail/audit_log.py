@@ -749,6 +749,7 @@ class AuditLog:
         the tenant has no such session (another tenant's answers the same).
         """
         principal.require("viewer:mint")
+        self._meter(principal, "read", 1)
         tenant_id = principal.tenant_id
         if self._sessions.revoke(tenant_id, "host", now_micros(), session_id=session_id):
             return True
@@ -759,6 +760,7 @@ class AuditLog:
     def revoke_user_viewer_sessions(self, principal: Principal, user_id: str) -> int:
         """The host product ends every live session of one of its users; how many."""
         principal.require("viewer:mint")
+        self._meter(principal, "read", 1)
         if not user_id:
             raise InvalidInput("name the user whose sessions to revoke")
         return self._sessions.revoke(principal.tenant_id, "host", now_micros(), user_id=user_id)
@@ -1746,6 +1748,7 @@ class AuditLog:
     def retention(self, principal: Principal) -> RetentionPolicy:
         """The tenant's retention policy (``events:read``)."""
         principal.require("events:read")
+        self._meter(principal, "read", 1)
         self.tenant(principal.tenant_id)
         return self._store.get_retention(principal.tenant_id)
 
@@ -1758,6 +1761,7 @@ class AuditLog:
         tenant. A change is recorded in the tenant's log as ``audit_log.retention_changed``.
         """
         tenant_id = self._whole_tenant_eraser(principal)
+        self._meter(principal, "write", 1)
         if not isinstance(policy, RetentionPolicy):
             policy = RetentionPolicy.from_body(policy)
         before = self._store.get_retention(tenant_id)

@@ -32,11 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Final, Literal
-
-from limits import RateLimitItemPerSecond
-from limits.storage import SlidingWindowCounterSupport, Storage
-from limits.strategies import SlidingWindowCounterRateLimiter
+from typing import TYPE_CHECKING, Final, Literal
 
 from sealtrail.errors import InvalidInput, Quota, RateLimited
 from sealtrail.limits import (
@@ -48,6 +44,10 @@ from sealtrail.limits import (
     RATE_WINDOW,
 )
 from sealtrail.store.base import TenantRateLimits
+
+if TYPE_CHECKING:  # ``limits`` is imported when a limiter is made: the CLI rarely needs it
+    from limits import RateLimitItemPerSecond
+    from limits.storage import SlidingWindowCounterSupport, Storage
 
 Direction = Literal["write", "read"]
 LIMITS_TTL: Final = 5.0
@@ -111,9 +111,13 @@ class RateLimiter:
         *,
         window: int = RATE_WINDOW,
     ) -> None:
+        from limits import RateLimitItemPerSecond
+        from limits.strategies import SlidingWindowCounterRateLimiter
+
         self._counters = counters
         self._windows: SlidingWindowCounterSupport = counters  # type: ignore[assignment]
         self._strategy = SlidingWindowCounterRateLimiter(counters)
+        self._item = RateLimitItemPerSecond
         self._defaults = defaults
         self._overrides = overrides
         self._window = window
@@ -160,9 +164,7 @@ class RateLimiter:
         quotas: list[Quota] = []
         refused: tuple[_Limit, int] | None = None
         for limit in checks:
-            item = RateLimitItemPerSecond(
-                limit.per_second * self._window, self._window, namespace=NAMESPACE
-            )
+            item = self._item(limit.per_second * self._window, self._window, namespace=NAMESPACE)
             granted = refused is None and self._strategy.hit(item, *limit.identifiers, cost=cost)
             quota, wait = self._standing(item, limit, cost, writes)
             quotas.append(quota)

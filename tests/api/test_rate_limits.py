@@ -211,6 +211,14 @@ def _route_requests(api: Api) -> dict[tuple[str, str], Any]:
             "/v1/detection-settings", json={}, headers=headers
         ),
         ("GET", "/v1/alerts"): client.get("/v1/alerts", headers=headers),
+        ("GET", "/v1/retention"): client.get("/v1/retention", headers=headers),
+        ("PUT", "/v1/retention"): client.put("/v1/retention", json={}, headers=headers),
+        ("DELETE", "/v1/viewer-sessions/{session_id}"): client.delete(
+            "/v1/viewer-sessions/vs_missing", headers=headers
+        ),
+        ("DELETE", "/v1/viewer-sessions"): client.delete(
+            "/v1/viewer-sessions", params={"user_id": "u_nobody"}, headers=headers
+        ),
         **{
             (method, f"/v1/alerts/{{alert_id}}{tail}"): client.request(
                 method, f"/v1/alerts/al_missing{tail}", headers=headers

@@ -19,12 +19,14 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
-
-from limits.storage import Storage as RateCounters
+from typing import TYPE_CHECKING, Protocol
 
 from sealtrail.catalog import EventType
 from sealtrail.events import Event
+
+if TYPE_CHECKING:  # ``limits`` costs a noticeable import; only servers count requests
+    from limits.storage import Storage as RateCounters
+
 from sealtrail.limits import COUNT_CAP as COUNT_CAP  # re-exported for the engines
 from sealtrail.limits import ERASE_BATCH
 from sealtrail.privacy import Subject

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import psycopg
 from psycopg import errors, sql
@@ -62,8 +62,10 @@ from sealtrail.store.postgres_rows import (
     event_row,
     unescape_text,
 )
-from sealtrail.store.rate_counters import PostgresRateCounters
 from sealtrail.store.sql import MAX_SEQ, SQLStore
+
+if TYPE_CHECKING:  # imports ``limits``: loaded when a server first counts a request
+    from sealtrail.store.rate_counters import PostgresRateCounters
 
 log = logging.getLogger(__name__)
 
@@ -316,6 +318,8 @@ class PostgresStore(SQLStore[Connection]):
 
     def rate_counters(self) -> PostgresRateCounters:
         if self._counters is None:
+            from sealtrail.store.rate_counters import PostgresRateCounters
+
             self._counters = PostgresRateCounters(self._first_row)
         return self._counters
 

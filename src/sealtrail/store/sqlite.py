@@ -25,9 +25,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from limits.storage import MemoryStorage
 from sqlalchemy import create_engine, make_url
 
 from sealtrail.errors import ConfigurationError, NotFound
@@ -46,6 +45,9 @@ from sealtrail.store.codec import (
 )
 from sealtrail.store.dialect import Clause, Dialect
 from sealtrail.store.sql import Plan, SQLStore
+
+if TYPE_CHECKING:
+    from limits.storage import MemoryStorage
 
 T = TypeVar("T")
 
@@ -235,6 +237,8 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         if self._counters is None:
             with self._writer_lock:
                 if self._counters is None:
+                    from limits.storage import MemoryStorage
+
                     self._counters = MemoryStorage()
         return self._counters
 
