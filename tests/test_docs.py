@@ -19,6 +19,14 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 README = DOCS.parent / "README.md"
 
 
+def test_the_readme_counts_the_catalogs_built_in_types() -> None:
+    from sealtrail.catalog import Catalog
+
+    count = len(Catalog.builtin().types())
+    found = re.search(r"— (\d+) built-in event types", README.read_text())
+    assert found is not None and int(found.group(1)) == count
+
+
 def test_readme_opens_with_the_two_commands() -> None:
     head = README.read_text().split("\n\n", 3)[:3]
     assert "make run" in "\n".join(head)
