@@ -175,8 +175,11 @@ class Standby:
             ).fetchall()
         return {str(name): str(value) for name, value in rows}
 
-    def wait_for_replay(self, timeout: float = 60.0) -> None:
-        """Wait until the standby has replayed everything the primary has written so far."""
+    def wait_for_replay(self, timeout: float = 300.0) -> None:
+        """Wait until the standby has replayed everything the primary has written so far.
+
+        Generous: a standby just copied from a busy primary (the rest of the suite
+        writing beside it on two cores) first replays all it missed during the copy."""
         with psycopg.connect(self.primary_url, autocommit=True) as primary:
             row = primary.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
         assert row is not None

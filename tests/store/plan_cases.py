@@ -282,7 +282,8 @@ POINT_READS = {
         # event_ids finds (occurred_at, seq); events_by_time then finds the row.
         "get_event": {"event_ids_pkey", "events_by_time"},
         "get_events_by_seq": {"event_ids_tenant_id_seq_key", "events_by_time"},
-        "leaf_hashes": {"event_ids_tenant_id_seq_key"},
+        # Kept rows' hashes, then pruned ones' (kept as level-0 tree nodes; issue 13).
+        "leaf_hashes": {"event_ids_tenant_id_seq_key", "tree_nodes_pkey"},
         "scan": {"events_pkey"},
     },
 }

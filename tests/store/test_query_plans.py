@@ -20,6 +20,7 @@ index SQLite lacks (``events_by_action_group``, the ``events_search`` tsvector).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -135,12 +136,29 @@ def engine(
             load_history(store)
             # What autovacuum does to an append-only table: statistics, the visibility
             # map (index-only counts) and the full-text index's pending list merged.
-            connection.execute("VACUUM ANALYZE")
+            _vacuum_until_all_visible(connection)
             try:
                 with capture_postgres() as captured:
                     yield Engine("postgres", store, captured, PostgresExplainer(connection))
             finally:
                 store.close()
+
+
+def _vacuum_until_all_visible(connection: Any) -> None:
+    """VACUUM ANALYZE until every page of events is marked all-visible, as autovacuum
+    leaves a quiet append-only table. A snapshot still open elsewhere (another test's
+    transaction on a busy machine) keeps VACUUM from marking pages; the planner then
+    prices index-only counts as heap reads and the plans would depend on the load."""
+    deadline = time.monotonic() + 60
+    while True:
+        connection.execute("VACUUM ANALYZE")
+        pages, visible = connection.execute(
+            "SELECT coalesce(sum(relpages), 0), coalesce(sum(relallvisible), 0) FROM pg_class"
+            " WHERE relkind = 'r' AND relname LIKE 'events%'"
+        ).fetchone()
+        if visible >= pages or time.monotonic() > deadline:
+            return
+        time.sleep(0.5)
 
 
 # -- what every plan must do ---------------------------------------------------------------
@@ -267,7 +285,8 @@ def test_every_index_is_named_by_a_plan_test(engine: Engine) -> None:
         if not (engine.name == "sqlite" and c.sqlite_gap):
             named |= c.sqlite.indexes if engine.name == "sqlite" else c.postgres.indexes
     schema = engine.explain.schema_indexes()
-    assert named - {"rowid"} <= schema, "a plan test names an index the schema lacks"
+    # tree_nodes is not an events table; leaf_hashes reads pruned seqs' hashes there.
+    assert named - {"rowid", "tree_nodes_pkey"} <= schema, "a plan test names a missing index"
     assert schema - named == UNREAD[engine.name]
 
 

@@ -133,7 +133,8 @@ def test_a_test_message_is_signed_and_logged(stream_api: StreamApi) -> None:
     body = Webhook(created["secret"]).verify(request.body, request.headers)
     assert body["stream_id"] == created["id"] and body["type"] == "sealtrail.test"
     log = stream_api.call("GET", f"/v1/streams/{created['id']}/deliveries?limit=5").json()
-    assert log["deliveries"][0]["kind"] == "test"
+    # The stream's own first batch (its creation event) may be logged before or after it.
+    assert [d["kind"] for d in log["deliveries"]].count("test") == 1
 
 
 def test_after_a_rotation_both_secrets_sign_until_the_window_ends(stream_api: StreamApi) -> None:
@@ -149,7 +150,7 @@ def test_after_a_rotation_both_secrets_sign_until_the_window_ends(stream_api: St
     keys = rotated.json()["signing_keys"]
     assert [k["current"] for k in keys] == [True, False] and keys[1]["retires_at"]
     stream_api.call("POST", f"/v1/streams/{created['id']}/test")
-    request = stream_api.receiver.received[-1]
+    request = next(r for r in stream_api.receiver.received if b"sealtrail.test" in r.body)
     assert len(request.headers["webhook-signature"].split(" ")) == 2
     for secret in (created["secret"], fresh):
         Webhook(secret).verify(request.body, request.headers)
