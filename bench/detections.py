@@ -140,7 +140,7 @@ def run(report: Run, work: Path, *, events: int, repeats: int, clients: int, rou
             state = "on" if on else "off"
             print(f"    rules {state} run {rep + 1}/{repeats}: {rate:,.0f} events/s", flush=True)
     latencies = _latency(work / "detections-latency", rounds)
-    off, on = median(rates[False]), median(rates[True])
+    rate_off, rate_on = median(rates[False]), median(rates[True])
     p95 = percentile(latencies, 0.95)
     report.note(
         SECTION,
@@ -157,20 +157,20 @@ def run(report: Run, work: Path, *, events: int, repeats: int, clients: int, rou
             Figure(
                 SECTION,
                 "HTTP ingest, built-in rules off (baseline)",
-                off,
+                rate_off,
                 "events/s",
                 detail=", ".join(f"{x:,.0f}" for x in rates[False]),
             ),
             Figure(
                 SECTION,
                 "HTTP ingest, all built-in rules on",
-                on,
+                rate_on,
                 "events/s",
-                baseline=off,
+                baseline=rate_off,
                 baseline_name="rules off",
                 detail=", ".join(f"{x:,.0f}" for x in rates[True]),
                 target="≥ 90 % of rules off",
-                passed=on / off >= 0.90,
+                passed=rate_on / rate_off >= 0.90,
             ),
             Figure(
                 SECTION,

@@ -110,7 +110,7 @@ class RecordingCursor(psycopg.Cursor[Any]):
         return super().execute(query, params, **kwargs)
 
     @contextlib.contextmanager
-    def copy(self, statement: Any, params: Any = None, **kwargs: Any) -> Iterator[Any]:  # type: ignore[override]
+    def copy(self, statement: Any, params: Any = None, **kwargs: Any) -> Iterator[Any]:
         recorded = Statement(_text(statement), tuple(params or ()))
         RECORDED.append(recorded)
         match = _COPY.match(recorded.sql)
@@ -137,7 +137,7 @@ def record(connection: psycopg.Connection[Any]) -> None:
 def _value(statement: Statement, sql: str, match: re.Match[str] | None, start: int) -> Any:
     """The value bound to the placeholder at ``start`` (positional or named)."""
     if match is not None and match.group(1) is not None:
-        return statement.params[match.group(1)]  # type: ignore[call-overload]
+        return statement.params[match.group(1)]
     return statement.params[len(_ANY_PLACEHOLDER.findall(sql[:start]))]
 
 
@@ -167,8 +167,8 @@ def statement_violation(statement: Statement, tenant_tables: set[str]) -> str | 
     if tables == {"tenants"}:
         predicates += list(_TENANTS_PREDICATE.finditer(sql))
     for m in predicates:
-        holder = _ANY_PLACEHOLDER.search(sql, m.start() + m.group(0).index("%"))
-        values.append(_value(statement, sql, holder, holder.start() if holder else m.end()))
+        found = _ANY_PLACEHOLDER.search(sql, m.start() + m.group(0).index("%"))
+        values.append(_value(statement, sql, found, found.start() if found else m.end()))
     distinct = set(values)
     if len(distinct) == 1:
         return None

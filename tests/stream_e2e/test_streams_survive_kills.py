@@ -14,8 +14,9 @@ of them deliver it, so no delivery is ever made twice when nothing fails.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -112,7 +113,7 @@ def test_every_event_reaches_each_destination_once_through_kills_and_errors(
     started = time.monotonic()
     writers = Writers(server.url, key, events).start()
     for threshold in (events // 3, 2 * events // 3):
-        wait_until(lambda t=threshold: writers.stored >= t, 120, f"{threshold} events stored")
+        wait_until(_stored_at_least(writers, threshold), 120, f"{threshold} events stored")
         server.kill()
         server.start()
         print(
@@ -206,5 +207,9 @@ def _start(stream: dict[str, object]) -> int:
     return start
 
 
-def _only(receiver: Receiver, requests: list[object]) -> Receiver:
-    return Receiver(receiver.url, receiver.cert, list(requests))  # type: ignore[arg-type]
+def _only(receiver: Receiver, requests: Sequence[Any]) -> Receiver:
+    return Receiver(receiver.url, receiver.cert, list(requests))
+
+
+def _stored_at_least(writers: Writers, count: int) -> Callable[[], bool]:
+    return lambda: writers.stored >= count
