@@ -11,10 +11,13 @@ by ``independent`` (rfc8785 and a few lines of RFC 6962, no Sealtrail code).
 from __future__ import annotations
 
 import base64
+import re
 import sqlite3
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
@@ -193,6 +196,17 @@ def test_erasing_a_subject_leaves_no_byte_and_every_proof(log: AuditLog, tmp_pat
     )
     browser = TestClient(app)
     assert browser.get(minted.json()["url"], follow_redirects=False).status_code == 303
+    # Every list page that holds the subject's events (all time, access records shown).
+    page: str | None = "/ui?" + urlencode({"since": "", "access": "shown", "limit": "200"})
+    listed = 0
+    while page is not None:
+        html = browser.get(page).text
+        listed += html.count('<tr class="event"')
+        for value in SECRETS:
+            assert value not in html and value.replace("@", "&#64;") not in html
+        older = re.search(r'<a class="button" href="([^"]+)" rel="next">', html)
+        page = unescape(older.group(1)) if older else None
+    assert listed >= len(subject_events)
     for found in subject_events[:20]:
         html = browser.get(f"/ui/events/{found.id}").text
         assert "[erased]" in html and "verified" in html.lower()
