@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from . import sample
 from .conftest import Site
 
@@ -114,3 +116,20 @@ def test_an_api_keys_look_at_one_event_is_not_a_viewers_view(seeded: Site) -> No
     response = seeded.api().get(f"/v1/events/{sample.ROLE_CHANGE_ID}")
     assert response.status_code == 200
     assert _access_events(seeded) == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "params"),
+    [
+        ({}, {"after_seq": "99999999999999999999"}),
+        ({}, {"after_seq": "-2"}),
+        ({"Last-Event-ID": "abc"}, {}),
+    ],
+)
+def test_the_live_feed_refuses_a_resume_point_the_api_refuses(
+    seeded: Site, headers: dict[str, str], params: dict[str, str]
+) -> None:
+    """One rule for where a tail resumes (server.tail.resume_point), page and API alike."""
+    response = seeded.browser("owner").get("/ui/live", params=params, headers=headers)
+    assert response.status_code == 400
+    assert "cannot be followed live" in response.text

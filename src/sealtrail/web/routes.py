@@ -15,14 +15,14 @@ from typing import Any, Final
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from sealtrail.audit_log import AuditLog, Browse
 from sealtrail.auth import Principal
 from sealtrail.errors import InvalidQuery, NotFound, PhraseSyntaxError
-from sealtrail.events import now_micros
+from sealtrail.events import Event, now_micros
 from sealtrail.limits import TAIL_PING_SECONDS
 from sealtrail.query import EventQuery
 from sealtrail.server import deps
@@ -33,7 +33,7 @@ from sealtrail.server.session_cookie import (
     session_token,
     set_session_cookie,
 )
-from sealtrail.server.tail import follow
+from sealtrail.server.tail import messages, resume_point
 from sealtrail.sessions import (
     SessionExpired,
     SessionInvalid,
@@ -521,10 +521,12 @@ async def live_rows(request: Request) -> Response:
     log = deps.audit_log(request)
     params = _first_params(request)
     filters = Filters.from_params(params)
-    after = request.headers.get("last-event-id") or params.get("after_seq", "")
+    after = params.get("after_seq")
     try:
         query = filters.query()
-        start = int(after) if after.strip().lstrip("-").isdigit() else None
+        start = resume_point(
+            request.headers.get("last-event-id"), None if after is None else [after]
+        )
     except (InvalidQuery, PhraseSyntaxError):
         raise PageError(400, "bad_live") from None
     first = await run_in_threadpool(log.tail, principal, query, start)
@@ -532,19 +534,14 @@ async def live_rows(request: Request) -> Response:
     catalog = log.catalog(principal)
     template = environment().get_template("_live_row.html")
 
-    async def rows() -> Any:
-        told = first.last_seq
-        async for tail in follow(request, log, principal, query, first):
-            for event in tail.events:
-                row = build_row(event, catalog, now_micros())
-                html = template.render(row=row, did=f"l-{event.seq}", alert_marks={})
-                yield ServerSentEvent(html, event="rows", id=str(event.seq))
-            if tail.last_seq > told and not tail.events:
-                yield ServerSentEvent(id=str(tail.last_seq))  # moves Last-Event-ID only
-            told = max(told, tail.last_seq)
+    def render_row(event: Event) -> str:
+        row = build_row(event, catalog, now_micros())
+        return template.render(row=row, did=f"l-{event.seq}", alert_marks={})
 
     return EventSourceResponse(
-        rows(), ping=TAIL_PING_SECONDS, headers={"Cache-Control": "no-store"}
+        messages(request, log, principal, query, first, event="rows", render=render_row),
+        ping=TAIL_PING_SECONDS,
+        headers={"Cache-Control": "no-store"},
     )
 
 
