@@ -144,7 +144,10 @@ def run(run: Run, work: Path, *, seconds: float = 8.0, backlog: int = 10_000) ->
     directory = work / "streams"
     directory.mkdir()
     with _receiver(directory) as (url, ca, arrivals):
-        env = {"SEALTRAIL_STREAM_CA_FILE": str(ca)}
+        env = {
+            "SEALTRAIL_STREAM_CA_FILE": str(ca),
+            "SEALTRAIL_STREAM_ALLOW_PRIVATE_DESTINATIONS": "true",  # the local receiver
+        }
         print("  ingest with no stream and with 3, alternately", flush=True)
         with serve(
             directory, scopes="events:write,events:read,streams:manage", extra_env=env

@@ -150,7 +150,9 @@ from sealtrail.stream_admin import (
 )
 from sealtrail.stream_delivery import StreamConsumer, send_test
 from sealtrail.streams import Batch, ConsistencyProof, DeliveryResult, WebhookSigner
-from sealtrail.streams.config import SecretSet, StreamSpec, WebhookDestination
+from sealtrail.streams.config import SecretSet, SigningChoice, StreamSpec, WebhookDestination
+from sealtrail.streams.guard import DestinationGuard
+from sealtrail.streams.sealing import SecretBox, is_sealed, load_or_create_key_file, parse_keys
 from sealtrail.timeline import Histogram
 from sealtrail.witness.submit import Submitter
 
@@ -370,6 +372,7 @@ class AuditLog:
         self._stream_listeners: list[Callable[[], None]] = []
         self._last_use = keys.LastUse()
         self._limiter: ratelimit.RateLimiter | None = None
+        self._secret_box: SecretBox | None = None
 
     @classmethod
     def open(
@@ -413,8 +416,11 @@ class AuditLog:
 
     # -- the operator API -----------------------------------------------------------
     def migrate(self) -> list[str]:
-        """Create or upgrade the schema; the revisions applied."""
-        return self._store.migrate()
+        """Create or upgrade the schema; the revisions applied. Stream secrets stored in
+        the clear by an older version are encrypted (``seal_stream_secrets``)."""
+        applied = self._store.migrate()
+        self.seal_stream_secrets(rekey=False)
+        return applied
 
     def schema_revision(self) -> str | None:
         return self._store.schema_revision()
@@ -2176,7 +2182,56 @@ class AuditLog:
         spec = StreamSpec.stored(record.name, record.destination, record.format, record.filter)
         state = self._store.get_consumer(record.tenant_id, consumer_name(record.id))
         size = self._store.tree_head(record.tenant_id).size
-        return StreamView(record, spec, state, size)
+        return StreamView(record, spec, state, size, self._stream_secrets(record))
+
+    def _box(self) -> SecretBox:
+        """The key stream secrets are encrypted with (``streams.sealing``): the
+        ``stream_secrets_key`` setting, else the key file (made on first use)."""
+        if self._secret_box is None:
+            configured = self._settings.stream_secrets_key
+            keys = (
+                parse_keys(configured, "stream_secrets_key")
+                if configured
+                else load_or_create_key_file(self._settings.stream_secrets_key_path)
+            )
+            self._secret_box = SecretBox(keys)
+        return self._secret_box
+
+    def _stream_secrets(self, record: StreamRecord) -> SecretSet:
+        if record.secrets in ("", "[]"):  # a syslog stream: nothing to decrypt
+            return SecretSet()
+        return SecretSet.from_json(self._box().open(record.secrets))
+
+    def _sealed(self, secrets: SecretSet) -> str:
+        return self._box().seal(secrets.to_json()) if secrets.keys else "[]"
+
+    def seal_stream_secrets(self, *, rekey: bool = True) -> int:
+        """Encrypt every stream's secrets under the first stream secrets key: those
+        stored in the clear and, with ``rekey``, those sealed under an older key. Returns
+        how many streams were rewritten. A stream changed meanwhile is left as its
+        change wrote it (already sealed under the first key)."""
+        changed = 0
+        for record in self._store.list_streams():
+            stored = record.secrets
+            if stored in ("", "[]") or (is_sealed(stored) and not rekey):
+                continue
+            box = self._box()
+            if box.current(stored):
+                continue
+            if self._store.replace_stream_secrets(
+                record.tenant_id, record.id, stored, box.reseal(stored)
+            ):
+                changed += 1
+        return changed
+
+    def destination_guard(self) -> DestinationGuard:
+        """Where streams may connect (``streams.guard``), as the operator configured."""
+        return DestinationGuard(
+            self._settings.stream_allow_private_destinations, self._settings.stream_networks()
+        )
+
+    def _check_destination(self, spec: StreamSpec) -> None:
+        self.destination_guard().check_host(*spec.destination.endpoint())
 
     def _record_stream(
         self,
@@ -2198,17 +2253,24 @@ class AuditLog:
         for listener in self._stream_listeners:
             listener()
 
-    def create_stream(self, principal: Principal, spec: StreamSpec) -> CreatedStream:
-        """A new stream, delivering from the next event on (``replay_stream`` backfills);
-        a webhook stream's signing secret is returned here, once."""
+    def create_stream(
+        self, principal: Principal, spec: StreamSpec, signing: SigningChoice | None = None
+    ) -> CreatedStream:
+        """A new stream, delivering from the next event on (``replay_stream`` backfills).
+        A webhook stream signs with ``signing`` (default: a new HMAC ``v1`` secret,
+        returned here, once; ``v1a``: a new Ed25519 key pair, whose public key it shows).
+        Its destination must be a public address unless the operator allows more."""
         tenant_id = self._stream_manager(principal)
+        if signing is not None and not isinstance(spec.destination, WebhookDestination):
+            raise InvalidInput("signing is for webhook streams (syslog is not signed)")
         if len(self._store.list_streams(tenant_id)) >= MAX_STREAMS_PER_TENANT:
             raise Conflict(f"a tenant has at most {MAX_STREAMS_PER_TENANT} streams")
-        secrets, secret = (
-            SecretSet.fresh()
-            if isinstance(spec.destination, WebhookDestination)
-            else (SecretSet(), None)
-        )
+        self._check_destination(spec)
+        secrets, secret = SecretSet(), None
+        if isinstance(spec.destination, WebhookDestination):
+            choice = signing or SigningChoice()
+            key = choice.make()
+            secrets, secret = SecretSet.of(key), choice.shown(key)
         now = now_micros()
         record = StreamRecord(
             tenant_id=tenant_id,
@@ -2218,7 +2280,7 @@ class AuditLog:
             format=spec.format,
             filter=spec.filter,
             status="active",
-            secrets=secrets.to_json(),
+            secrets=self._sealed(secrets),
             created_at=now,
             updated_at=now,
         )
@@ -2257,6 +2319,8 @@ class AuditLog:
         changed = before.changes(after)
         if not changed and status in (None, record.status):
             return self._stream_view(record)
+        if "destination" in changed:
+            self._check_destination(after)
         updated = replace(
             record,
             name=after.name,
@@ -2295,10 +2359,16 @@ class AuditLog:
         self._streams_changed()
 
     def rotate_stream_secret(
-        self, principal: Principal, stream_id: str, overlap: int = DEFAULT_SECRET_OVERLAP
+        self,
+        principal: Principal,
+        stream_id: str,
+        overlap: int = DEFAULT_SECRET_OVERLAP,
+        signing: SigningChoice | None = None,
     ) -> CreatedStream:
-        """A new signing secret for a webhook stream (returned once); the old ones keep
-        signing beside it for ``overlap`` seconds. Recorded as an update."""
+        """A new signing key for a webhook stream, of the current scheme unless
+        ``signing`` names one (a generated HMAC secret is returned once; an Ed25519 key
+        shows its public half); the old keys keep signing beside it for ``overlap``
+        seconds. Recorded as an update."""
         tenant_id = self._stream_manager(principal)
         record = self._stream_record(tenant_id, stream_id)
         spec = StreamSpec.stored(record.name, record.destination, record.format, record.filter)
@@ -2307,17 +2377,25 @@ class AuditLog:
         if not 0 <= overlap <= MAX_SECRET_OVERLAP:
             raise InvalidInput(f"overlap_seconds must be 0-{MAX_SECRET_OVERLAP}")
         now = now_micros()
-        secrets, secret = SecretSet.from_json(record.secrets).rotated(
-            now=now // 1_000_000, overlap=overlap
-        )
-        updated = replace(record, secrets=secrets.to_json(), updated_at=now)
+        before = self._stream_secrets(record)
+        if signing is None:
+            current = before.signing()
+            signing = SigningChoice("v1a" if current and current["scheme"] == "v1a" else "v1")
+        key = signing.make()
+        secrets = before.rotated(key, now=now // 1_000_000, overlap=overlap)
+        secret = signing.shown(key)
+        updated = replace(record, secrets=self._sealed(secrets), updated_at=now)
         if not self._store.update_stream(updated):
             raise NotFound(f"no stream {stream_id!r}")
         self._record_stream(
             principal,
             "audit_log.stream_updated",
             updated,
-            {"changed": {"signing_keys": "rotated"}, "overlap_seconds": overlap},
+            {
+                "changed": {"signing_keys": "rotated"},
+                "scheme": signing.scheme,
+                "overlap_seconds": overlap,
+            },
         )
         self._streams_changed()
         return CreatedStream(self._stream_view(updated), secret)
@@ -2351,6 +2429,7 @@ class AuditLog:
             tenant_id=tenant_id,
             stream_id=stream_id,
             tls=self._stream_tls(),
+            guard=self.destination_guard(),
         )
         delivery = _delivery(record, "test", None, None, 0, 1, result)
         self._store.add_delivery(delivery, STREAM_DELIVERY_LOG)
@@ -2388,9 +2467,8 @@ class AuditLog:
             self._store.add_consumer(tenant_id, name, size, now_micros())
         return Follower(self._store, tenant_id, name, consumer, owner=owner, **options)
 
-    @staticmethod
-    def _stream_signer(record: StreamRecord) -> WebhookSigner | None:
-        secrets = SecretSet.from_json(record.secrets)
+    def _stream_signer(self, record: StreamRecord) -> WebhookSigner | None:
+        secrets = self._stream_secrets(record)
         return secrets.signer() if secrets.keys else None
 
     def _stream_tls(self) -> ssl.SSLContext | None:
@@ -2469,6 +2547,7 @@ class AuditLog:
             attempt=attempt,
             current=current,
             tls=tls,
+            guard=self.destination_guard(),
         )
 
 

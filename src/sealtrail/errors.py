@@ -10,6 +10,7 @@ about HTTP status codes.
     │   ├── BodyTooLarge             over the configured size limit
     │   ├── InvalidEvent             per-field validation failures (``details``)
     │   ├── InvalidQuery             a bad search parameter, time or cursor
+    │   ├── DestinationRefused       a stream destination that is not a public address
     │   └── PhraseSyntaxError        a search phrase that does not parse
     ├── AuthenticationFailed         no credential, or one we do not know
     ├── PermissionDenied             a known credential without the right
@@ -90,6 +91,17 @@ class InvalidEvent(InvalidInput):
     def __init__(self, message: str, details: list[FieldError]) -> None:
         super().__init__(message)
         self.details = details
+
+
+class DestinationRefused(InvalidInput):
+    """A stream destination whose host is (or resolves to) an address Sealtrail will not
+    connect to: loopback, private, link-local, multicast … (``details`` names the field)."""
+
+    code = "destination_refused"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.details = [FieldError(field, reason)]
 
 
 class InvalidQuery(InvalidInput):

@@ -12,6 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Final
 
@@ -50,6 +51,10 @@ class Settings:
     stream_failing_after: int = 600
     stream_lease_seconds: int = 30
     stream_ca_file: str | None = None
+    stream_secrets_key: str | None = None
+    stream_secrets_key_file: str | None = None
+    stream_allow_private_destinations: bool = False
+    stream_allowed_networks: str = ""
     rate_limits: bool = True
     rate_limit_key_writes: int = 2000
     rate_limit_tenant_writes: int = 5000
@@ -61,6 +66,30 @@ class Settings:
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def stream_secrets_key_path(self) -> Path:
+        """Where the stream secrets key is kept when ``stream_secrets_key`` is unset:
+        ``stream_secrets_key_file``, or beside the signing key."""
+        if self.stream_secrets_key_file:
+            return Path(self.stream_secrets_key_file)
+        return Path(self.signing_key_file).with_name("sealtrail-stream-secrets.key")
+
+    def stream_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """``stream_allowed_networks`` parsed: the CIDRs stream destinations may be in
+        even though they are not public addresses."""
+        networks = []
+        for part in self.stream_allowed_networks.split(","):
+            if not part.strip():
+                continue
+            try:
+                networks.append(ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigurationError(
+                    f"stream_allowed_networks: {part.strip()!r} is not a CIDR"
+                    " (10.0.0.0/8, fd00::/8)"
+                ) from None
+        return tuple(networks)
 
     @classmethod
     def env_name(cls, name: str) -> str:
@@ -137,6 +166,7 @@ class Settings:
                 raise ConfigurationError(f"{name} must be {lowest}..{MAX_RATE} per second")
         if self.stream_lease_seconds < 2:
             raise ConfigurationError("stream_lease_seconds must be at least 2 seconds")
+        self.stream_networks()
         if self.prune_interval < 0:
             raise ConfigurationError("prune_interval must be 0 (never) or more seconds")
 

@@ -9,8 +9,9 @@ the shapes it answers with and the small rules around them:
 - ``delivery`` shows where its cursor is (``next_seq``), how far behind the log it is
   (``lag``), and the current run of failures (``attempts``, ``last_error``,
   ``failing_since``, ``retry_at``);
-- the webhook **secret** is shown once, when made (created or rotated); afterwards only
-  how many keys sign and when the rotated ones retire;
+- a generated HMAC webhook **secret** is shown once, when made (created or rotated);
+  afterwards only the signing scheme, how many keys sign and when the rotated ones
+  retire. An Ed25519 (``v1a``) stream shows its public key, always, never the private one;
 - what is **recorded** in the tenant's log about a change never holds the secret, and a
   webhook URL only without its query string and fragment (where tokens hide).
 """
@@ -64,6 +65,7 @@ class StreamView:
     spec: StreamSpec
     state: ConsumerState | None
     tree_size: int
+    secrets: SecretSet
 
     @property
     def id(self) -> str:
@@ -96,15 +98,15 @@ class StreamView:
             },
         }
         if isinstance(self.spec.destination, WebhookDestination):
-            body["signing_keys"] = SecretSet.from_json(self.record.secrets).summary(
-                now // 1_000_000
-            )
+            body["signing"] = self.secrets.signing()
+            body["signing_keys"] = self.secrets.summary(now // 1_000_000)
         return body
 
 
 @dataclass(frozen=True, slots=True)
 class CreatedStream:
-    """A stream just created (or its secret just rotated): the only time the secret shows."""
+    """A stream just created (or its key just rotated): the only time a generated HMAC
+    secret shows."""
 
     view: StreamView
     secret: str | None

@@ -52,6 +52,7 @@ from sealtrail.streams import (
     seed_page_body,
 )
 from sealtrail.streams.config import StreamSpec, SyslogDestination
+from sealtrail.streams.guard import DestinationGuard
 
 __all__ = [
     "TEST_TYPE",
@@ -186,16 +187,17 @@ def _transport(
     signer: WebhookSigner | None,
     tls: ssl.SSLContext | None,
     hostname: str,
+    guard: DestinationGuard | None = None,
 ) -> tuple[WebhookTransport | SyslogTransport, Send]:
     encoder = encoder_for(spec)
     destination = spec.destination
     if isinstance(destination, SyslogDestination):
         context = (tls or ssl.create_default_context()) if destination.tls else None
-        syslog = SyslogTransport(destination.host, destination.port, tls=context)
+        syslog = SyslogTransport(destination.host, destination.port, tls=context, guard=guard)
         return syslog, syslog_sender(syslog, encoder, SyslogFormat(hostname=hostname))
     if signer is None:
         raise ValueError("a webhook stream needs its signer")
-    webhook = WebhookTransport(destination.url, signer, verify=tls or True)
+    webhook = WebhookTransport(destination.url, signer, verify=tls or True, guard=guard)
     body: WebhookBody = "ndjson" if spec.format == "ndjson" else "json"
     return webhook, webhook_sender(webhook, encoder, body)
 
@@ -219,8 +221,9 @@ class StreamConsumer:
         current: Callable[[], bool] | None = None,
         tls: ssl.SSLContext | None = None,
         hostname: str = "-",
+        guard: DestinationGuard | None = None,
     ) -> None:
-        self._transport, send = _transport(spec, signer, tls, hostname)
+        self._transport, send = _transport(spec, signer, tls, hostname, guard)
         self._current = current
 
         def recorded(msg_id: str, batch: Batch) -> DeliveryResult:
@@ -254,6 +257,7 @@ def send_test(
     tls: ssl.SSLContext | None = None,
     hostname: str = "-",
     clock: Callable[[], float] = time.time,
+    guard: DestinationGuard | None = None,
 ) -> DeliveryResult:
     """Send one signed test message: ``{"type": "sealtrail.test", "tenant_id", "stream_id",
     "name", "format", "sent_at"}`` — a JSON webhook body, or one syslog message (MSGID
@@ -267,7 +271,7 @@ def send_test(
         "format": spec.format,
         "sent_at": int(now),
     }
-    transport, _ = _transport(spec, signer, tls, hostname)
+    transport, _ = _transport(spec, signer, tls, hostname, guard)
     try:
         if isinstance(transport, WebhookTransport):
             msg_id = f"stream_test-{stream_id}-{int(now * 1000)}"

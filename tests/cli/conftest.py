@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,10 @@ import pytest
 class Cli:
     cwd: Path
     database: str
+    # Local receivers (127.0.0.1) are private destinations: allowed here, refused by default.
+    env: dict[str, str] = field(
+        default_factory=lambda: {"SEALTRAIL_STREAM_ALLOW_PRIVATE_DESTINATIONS": "true"}
+    )
 
     def run(
         self, *args: str, stdin: bytes | None = None, check: bool = True
@@ -25,6 +29,7 @@ class Cli:
             **os.environ,
             "SEALTRAIL_DATABASE_URL": self.database,
             "SEALTRAIL_SIGNING_KEY_FILE": str(self.cwd / "signing.key"),
+            **self.env,
         }
         result = subprocess.run(
             [sys.executable, "-m", "sealtrail", *args],

@@ -85,6 +85,8 @@ def stream_api(tmp_path: Path, receiver: Receiver) -> Iterator[StreamApi]:
         signing_key_file=str(tmp_path / "signing.key"),
         stream_ca_file=str(receiver.cert.cert),
         stream_failing_after=1,
+        # The receiver is on this machine: a loopback destination, refused by default.
+        stream_allow_private_destinations=True,
         # No background detections: their alert events would join the streams these tests
         # count exactly (test_alerts_in_streams turns them on).
         detections=False,

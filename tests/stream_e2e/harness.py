@@ -30,6 +30,7 @@ def serving(workdir: Path, ca_file: Path, lease_seconds: int = 3) -> LiveServer:
     server = LiveServer(workdir)
     server.env["SEALTRAIL_STREAM_CA_FILE"] = str(ca_file)
     server.env["SEALTRAIL_STREAM_LEASE_SECONDS"] = str(lease_seconds)
+    server.env["SEALTRAIL_STREAM_ALLOW_PRIVATE_DESTINATIONS"] = "true"  # local receivers
     return server
 
 

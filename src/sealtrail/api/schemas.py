@@ -56,7 +56,7 @@ from sealtrail.query import MAX_PHRASE_LENGTH
 from sealtrail.query.params import MAX_ACTIONS
 from sealtrail.query.values import MAX_VALUE_LENGTH
 from sealtrail.server.session_cookie import COOKIE, SECURE_COOKIE
-from sealtrail.streams.config import STREAM_STATUSES
+from sealtrail.streams.config import SIGNING_SCHEMES, STREAM_STATUSES
 
 JSON: Final = "application/json"
 
@@ -609,7 +609,23 @@ _STREAM_MEMBERS: Final = {
     "format": _enum(STREAM_FORMATS),
     "filter": _string(nullable=True, description="a search phrase that parses; null: every event"),
 }
-STREAM_IN: Final = _object(dict(_STREAM_MEMBERS), ["name", "destination", "format"])
+_SIGNING: Final = _object(
+    {
+        "scheme": {
+            **_enum(SIGNING_SCHEMES),
+            "description": "v1: HMAC-SHA256 (default); v1a: Ed25519 (Standard Webhooks)",
+        },
+        "secret": _string(
+            pattern=r"^(whsec_|whsk_)[A-Za-z0-9+/=]+$",
+            description="your own key (whsec_… for v1, whsk_… for v1a); default: a new one",
+        ),
+    },
+    [],
+)
+STREAM_IN: Final = _object(
+    {**_STREAM_MEMBERS, "signing": {**_SIGNING, "description": "webhooks only"}},
+    ["name", "destination", "format"],
+)
 STREAM_CHANGE_IN: Final = {
     **_object({**_STREAM_MEMBERS, "status": _enum(STREAM_STATUSES)}, []),
     "minProperties": 1,
@@ -618,7 +634,11 @@ REPLAY_IN: Final = _object({"from_seq": _integer(0, MAX_OFFSET)}, ["from_seq"])
 ROTATE_IN: Final = {
     "required": False,
     "content": {
-        JSON: {"schema": _object({"overlap_seconds": _integer(0, MAX_SECRET_OVERLAP)}, [])}
+        JSON: {
+            "schema": _object(
+                {"overlap_seconds": _integer(0, MAX_SECRET_OVERLAP), "signing": _SIGNING}, []
+            )
+        }
     },
 }
 ERASURE_IN: Final = _object(

@@ -20,7 +20,7 @@ from sealtrail.events import now_micros
 from sealtrail.limits import DEFAULT_SECRET_OVERLAP, MAX_STREAMS_PER_TENANT, STREAM_DELIVERY_LOG
 from sealtrail.server import deps
 from sealtrail.server.requests import query_lists, read_json
-from sealtrail.streams.config import StreamSpec
+from sealtrail.streams.config import SigningChoice, StreamSpec
 
 router = APIRouter(prefix="/v1/streams", tags=["streams"])
 
@@ -28,7 +28,7 @@ JSON = "application/json"
 _OK = schemas.content(JSON, {"type": "object"}, "the stream (or its deliveries) as JSON")
 _STREAM = (
     'a stream: {"name", "destination": {"type": "webhook", "url"} | {"type": "syslog",'
-    ' "host", "port", "tls"}, "format", "filter"?}'
+    ' "host", "port", "tls"}, "format", "filter"?, "signing"?: {"scheme": "v1" | "v1a"}}'
 )
 
 
@@ -59,7 +59,10 @@ def _object(body: Any, allowed: set[str]) -> dict[str, Any]:
 @router.post(
     "",
     status_code=201,
-    summary="Create a stream; a webhook stream's signing secret is returned once",
+    summary=(
+        "Create a stream; a webhook's generated v1 secret is returned once, a v1a stream's"
+        " public key always"
+    ),
     response_class=Response,
     **schemas.operation(
         errors=(*schemas.BODY, 409),
@@ -75,8 +78,12 @@ def _object(body: Any, allowed: set[str]) -> dict[str, Any]:
 )
 async def create_stream(request: Request) -> Response:
     principal = deps.principal(request)
-    spec = StreamSpec.from_body(await _body(request, _STREAM))
-    created = await run_in_threadpool(deps.audit_log(request).create_stream, principal, spec)
+    body = await _body(request, _STREAM)
+    spec = StreamSpec.from_body(body)
+    signing = SigningChoice.from_body(body) if body.get("signing") is not None else None
+    created = await run_in_threadpool(
+        deps.audit_log(request).create_stream, principal, spec, signing
+    )
     return _json(created.to_dict(now_micros()), 201)
 
 
@@ -174,7 +181,10 @@ async def replay_stream(request: Request, stream_id: str) -> Response:
 
 @router.post(
     "/{stream_id}/rotate-secret",
-    summary="A new webhook signing secret (returned once); the old one signs on for a while",
+    summary=(
+        "A new webhook signing key (a generated v1 secret is returned once); the old one"
+        " signs on for a while"
+    ),
     response_class=Response,
     **schemas.operation(errors=(*schemas.BODY, 404), body=schemas.ROTATE_IN, responses={200: _OK}),
 )
@@ -182,13 +192,19 @@ async def rotate_secret(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)
     raw = await request.body()
     overlap = DEFAULT_SECRET_OVERLAP
+    signing = None
     if raw.strip():
-        body = _object(await _body(request, '{"overlap_seconds": <seconds>}'), {"overlap_seconds"})
+        body = _object(
+            await _body(request, '{"overlap_seconds": <seconds>, "signing"?: {"scheme"}}'),
+            {"overlap_seconds", "signing"},
+        )
         overlap = _whole(body.get("overlap_seconds", DEFAULT_SECRET_OVERLAP))
         if isinstance(overlap, bool) or not isinstance(overlap, int):
             raise InvalidInput("overlap_seconds must be an integer")
+        if "signing" in body:
+            signing = SigningChoice.from_body(body)
     rotated = await run_in_threadpool(
-        deps.audit_log(request).rotate_stream_secret, principal, stream_id, overlap
+        deps.audit_log(request).rotate_stream_secret, principal, stream_id, overlap, signing
     )
     return _json(rotated.to_dict(now_micros()))
 

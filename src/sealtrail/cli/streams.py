@@ -1,11 +1,14 @@
 """Streams on the command line: ``streams create|list|show|test|replay|pause|resume|delete|
-deliveries|rotate-secret`` — the operator's view of ``/v1/streams``, no API key needed."""
+deliveries|rotate-secret`` — the operator's view of ``/v1/streams``, no API key needed —
+and the operator's own ``streams rekey`` and ``streams new-secrets-key`` (the key stream
+secrets are encrypted with at rest)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import click
+from cryptography.fernet import Fernet
 
 from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
@@ -20,7 +23,7 @@ from sealtrail.cli.common import (
 from sealtrail.events import now_micros
 from sealtrail.limits import DEFAULT_SECRET_OVERLAP, STREAM_DELIVERY_LOG, STREAM_FORMATS
 from sealtrail.stream_admin import StreamView
-from sealtrail.streams.config import StreamSpec
+from sealtrail.streams.config import SIGNING_SCHEMES, SigningChoice, StreamSpec
 
 
 def _open(database: str | None, config: str | None) -> AuditLog:
@@ -49,6 +52,27 @@ def _show(view: StreamView, as_json: bool, extra: dict[str, Any] | None = None) 
         click.echo(_line(view))
 
 
+def _signing(scheme: str | None, secret_file: str | None) -> SigningChoice | None:
+    """``--signing`` and ``--signing-secret-file`` as the API's ``signing`` member."""
+    if scheme is None and secret_file is None:
+        return None
+    signing: dict[str, Any] = {"scheme": scheme or "v1"}
+    if secret_file is not None:
+        with click.open_file(secret_file, "r") as handle:
+            signing["secret"] = handle.read().strip()
+        if scheme is None and signing["secret"].startswith("whsk_"):
+            signing["scheme"] = "v1a"
+    return SigningChoice.from_body({"signing": signing})
+
+
+def _show_keys(body: dict[str, Any], secret: str | None, what: str) -> None:
+    signing = body.get("signing") or {}
+    if secret is not None:
+        click.echo(f"{what} (shown once): {secret}")
+    if signing.get("public_key"):
+        click.echo(f"v1a public key (give it to the receiver): {signing['public_key']}")
+
+
 def tenant_option(func: Any) -> Any:
     return click.option("--tenant", "tenant_id", required=True, help="The tenant.")(func)
 
@@ -73,6 +97,18 @@ def streams() -> None:
     help="How events are written.",
 )
 @click.option("--filter", "phrase", default=None, help="A search phrase: only what it matches.")
+@click.option(
+    "--signing",
+    type=click.Choice(SIGNING_SCHEMES),
+    default=None,
+    help="Webhook signatures: v1 (HMAC-SHA256, the default) or v1a (Ed25519).",
+)
+@click.option(
+    "--signing-secret-file",
+    default=None,
+    metavar="FILE",
+    help="Sign with your own key (whsec_… or whsk_…) read from FILE ('-': stdin).",
+)
 @database_option
 @config_option
 @json_option
@@ -84,13 +120,16 @@ def create(
     tls: bool,
     fmt: str,
     phrase: str | None,
+    signing: str | None,
+    signing_secret_file: str | None,
     database: str | None,
     config: str | None,
     as_json: bool,
 ) -> None:
     """Create a stream; it delivers from the next event on (replay backfills).
 
-    A webhook stream's signing secret (whsec_…) is printed once, now.
+    A webhook stream's generated v1 signing secret (whsec_…) is printed once, now; a v1a
+    stream's public key (whpk_…) is printed now and shown by `streams show`.
     """
     if (url is None) == (syslog is None):
         raise click.UsageError("give exactly one destination: --webhook URL or --syslog HOST:PORT")
@@ -108,17 +147,18 @@ def create(
     spec = StreamSpec.from_body(
         {"name": name, "destination": destination, "format": fmt, "filter": phrase}
     )
+    choice = _signing(signing, signing_secret_file)
     log = _open(database, config)
     try:
-        created = log.create_stream(Principal.operator(tenant_id), spec)
+        created = log.create_stream(Principal.operator(tenant_id), spec, choice)
     finally:
         log.close()
+    body = created.to_dict(now_micros())
     if as_json:
-        print_json(created.to_dict(now_micros()))
+        print_json(body)
         return
     click.echo(_line(created.view))
-    if created.secret is not None:
-        click.echo(f"signing secret (shown once): {created.secret}")
+    _show_keys(body, created.secret, "signing secret")
 
 
 @streams.command("list")
@@ -294,6 +334,18 @@ def deliveries(
     show_default=True,
     help="Seconds the old secret keeps signing beside the new one.",
 )
+@click.option(
+    "--signing",
+    type=click.Choice(SIGNING_SCHEMES),
+    default=None,
+    help="The new key's scheme (default: the current one's).",
+)
+@click.option(
+    "--signing-secret-file",
+    default=None,
+    metavar="FILE",
+    help="Your own new key (whsec_… or whsk_…) read from FILE ('-': stdin).",
+)
 @database_option
 @config_option
 @json_option
@@ -301,21 +353,28 @@ def rotate_secret(
     tenant_id: str,
     stream_id: str,
     overlap: int,
+    signing: str | None,
+    signing_secret_file: str | None,
     database: str | None,
     config: str | None,
     as_json: bool,
 ) -> None:
-    """A new webhook signing secret, printed once; the old one signs on for --overlap."""
+    """A new webhook signing key (a generated v1 secret is printed once, a v1a key's public
+    half too); the old one signs on for --overlap."""
+    choice = _signing(signing, signing_secret_file)
     log = _open(database, config)
     try:
-        rotated = log.rotate_stream_secret(Principal.operator(tenant_id), stream_id, overlap)
+        rotated = log.rotate_stream_secret(
+            Principal.operator(tenant_id), stream_id, overlap, choice
+        )
     finally:
         log.close()
+    body = rotated.to_dict(now_micros())
     if as_json:
-        print_json(rotated.to_dict(now_micros()))
+        print_json(body)
         return
     click.echo(_line(rotated.view))
-    click.echo(f"new signing secret (shown once): {rotated.secret}")
+    _show_keys(body, rotated.secret, "new signing secret")
 
 
 @streams.command("delete")
@@ -331,6 +390,30 @@ def delete(tenant_id: str, stream_id: str, database: str | None, config: str | N
     finally:
         log.close()
     click.echo(f"deleted {stream_id}")
+
+
+@streams.command("rekey")
+@database_option
+@config_option
+def rekey(database: str | None, config: str | None) -> None:
+    """Encrypt every stream's secrets under the first stream secrets key.
+
+    To rotate the key: put a new key first in stream_secrets_key (the old one after it),
+    run this, then drop the old key. It also encrypts secrets an older Sealtrail stored in
+    the clear (as `sealtrail migrate` does).
+    """
+    log = _open(database, config)
+    try:
+        changed = log.seal_stream_secrets()
+    finally:
+        log.close()
+    click.echo(f"re-encrypted the secrets of {changed} stream(s)")
+
+
+@streams.command("new-secrets-key")
+def new_secrets_key() -> None:
+    """Print a new stream secrets key (a Fernet key) for stream_secrets_key."""
+    click.echo(Fernet.generate_key().decode("ascii"))
 
 
 COMMANDS = [streams]

@@ -50,7 +50,7 @@ def status_for(exc: errors.SealtrailError) -> int:
 
 def error_body(exc: errors.SealtrailError) -> dict[str, Any]:
     body: dict[str, Any] = {"code": exc.code, "message": exc.message}
-    if isinstance(exc, errors.InvalidEvent):
+    if isinstance(exc, errors.InvalidEvent | errors.DestinationRefused):
         body["details"] = [d.as_dict() for d in exc.details]
     elif isinstance(exc, errors.InvalidQuery) and exc.parameter:
         body["parameter"] = exc.parameter

@@ -683,6 +683,11 @@ class EventStore(abc.ABC):
         ``Conflict`` if the new name is another stream's."""
 
     @abc.abstractmethod
+    def replace_stream_secrets(self, tenant_id: str, stream_id: str, old: str, new: str) -> bool:
+        """Set the stream's ``secrets`` to ``new`` if they are still ``old`` (a re-encryption
+        that must not undo a rotation made meanwhile); False if they were not."""
+
+    @abc.abstractmethod
     def remove_stream(self, tenant_id: str, stream_id: str) -> bool:
         """Delete the stream and its delivery log; False if there was none."""
 

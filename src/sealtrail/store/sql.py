@@ -1229,6 +1229,11 @@ class SQLStore(EventStore, Generic[C]):
         )
         return changed == 1
 
+    def replace_stream_secrets(self, tenant_id: str, stream_id: str, old: str, new: str) -> bool:
+        escape = self.dialect.escape
+        sql = "UPDATE streams SET secrets = ? WHERE tenant_id = ? AND id = ? AND secrets = ?"
+        return self._run(sql, (escape(new), tenant_id, stream_id, escape(old))) == 1
+
     def remove_stream(self, tenant_id: str, stream_id: str) -> bool:
         def work(connection: C) -> bool:
             self._execute(

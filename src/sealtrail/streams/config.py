@@ -13,8 +13,11 @@
 
 ``StreamSpec.from_body`` takes a create body; ``StreamSpec.patched`` a ``PATCH`` body
 (any of the four members, ``filter: null`` clearing the filter, and ``status``:
-``active`` or ``paused``). Webhook signing secrets are kept as ``SecretSet``: the
-current secret and those rotated out but signing until their overlap window closes.
+``active`` or ``paused``). A create body may also say how a webhook is signed:
+``"signing": {"scheme": "v1" | "v1a", "secret"?: "whsec_…" | "whsk_…"}``, read by
+``SigningChoice.from_body`` (HMAC ``v1`` by default; without ``secret`` one is
+generated). Webhook signing keys are kept as ``SecretSet``: the current key and those
+rotated out but signing until their overlap window closes.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any, Final, Literal, TypeAlias, cast
 
 import httpx
 
-from sealtrail.errors import InvalidInput
+from sealtrail.errors import ConfigurationError, InvalidInput
 from sealtrail.limits import (
     MAX_STREAM_NAME,
     MAX_STREAM_URL,
@@ -34,12 +37,22 @@ from sealtrail.limits import (
     StreamFormat,
 )
 from sealtrail.query import EventQuery, parse_phrase
-from sealtrail.streams.signing import HmacSecret, RotatingKey, WebhookSigner, parse_secret
+from sealtrail.streams.signing import (
+    Ed25519Secret,
+    HmacSecret,
+    RotatingKey,
+    SigningSecret,
+    WebhookSigner,
+    parse_secret,
+)
 
 __all__ = [
+    "SIGNING_SCHEMES",
     "STREAM_STATUSES",
     "Destination",
     "SecretSet",
+    "SigningChoice",
+    "SigningScheme",
     "StreamSpec",
     "StreamStatus",
     "SyslogDestination",
@@ -49,6 +62,8 @@ __all__ = [
 StreamStatus = Literal["active", "paused"]
 STREAM_STATUSES: Final[tuple[StreamStatus, ...]] = ("active", "paused")
 _FIELDS: Final = frozenset({"name", "destination", "format", "filter"})
+SigningScheme = Literal["v1", "v1a"]
+SIGNING_SCHEMES: Final[tuple[SigningScheme, ...]] = ("v1", "v1a")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,11 @@ class WebhookDestination:
 
     def describe(self) -> str:
         return self.url
+
+    def endpoint(self) -> tuple[str, int, str]:
+        """The host and port connected to, and the member that names them."""
+        url = httpx.URL(self.url)
+        return url.host, url.port or 443, "destination.url"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +95,10 @@ class SyslogDestination:
 
     def describe(self) -> str:
         return f"syslog{'+tls' if self.tls else ''}://{self.host}:{self.port}"
+
+    def endpoint(self) -> tuple[str, int, str]:
+        """The host and port connected to, and the member that names them."""
+        return self.host, self.port, "destination.host"
 
 
 Destination: TypeAlias = WebhookDestination | SyslogDestination
@@ -159,7 +183,7 @@ class StreamSpec:
     def from_body(cls, body: object) -> StreamSpec:
         if not isinstance(body, dict):
             raise InvalidInput("a stream is a JSON object")
-        unknown = sorted(set(body) - _FIELDS)
+        unknown = sorted(set(body) - _FIELDS - {"signing"})
         if unknown:
             raise InvalidInput(f"{unknown[0]!r} is not a member of a stream")
         for member in ("name", "destination", "format"):
@@ -183,6 +207,11 @@ class StreamSpec:
             raise InvalidInput(
                 "a stream change is a JSON object with any of name, destination, format,"
                 " filter, status"
+            )
+        if "signing" in body:
+            raise InvalidInput(
+                "a stream's signing keys change by rotation: POST /v1/streams/{id}/rotate-secret"
+                ' {"signing": {"scheme"}}'
             )
         unknown = sorted(set(body) - _FIELDS - {"status"})
         if unknown:
@@ -230,17 +259,74 @@ class StreamSpec:
         return [k for k in mine if mine[k] != theirs[k]]
 
 
+def scheme_of(secret: SigningSecret) -> SigningScheme:
+    return "v1a" if isinstance(secret, Ed25519Secret) else "v1"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class SigningChoice:
+    """How a webhook stream signs: a scheme, and the owner's own key or (None) a new one."""
+
+    scheme: SigningScheme = "v1"
+    secret: SigningSecret | None = None
+
+    @classmethod
+    def from_body(cls, body: object) -> SigningChoice:
+        """The ``signing`` member of a create (or rotate) body; the default when absent."""
+        if not isinstance(body, dict) or body.get("signing") is None:
+            return cls()
+        value = body["signing"]
+        if not isinstance(value, dict):
+            raise InvalidInput('signing must be {"scheme": "v1" | "v1a", "secret"?}')
+        unknown = sorted(set(value) - {"scheme", "secret"})
+        if unknown:
+            raise InvalidInput(f"signing.{unknown[0]} is not a member of signing")
+        scheme = value.get("scheme", "v1")
+        if scheme not in SIGNING_SCHEMES:
+            raise InvalidInput("signing.scheme must be v1 (HMAC-SHA256) or v1a (Ed25519)")
+        text = value.get("secret")
+        if text is None:
+            return cls(cast(SigningScheme, scheme))
+        if not isinstance(text, str):
+            raise InvalidInput("signing.secret must be a whsec_… or whsk_… string")
+        try:
+            secret = parse_secret(text.strip())
+        except ConfigurationError as exc:
+            raise InvalidInput(f"signing.secret: {exc.message}") from None
+        if scheme_of(secret) != scheme:
+            prefix = "whsk_" if scheme == "v1a" else "whsec_"
+            raise InvalidInput(f"signing.secret for scheme {scheme} starts with {prefix}")
+        return cls(cast(SigningScheme, scheme), secret)
+
+    def make(self) -> SigningSecret:
+        """The key to sign with: the owner's, or a new one of the scheme."""
+        if self.secret is not None:
+            return self.secret
+        return Ed25519Secret.generate() if self.scheme == "v1a" else HmacSecret.generate()
+
+    def shown(self, secret: SigningSecret) -> str | None:
+        """What to show once: a generated HMAC secret (the receiver needs it). An Ed25519
+        private key is never shown (receivers need only its public key), nor a key the
+        owner gave (they have it)."""
+        if self.secret is None and isinstance(secret, HmacSecret):
+            return secret.serialize()
+        return None
+
+    def __repr__(self) -> str:
+        return f"SigningChoice({self.scheme!r}, own_key={self.secret is not None})"
+
+
 @dataclass(frozen=True, slots=True)
 class SecretSet:
-    """A webhook stream's signing secrets: one current, and rotated ones until ``retires_at``
-    (Unix seconds). Kept as JSON; the secrets are shown to the tenant only when made."""
+    """A webhook stream's signing keys: one current, and rotated ones until ``retires_at``
+    (Unix seconds). Kept as JSON, encrypted at rest (``streams.sealing``); an HMAC secret
+    is shown to the tenant only when made, an Ed25519 key only as its public half."""
 
     keys: tuple[RotatingKey, ...] = ()
 
     @classmethod
-    def fresh(cls) -> tuple[SecretSet, str]:
-        secret = HmacSecret.generate()
-        return cls((RotatingKey(secret),)), secret.serialize()
+    def of(cls, secret: SigningSecret) -> SecretSet:
+        return cls((RotatingKey(secret),))
 
     @classmethod
     def from_json(cls, text: str) -> SecretSet:
@@ -252,20 +338,39 @@ class SecretSet:
             [{"secret": k.secret.serialize(), "retires_at": k.retires_at} for k in self.keys]
         )
 
-    def rotated(self, *, now: int, overlap: int) -> tuple[SecretSet, str]:
-        """A new current secret; today's keep signing for ``overlap`` more seconds."""
-        secret = HmacSecret.generate()
-        return SecretSet(self.signer().rotate(secret, now=now, overlap=overlap).keys), (
-            secret.serialize()
-        )
+    @property
+    def current(self) -> SigningSecret | None:
+        return next((k.secret for k in self.keys if k.retires_at is None), None)
+
+    def rotated(self, new: SigningSecret, *, now: int, overlap: int) -> SecretSet:
+        """``new`` is current; today's keys keep signing for ``overlap`` more seconds."""
+        return SecretSet(self.signer().rotate(new, now=now, overlap=overlap).keys)
 
     def signer(self) -> WebhookSigner:
         return WebhookSigner(self.keys)
 
+    def signing(self) -> dict[str, Any] | None:
+        """The current scheme and, for ``v1a``, the public key receivers pin."""
+        current = self.current
+        if current is None:
+            return None
+        if isinstance(current, Ed25519Secret):
+            return {"scheme": "v1a", "public_key": current.public_key()}
+        return {"scheme": "v1"}
+
     def summary(self, now: int) -> list[dict[str, Any]]:
-        """What the API shows of the keys: never the secret, only when each one retires."""
-        return [
-            {"current": k.retires_at is None, "retires_at": k.retires_at}
-            for k in self.keys
-            if k.signs_at(now)
-        ]
+        """What the API shows of the keys: never a secret, only each one's scheme, an
+        Ed25519 key's public half, and when each one retires."""
+        shown = []
+        for k in self.keys:
+            if not k.signs_at(now):
+                continue
+            item: dict[str, Any] = {
+                "current": k.retires_at is None,
+                "retires_at": k.retires_at,
+                "scheme": scheme_of(k.secret),
+            }
+            if isinstance(k.secret, Ed25519Secret):
+                item["public_key"] = k.secret.public_key()
+            shown.append(item)
+        return shown

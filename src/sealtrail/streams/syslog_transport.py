@@ -18,7 +18,9 @@ import time
 from collections.abc import Sequence
 from types import TracebackType
 
+from sealtrail.errors import DestinationRefused
 from sealtrail.streams.delivery import DeliveryResult
+from sealtrail.streams.guard import DestinationGuard
 from sealtrail.streams.syslog import frame
 
 __all__ = ["SyslogTransport"]
@@ -35,8 +37,10 @@ class SyslogTransport:
         tls: ssl.SSLContext | None = None,
         server_hostname: str | None = None,
         timeout: float = 10.0,
+        guard: DestinationGuard | None = None,
     ) -> None:
         self.host = host
+        self._guard = guard
         self.port = port
         self._tls = tls
         self._server_hostname = server_hostname or host
@@ -54,6 +58,11 @@ class SyslogTransport:
             sock.sendall(data)
             if _closed_by_peer(sock, self._timeout):  # also drains what TLS sent meanwhile
                 raise ConnectionResetError("the syslog server closed the connection")
+        except DestinationRefused as exc:
+            self.close()
+            return DeliveryResult.failed(
+                exc.message, retryable=False, seconds=time.monotonic() - started
+            )
         except ssl.SSLCertVerificationError as exc:
             self.close()
             return DeliveryResult.failed(
@@ -69,7 +78,7 @@ class SyslogTransport:
         return DeliveryResult.ok(seconds=time.monotonic() - started)
 
     def _connect(self) -> socket.socket:
-        sock = socket.create_connection((self.host, self.port), timeout=self._timeout)
+        sock = self._open_socket()
         if self._tls is not None:
             try:
                 sock = self._tls.wrap_socket(sock, server_hostname=self._server_hostname)
@@ -78,6 +87,20 @@ class SyslogTransport:
                 raise
         self._sock = sock
         return sock
+
+    def _open_socket(self) -> socket.socket:
+        """A TCP connection; with a guard, to one of the addresses it resolved and checked
+        (so DNS cannot point the connection elsewhere after the check)."""
+        if self._guard is None:
+            return socket.create_connection((self.host, self.port), timeout=self._timeout)
+        addresses = self._guard.addresses(self.host, self.port, "destination.host")
+        for n, address in enumerate(addresses):
+            try:
+                return socket.create_connection((address, self.port), timeout=self._timeout)
+            except OSError:
+                if n == len(addresses) - 1:
+                    raise
+        raise AssertionError("unreachable: addresses is never empty")
 
     def close(self) -> None:
         if self._sock is not None:

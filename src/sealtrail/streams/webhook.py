@@ -4,6 +4,10 @@ The transport knows nothing of formats: it gets the exact body bytes, their medi
 and the delivery's ``webhook-id`` (the same on every retry, so receivers deduplicate).
 Redirects are not followed; timeouts default to 5 s to connect and 15 s in all
 (Standard Webhooks suggests receivers answer within 15–30 s).
+
+With a ``DestinationGuard`` the host is resolved before each POST, every address is
+checked, and the request goes to a checked address (the URL's host kept for ``Host``, TLS
+SNI and certificate verification), so DNS cannot point it elsewhere after the check.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from typing import Final
 import httpx
 
 import sealtrail
-from sealtrail.errors import ConfigurationError
+from sealtrail.errors import ConfigurationError, DestinationRefused
 from sealtrail.streams.delivery import DeliveryResult, result_for_status
+from sealtrail.streams.guard import DestinationGuard
 from sealtrail.streams.signing import WebhookSigner
 
 __all__ = ["DEFAULT_TIMEOUT", "WebhookTransport"]
@@ -39,11 +44,14 @@ class WebhookTransport:
         allow_http: bool = False,
         clock: Callable[[], float] = time.time,
         transport: httpx.BaseTransport | None = None,
+        guard: DestinationGuard | None = None,
     ) -> None:
         parsed = httpx.URL(url)
         if parsed.scheme != "https" and not (allow_http and parsed.scheme == "http"):
             raise ConfigurationError(f"a webhook URL must be https://, not {url!r}")
         self.url = url
+        self._parsed = parsed
+        self._guard = guard
         self.signer = signer
         self._clock = clock
         self._client = httpx.Client(
@@ -60,7 +68,13 @@ class WebhookTransport:
         headers = {"content-type": content_type, **self.signer.headers(msg_id, timestamp, body)}
         started = time.monotonic()
         try:
-            response = self._client.post(self.url, content=body, headers=headers)
+            response = self._post(body, headers)
+        except DestinationRefused as exc:
+            return DeliveryResult.failed(exc.message, retryable=False, seconds=_since(started))
+        except OSError as exc:  # the name did not resolve
+            return DeliveryResult.failed(
+                f"{type(exc).__name__}: {exc}", retryable=True, seconds=_since(started)
+            )
         except httpx.TimeoutException as exc:
             return DeliveryResult.failed(
                 f"timed out: {type(exc).__name__}", retryable=True, seconds=_since(started)
@@ -76,6 +90,26 @@ class WebhookTransport:
             retry_after=response.headers.get("retry-after"),
             seconds=_since(started),
         )
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        if self._guard is None:
+            return self._client.post(self.url, content=body, headers=headers)
+        url = self._parsed
+        port = url.port or 443
+        addresses = self._guard.addresses(url.host, port, "destination.url")
+        host = url.netloc.decode("ascii")
+        for n, address in enumerate(addresses):
+            try:
+                return self._client.post(
+                    url.copy_with(host=address),
+                    content=body,
+                    headers={**headers, "host": host},
+                    extensions={"sni_hostname": url.host},
+                )
+            except httpx.ConnectError:
+                if n == len(addresses) - 1:
+                    raise
+        raise AssertionError("unreachable: addresses is never empty")
 
     def close(self) -> None:
         self._client.close()
