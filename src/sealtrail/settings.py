@@ -167,6 +167,10 @@ class Settings:
         if self.stream_lease_seconds < 2:
             raise ConfigurationError("stream_lease_seconds must be at least 2 seconds")
         self.stream_networks()
+        if self.stream_secrets_key:
+            from sealtrail.streams.sealing import parse_keys  # the streams package is heavy
+
+            parse_keys(self.stream_secrets_key, "stream_secrets_key")
         if self.prune_interval < 0:
             raise ConfigurationError("prune_interval must be 0 (never) or more seconds")
 

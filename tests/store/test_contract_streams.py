@@ -116,3 +116,16 @@ def test_matching_seqs_reads_a_filter_as_search_does_within_a_range(store: Event
     assert store.matching_seqs("acme", parse_phrase('"world 13"'), 0, 19) == [13]
     text = parse_phrase('"hello world" -action:member.*')
     assert store.matching_seqs("acme", text, 12, 14) == [13]
+
+
+def test_secrets_are_replaced_only_if_unchanged_meanwhile(store: EventStore) -> None:
+    """Re-encrypting a stream's secrets must not undo a rotation made since they were read."""
+    add_tenant(store, "acme")
+    stream = _stream()
+    store.add_stream(stream)
+    assert store.replace_stream_secrets("acme", "str_1", stream.secrets, "fernet:new") is True
+    kept = store.get_stream("acme", "str_1")
+    assert kept == replace(stream, secrets="fernet:new")  # nothing else changes
+    assert store.replace_stream_secrets("acme", "str_1", stream.secrets, "fernet:x") is False
+    assert store.replace_stream_secrets("globex", "str_1", "fernet:new", "fernet:x") is False
+    assert store.get_stream("acme", "str_1") == kept

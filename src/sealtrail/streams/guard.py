@@ -79,7 +79,7 @@ class DestinationGuard:
         for refused, what in (
             (inner.is_loopback or address.is_loopback, "a loopback address"),
             (inner.is_link_local or address.is_link_local, "a link-local address"),
-            (inner.is_private or address.is_private, "a private address"),
+            (inner.is_private or address.is_private, "a private or reserved address"),
             (not inner.is_global or not address.is_global, "not a public address"),
         ):
             if refused:
