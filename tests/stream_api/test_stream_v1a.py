@@ -7,12 +7,15 @@ key ``whpk_`` + base64 (the ``standardwebhooks`` package verifies ``v1`` only)."
 from __future__ import annotations
 
 import base64
+from typing import Any
 
+import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from standardwebhooks import Webhook
 
 from tests.stream_api.conftest import StreamApi, wait_for
+from tests.streams.docs_example import receiver_example
 from tests.streams.webhook_receiver import Received
 
 
@@ -136,7 +139,7 @@ def _signed(request: Received) -> tuple[bytes, dict[str, str]]:
 
 def test_bad_signing_choices_are_refused(stream_api: StreamApi) -> None:
     syslog = {"type": "syslog", "host": "siem.example.com", "port": 6514, "tls": True}
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"signing": {"scheme": "v2"}}, "signing.scheme"),
         ({"signing": {"scheme": "v1a", "secret": "whsec_" + "A" * 44}}, "whsk_"),
         ({"signing": {"scheme": "v1", "secret": "whsec_AAAA"}}, "signing.secret"),
@@ -152,3 +155,38 @@ def test_bad_signing_choices_are_refused(stream_api: StreamApi) -> None:
     sid = stream_api.create()["id"]
     patched = stream_api.call("PATCH", f"/v1/streams/{sid}", {"signing": {"scheme": "v1a"}})
     assert patched.status_code == 422 and "rotate-secret" in patched.json()["error"]["message"]
+
+
+def test_the_documented_receiver_verifies_a_v1a_stream_with_its_public_key(
+    stream_api: StreamApi,
+) -> None:
+    created = stream_api.create(signing={"scheme": "v1a"})
+    stream_api.ingest(30)
+    wait_for(
+        lambda: (
+            stream_api.call("GET", f"/v1/streams/{created['id']}").json()["delivery"]["next_seq"]
+            >= 31
+        ),
+        "delivery",
+    )
+    vkey = stream_api.call("GET", "/v1/checkpoint").json()["verifier_key"]
+    example = receiver_example(
+        VERIFIER_KEY=vkey,
+        WEBHOOK_SECRET=None,
+        WEBHOOK_PUBLIC_KEY=created["signing"]["public_key"],
+    )
+    receiver = example["Receiver"]("acme")
+    fresh = []
+    for request in [r for r in stream_api.receiver.received if b"sealtrail.batch" in r.body]:
+        fresh += receiver.webhook(request.body, request.headers)
+    assert [e["seq"] for e in fresh] == list(range(31))
+    request = stream_api.receiver.received[-1]
+    other = receiver_example(
+        VERIFIER_KEY=vkey,
+        WEBHOOK_SECRET=None,
+        WEBHOOK_PUBLIC_KEY=stream_api.create(name="other", signing={"scheme": "v1a"})["signing"][
+            "public_key"
+        ],
+    )["Receiver"]("acme")
+    with pytest.raises(ValueError, match="no valid v1a signature"):
+        other.webhook(request.body, request.headers)
