@@ -76,6 +76,8 @@ def test_v1a_streams_show_their_public_key_and_rotate(cli: Cli) -> None:
     assert "secret" not in made
     shown = cli.json("streams", "show", "--tenant", "acme", made["id"])
     assert shown["signing"] == made["signing"]
+    listed = cli.run("streams", "list", "--tenant", "acme").stdout.decode()
+    assert f"signing=v1a {public_key}" in listed
     text = cli.run(
         "streams", "rotate-secret", "--tenant", "acme", made["id"], "--overlap", "60"
     ).stdout.decode()  # fmt: skip

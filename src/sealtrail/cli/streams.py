@@ -40,6 +40,9 @@ def _line(view: StreamView) -> str:
     )
     if body["filter"]:
         text += f"  filter={body['filter']!r}"
+    signing = body.get("signing") or {}
+    if signing.get("scheme") == "v1a":
+        text += f"  signing=v1a {signing['public_key']}"
     if delivery["last_error"]:
         text += f"\n    last error ({delivery['attempts']} attempts): {delivery['last_error']}"
     return text
