@@ -35,7 +35,17 @@ from sealtrail.demo.habits import (
 )
 from sealtrail.demo.inventory import Item, new_id, token
 from sealtrail.demo.world import MINUTE, SECOND, Who, World
+from sealtrail.detections.builtin import builtin_rule
 from sealtrail.events import Resource, Target
+
+_AFTER_HOURS = builtin_rule("admin-change-after-hours")
+assert _AFTER_HOURS is not None
+ADMIN_CATEGORIES = frozenset(
+    term.removeprefix("category:")
+    for term in _AFTER_HOURS.phrase.split()
+    if term.startswith("category:")
+)
+"""The categories of admin changes, as the built-in rule names them."""
 
 Builder = Callable[[str, int, Who, str | None], int]
 
@@ -78,6 +88,10 @@ class Actions:
         }
 
     # -- choosing who and where ------------------------------------------------
+    def is_admin_change(self, action: str) -> bool:
+        """Whether the admin-change-after-hours rule counts ``action`` (by its category)."""
+        return self.catalog.classify(action).category in ADMIN_CATEGORIES
+
     def pool(self, action: str) -> str:
         return ACTIONS.get(action, ("admin", 0.0, 0.0))[0]
 

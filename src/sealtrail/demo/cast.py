@@ -184,6 +184,9 @@ OWNER_PROFILE: Final = FOUNDING_TEAM[0]
 # Where the company keeps office hours: what its detection rules read as business hours.
 TIMEZONE: Final = "Europe/Berlin"
 BUSINESS_HOURS: Final = "Mon-Fri 07:00-20:00"
+# When its admins change members, keys and settings (local hours, Monday to Friday): inside
+# the business hours with room to spare, whichever time zone the admin lives in.
+OFFICE_HOURS: Final = (8, 18)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +261,10 @@ class Addresses:
         rng = self._rng
         if rng.random() < 0.25:
             return f"2001:db8:ffff:{rng.randrange(1, 0xFFFF):x}::{rng.randrange(2, 0xFFFF):x}"
+        return f"192.0.2.{self._attack.pop()}"
+
+    def attacker_v4(self) -> str:
+        """An IPv4 address nobody in the organisation uses, never handed out before."""
         return f"192.0.2.{self._attack.pop()}"
 
 

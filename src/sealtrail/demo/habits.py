@@ -91,8 +91,8 @@ ACTIONS: Final[dict[str, tuple[str, float, float]]] = {
     "api_key.rotated": ("admin", 0, 0.6),
     "api_key.deactivated": ("admin", 0, 0.4),
     "api_key.deleted": ("admin", 0, 0.3),
-    "api_key.create": ("dev", 0.08, 0),
-    "api_key.delete": ("dev", 0.04, 0),
+    "api_key.create": ("dev", 0.02, 0),  # rare: each first key is an alert (api-key-by-new-actor)
+    "api_key.delete": ("dev", 0.01, 0),
     "workspace.created": ("admin", 0, 0.3),
     "workspace.updated": ("admin", 0, 1),
     "workspace.deleted": ("admin", 0, 0.1),

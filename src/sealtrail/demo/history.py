@@ -154,6 +154,8 @@ class History:
         for _ in range(steps if actions else 0):
             moment += rng.randint(1, 25) * MINUTE + rng.randrange(MINUTE)
             action = rng.choices(actions, weights)[0]
+            if self.actions.is_admin_change(action) and not world.in_office_hours(moment):
+                continue  # left for office hours, as the organisation does
             count += self.actions.act(action, moment, world.as_who(person, moment, where))
         if rng.random() < 0.3:
             logout = "user.logout" if login == "user.login" else "auth.logout"
@@ -239,8 +241,9 @@ class History:
         person = self._someone(day, "admin")
         if person is None:
             return None
-        night = rng.random() < 0.03
-        at = world.night_time(person.tz, day) if night else world.work_time(person.tz, day)
+        at = world.office_time(day)  # the night's changes are the story's (Story._odd_hours)
+        if at is None:
+            return None
         actions, weights = self._admin[person.role_at(at)]
         if not person.active_at(at) or not actions:
             return None
@@ -281,9 +284,9 @@ class History:
                 continue
             person = self._someone(day, "anyone" if pool == "self" else pool)
             person = person or world.owner
-            at = world.work_time(person.tz, day)
+            at = world.office_time(day) or world.work_time(person.tz, day)
             if not person.active_at(at):
-                person, at = world.owner, world.work_time(world.owner.tz, day)
+                person = world.owner
             count += self.actions.act(action, at, world.as_who(person, at))
         return count
 

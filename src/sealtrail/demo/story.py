@@ -88,6 +88,7 @@ class Story:
         self._departures(departures)
         for change in changes:
             self._role_change(change)
+        self._first_week()
         self._security()
         self._email_change()
         self._billing()
@@ -103,7 +104,17 @@ class Story:
         )
 
     def _when(self, person: Person, day: int) -> int:
-        return self.world.work_time(person.tz, self.world.day(day), weekend=False)
+        """A moment in office hours on ``day`` or the next weekday (the story's changes are
+        made in office hours; its night-time ones say so)."""
+        return self._office(day)
+
+    def _office(self, day: int) -> int:
+        world = self.world
+        for index in range(day, day + 7):
+            at = world.office_time(world.day(index))
+            if at is not None:
+                return at
+        return world.work_time(60, world.day(day), weekend=False)
 
     def _who(self, person: Person, at: int) -> Who:
         return self.world.as_who(person, at)
@@ -130,7 +141,7 @@ class Story:
             way = ways.pop(rng.randrange(len(ways)))
             if way == "scim" and day <= self.sso_day + 1:
                 way = "invite"
-            invited = world.work_time(60, world.day(day), weekend=False)
+            invited = self._office(day)
             delay = {"resent": rng.randint(3, 5), "scim": 0}.get(way, rng.choice((0, 0, 1, 2)))
             joined = None
             if way not in ("revoked", "account_revoked"):
@@ -161,8 +172,8 @@ class Story:
         days = sorted(rng.sample(range(2, self.last_day - 1), 9))
         changes = []
         for number, day in enumerate(days):
-            at = world.work_time(60, world.day(day), weekend=False)
-            if number in (3, 7):  # an admin working through the night
+            at = self._office(day)
+            if number == 3:  # an admin working through the night
                 at = world.night_time(60, world.day(day))
             candidates = [p for p in world.staff(at, _NEXT_ROLE) if p is not world.owner]
             if not candidates:
@@ -295,7 +306,10 @@ class Story:
                     world.as_who(person, joined, where),
                     context={"factor": "totp"},
                 )
-            welcome = joined + rng.randint(1, 26) * HOUR
+            welcome = max(
+                self._office(world.day_index(joined) + rng.randint(0, 1)),
+                joined + rng.randint(5, 30) * MINUTE,
+            )
             greeter = self._admin(welcome)
             workspace = world.items.anchor("workspace", account)
             world.emit(
@@ -403,6 +417,25 @@ class Story:
             target=change.person.target(change.at),
             context=context,
         )
+
+    def _first_week(self) -> None:
+        """Everyone signs in from each of their usual places in the first days, as the
+        detection rules learn who signs in from where (their first week)."""
+        world, rng = self.world, self.rng
+        for person in world.team:
+            for ip in dict.fromkeys(person.ips):
+                at = world.work_time(person.tz, world.day(rng.randint(1, 5)))
+                if not person.active_at(at):
+                    continue
+                mobile = ip == person.ips[-1]
+                who = Who(person.actor(at), ip, person.mobile if mobile else person.desktop, person)
+                login = "user.login" if mobile else "auth.login"
+                world.emit(at, login, who, context={"method": "password"})
+        # The admins' week of setting up: a key for the backend, a setting, a first export.
+        for person in world.staff(world.day(1).lo, GROUPS["admin"]):
+            for action in ("api_key.created", "settings.updated", "audit_log.exported"):
+                at = self._office(rng.randint(1, 4))
+                self.actions.act(action, at, self._who(person, at))
 
     def _security(self) -> None:
         world, rng = self.world, self.rng
@@ -557,7 +590,7 @@ class Story:
         world, rng = self.world, self.rng
         breach = rng.randint(self.mfa_day - 10, self.mfa_day - 3)
         calm = [d for d in range(4, self.last_day - 3) if abs(d - breach) > 3]
-        for number, day in enumerate(sorted([breach, *rng.sample(calm, 4)])):
+        for number, day in enumerate(sorted([breach, *rng.sample(calm, 2)])):
             if rng.random() < 0.7:
                 at = world.night_time(0, world.day(day))
             else:
@@ -611,7 +644,7 @@ class Story:
                 account=account,
                 resource=world.items.anchor("knowledge", account).resource,
             )
-        morning = at + rng.randint(6, 10) * HOUR
+        morning = max(at + 6 * HOUR, self._office(world.day_index(at) + 1))
         admin = self._admin(morning, besides=victim)
         who = self._who(admin, morning)
         request = world.request_id()
@@ -660,13 +693,9 @@ class Story:
         )
 
     def _odd_hours(self) -> None:
-        """Admin changes at three in the morning: the kind of thing a reviewer looks for."""
+        """An admin change at three in the morning: the kind of thing a reviewer looks for."""
         world, rng = self.world, self.rng
-        for day, action in (
-            (self._day_of(0.35), "api_key.created"),
-            (self._day_of(0.62), "settings.updated"),
-            (self._day_of(0.84), "organisation.settings_updated"),
-        ):
+        for day, action in ((self._day_of(0.62), "settings.updated"),):
             admin = rng.choice(world.staff(world.day(day).lo, {OWNER, ADMIN}))
             at = world.night_time(admin.tz, world.day(day))
             account = PRODUCTION if action != "organisation.settings_updated" else None
@@ -694,7 +723,7 @@ class Story:
             return
         victim, promoted = admins[-1], viewers[0]
         agent = ATTACK_AGENTS[0]
-        sprayers = [f"203.0.113.{n}" for n in (17, 58, 91)]
+        sprayers = [world.addresses.attacker_v4() for _ in range(3)]
         staff = world.staff(at, GROUPS["anyone"])
         spray = at - 55 * MINUTE
         for ip in sprayers:

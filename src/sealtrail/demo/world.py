@@ -11,19 +11,23 @@ import itertools
 import random
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from sealtrail.demo.cast import (
     FOUNDING_TEAM,
     HIRES,
+    OFFICE_HOURS,
     ROBOTS,
+    TIMEZONE,
     Addresses,
     Bot,
     Person,
     make_person,
 )
 from sealtrail.demo.inventory import Inventory
-from sealtrail.events import Actor, EventInput, Resource, Target, from_micros
+from sealtrail.events import Actor, EventInput, Resource, Target, from_micros, to_micros
 from sealtrail.limits import Outcome
 
 SECOND: Final = 1_000_000
@@ -109,6 +113,10 @@ class World:
         self.items = Inventory(rng, start)
         self.team = [make_person(p, rng, self.addresses) for p in FOUNDING_TEAM]
         self.hires = [make_person(p, rng, self.addresses) for p in HIRES]
+        for person in self.hires:
+            # A new hire works from one place (laptop and phone on the same network), so
+            # the login-from-new-ip rule has nothing to learn about them but the incident.
+            person.ips = (person.ips[0],) * len(person.ips)
         self.people = self.team + self.hires
         for person in self.team:
             person.join(start - rng.randint(60, 900) * DAY)
@@ -145,6 +153,29 @@ class World:
         """A moment of ``day`` in someone's (local) working rhythm."""
         table = _WEEKEND_HOURS if (day.weekend if weekend is None else weekend) else _WORK_HOURS
         return self._local(tz, day, table)
+
+    def office_time(self, day: Day) -> int | None:
+        """A moment of ``day`` within the company's office hours (``cast.OFFICE_HOURS``, its
+        own time zone), or None on a weekend: when its admins change members, keys and
+        settings, wherever they live — so the admin-change-after-hours rule stays quiet
+        but for the changes the story makes at night on purpose."""
+        zone = ZoneInfo(TIMEZONE)
+        date = from_micros(day.lo).date()
+        if date.weekday() >= 5:
+            return None
+        first, last = OFFICE_HOURS
+        hours = range(first, last)
+        for _ in range(12):
+            hour = self.rng.choices(hours, [_WORK_HOURS[h] for h in hours])[0]
+            start = to_micros(datetime.combine(date, time(hour), zone))
+            at = start + self.rng.randrange(HOUR)
+            if day.lo <= at < day.hi:
+                return at
+        return None
+
+    def in_office_hours(self, at: int) -> bool:
+        local = from_micros(at).astimezone(ZoneInfo(TIMEZONE))
+        return local.weekday() < 5 and OFFICE_HOURS[0] <= local.hour < OFFICE_HOURS[1]
 
     def night_time(self, tz: int, day: Day) -> int:
         """A moment well outside someone's working hours."""
