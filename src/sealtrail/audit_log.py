@@ -1458,44 +1458,70 @@ class AuditLog:
         limit: int = DEFAULT_PAGE,
         before: str | None = None,
     ) -> list[AlertRecord]:
-        """Alerts newest first; ``before`` an alert id to page on from. Alerts are
-        tenant-wide: a principal limited to some accounts sees none."""
+        """Alerts newest first; ``before`` an alert id to page on from. A principal
+        limited to some accounts sees only the alerts whose every event is in them
+        (``_visible_alert``)."""
         principal.require("events:read")
         self._meter(principal, "read", 1)
         if status is not None and status not in ALERT_STATUSES:
             raise InvalidQuery(f"status must be one of {', '.join(ALERT_STATUSES)}", "status")
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidQuery(f"limit must be between 1 and {MAX_PAGE}", "limit")
-        if not principal.sees_whole_tenant:
-            return []
         key = None
         if before is not None:
-            after = self._detections.alert(principal.tenant_id, before)
+            after = self._visible_alert(principal, before)
             key = (after.opened_at, after.id)
-        return self._store.list_alerts(principal.tenant_id, status=status, limit=limit, before=key)
+        return self._store.list_alerts(
+            principal.tenant_id,
+            status=status,
+            limit=limit,
+            before=key,
+            accounts=principal.accounts,
+        )
 
     def alert(self, principal: Principal, alert_id: str) -> AlertRecord:
         principal.require("events:read")
         self._meter(principal, "read", 1)
-        if not principal.sees_whole_tenant:
+        return self._visible_alert(principal, alert_id)
+
+    def _visible_alert(self, principal: Principal, alert_id: str) -> AlertRecord:
+        """The alert if this principal may see it, else NotFound (as if there were none).
+
+        Alerts are the tenant's; a principal limited to some accounts sees an alert only
+        when every event it counted is listed and in those accounts — all, not any, so
+        that its event ids, summary, group and count say nothing about another account.
+        An alert also counting events of no account, of another account, or more events
+        than it lists (MAX_ALERT_EVENTS) stays with the tenant-wide admins.
+        """
+        found = self._store.get_alert(principal.tenant_id, alert_id, principal.accounts)
+        if found is None:
             raise NotFound(f"no alert {alert_id!r}")
-        return self._detections.alert(principal.tenant_id, alert_id)
+        return found
 
-    def acknowledge_alert(self, principal: Principal, alert_id: str) -> AlertRecord:
-        """Mark an alert seen (``detections:manage``), recorded as audit_log.alert_acknowledged."""
-        return self._alert_status(principal, alert_id, "acknowledged")
+    def acknowledge_alert(
+        self, principal: Principal, alert_id: str, *, ip: str | None = None
+    ) -> AlertRecord:
+        """Mark an alert seen (``detections:manage``, or a tenant admin's viewer session:
+        ``Principal.may_handle_alerts``), recorded as audit_log.alert_acknowledged."""
+        return self._alert_status(principal, alert_id, "acknowledged", ip)
 
-    def resolve_alert(self, principal: Principal, alert_id: str) -> AlertRecord:
-        """Close an alert (``detections:manage``), recorded as audit_log.alert_resolved."""
-        return self._alert_status(principal, alert_id, "resolved")
+    def resolve_alert(
+        self, principal: Principal, alert_id: str, *, ip: str | None = None
+    ) -> AlertRecord:
+        """Close an alert (as ``acknowledge_alert``), recorded as audit_log.alert_resolved."""
+        return self._alert_status(principal, alert_id, "resolved", ip)
 
     def _alert_status(
-        self, principal: Principal, alert_id: str, status: Literal["acknowledged", "resolved"]
+        self,
+        principal: Principal,
+        alert_id: str,
+        status: Literal["acknowledged", "resolved"],
+        ip: str | None,
     ) -> AlertRecord:
-        principal.require("detections:manage")
+        principal.require_alert_handling()
         self._meter(principal, "read", 1)
         tenant_id = principal.tenant_id
-        alert = self._detections.alert(tenant_id, alert_id)
+        alert = self._visible_alert(principal, alert_id)
         if alert.status == status or alert.status == "resolved":
             return alert
         actor = principal.actor
@@ -1516,6 +1542,7 @@ class AuditLog:
                     resource=Resource("alert", alert_id, alert.title),
                     context={"rule": alert.rule, "severity": alert.severity},
                     account_id=None,
+                    ip=ip,
                 )
             ],
         )
@@ -1524,9 +1551,10 @@ class AuditLog:
     def alert_marks(self, principal: Principal, events: Sequence[Event]) -> dict[str, list[str]]:
         """The alerts that name each of these events, by event id (the viewer's marks)."""
         principal.require("events:read")
-        if not principal.sees_whole_tenant or not events:
+        if not events:
             return {}
-        found = self._store.alerts_for_seqs(principal.tenant_id, [e.seq for e in events])
+        seqs = [e.seq for e in events]
+        found = self._store.alerts_for_seqs(principal.tenant_id, seqs, principal.accounts)
         return {e.id: found[e.seq] for e in events if e.seq in found}
 
     def detection_consumers(self) -> list[tuple[str, str, Consumer]]:

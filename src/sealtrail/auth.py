@@ -58,6 +58,22 @@ class Principal:
             raise PermissionDenied(f"this credential lacks the {scope} scope")
 
     @property
+    def may_handle_alerts(self) -> bool:
+        """Whether it may acknowledge and resolve alerts: a credential with the
+        ``detections:manage`` scope, or the viewer session of a tenant admin (``owner``
+        or ``admin``). An account admin's session sees its accounts' alerts read-only."""
+        if "detections:manage" in self.scopes:
+            return True
+        return self.kind == "viewer" and self.role in ("owner", "admin") and self.accounts is None
+
+    def require_alert_handling(self) -> None:
+        if not self.may_handle_alerts:
+            raise PermissionDenied(
+                "acknowledging or resolving an alert needs the detections:manage scope"
+                " or a viewer session of an owner or admin"
+            )
+
+    @property
     def sees_whole_tenant(self) -> bool:
         return self.accounts is None
 

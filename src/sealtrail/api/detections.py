@@ -21,7 +21,7 @@ from sealtrail.audit_log import alert_dict, replay_start
 from sealtrail.errors import InvalidInput, InvalidQuery
 from sealtrail.limits import DEFAULT_PAGE, MAX_PAGE
 from sealtrail.server import deps
-from sealtrail.server.requests import query_lists, read_json
+from sealtrail.server.requests import client_ip, query_lists, read_json
 
 router = APIRouter(tags=["detections"])
 
@@ -213,7 +213,8 @@ def get_alert(request: Request, alert_id: str) -> Response:
     **schemas.operation(errors=(404, 422), responses={200: _OK}),
 )
 def acknowledge_alert(request: Request, alert_id: str) -> Response:
-    alert = deps.audit_log(request).acknowledge_alert(deps.principal(request), alert_id)
+    principal = deps.principal(request)
+    alert = deps.audit_log(request).acknowledge_alert(principal, alert_id, ip=client_ip(request))
     return _json(alert_dict(alert))
 
 
@@ -224,5 +225,6 @@ def acknowledge_alert(request: Request, alert_id: str) -> Response:
     **schemas.operation(errors=(404, 422), responses={200: _OK}),
 )
 def resolve_alert(request: Request, alert_id: str) -> Response:
-    alert = deps.audit_log(request).resolve_alert(deps.principal(request), alert_id)
+    principal = deps.principal(request)
+    alert = deps.audit_log(request).resolve_alert(principal, alert_id, ip=client_ip(request))
     return _json(alert_dict(alert))

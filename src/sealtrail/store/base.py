@@ -17,7 +17,7 @@ serialisation, so events and tree state can never disagree after a crash.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -755,11 +755,15 @@ class EventStore(abc.ABC):
         status: str | None = None,
         limit: int = 50,
         before: tuple[int, str] | None = None,
+        accounts: Collection[str] | None = None,
     ) -> list[AlertRecord]:
-        """Alerts newest first (by ``opened_at``, ``id``), after the ``before`` key."""
+        """Alerts newest first (by ``opened_at``, ``id``), after the ``before`` key;
+        with ``accounts``, only those whose every event is listed and in one of them."""
 
     @abc.abstractmethod
-    def get_alert(self, tenant_id: str, alert_id: str) -> AlertRecord | None: ...
+    def get_alert(
+        self, tenant_id: str, alert_id: str, accounts: Collection[str] | None = None
+    ) -> AlertRecord | None: ...
 
     @abc.abstractmethod
     def set_alert_status(
@@ -768,8 +772,11 @@ class EventStore(abc.ABC):
         """Acknowledge or resolve; the alert as it is then (None: no such alert)."""
 
     @abc.abstractmethod
-    def alerts_for_seqs(self, tenant_id: str, seqs: Sequence[int]) -> dict[int, list[str]]:
-        """For each of these seqs that an alert names: the alerts' ids."""
+    def alerts_for_seqs(
+        self, tenant_id: str, seqs: Sequence[int], accounts: Collection[str] | None = None
+    ) -> dict[int, list[str]]:
+        """For each of these seqs that an alert names: the alerts' ids (with ``accounts``,
+        only the alerts ``list_alerts`` shows for them)."""
 
     @abc.abstractmethod
     def unpublished_alerts(self, tenant_id: str, limit: int = 100) -> list[AlertRecord]:

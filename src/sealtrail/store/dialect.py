@@ -42,6 +42,8 @@ class Dialect:
     text_match: Callable[[str], Clause]
     # Whether a column's text holds a value, ASCII-case-insensitively (erasure).
     contains_nocase: Callable[[str], str]
+    # The integers of a column holding a JSON array of them, as a one-column subquery.
+    json_integers: Callable[[str], str]
     # Text as stored: every string bound for a text column, and read back.
     escape: Callable[[str], str] = _same
     unescape: Callable[[str], str] = _same

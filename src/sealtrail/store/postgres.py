@@ -123,6 +123,9 @@ DIALECT: Final = Dialect(
     action_prefix=_action_prefix,
     text_match=lambda text: ("search @@ sealtrail_phrase(?)", [text]),
     contains_nocase=lambda column: f"strpos(lower({column}), lower(?)) > 0",
+    json_integers=lambda column: (
+        f"SELECT j.value::bigint FROM jsonb_array_elements_text({column}::jsonb) AS j (value)"
+    ),
     escape=escape_text,
     unescape=unescape_text,
     event_from_row=event_from_row,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
@@ -1679,9 +1679,16 @@ class SQLStore(EventStore, Generic[C]):
         status: str | None = None,
         limit: int = 50,
         before: tuple[int, str] | None = None,
+        accounts: Collection[str] | None = None,
     ) -> list[AlertRecord]:
+        if accounts is not None and not accounts:
+            return []
         sql = f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE tenant_id = ?"
         params: list[Any] = [tenant_id]
+        if accounts is not None:
+            clause, args = self._alert_within(tenant_id, accounts)
+            sql += clause
+            params += args
         if status is not None:
             sql += " AND status = ?"
             params.append(status)
@@ -1692,12 +1699,33 @@ class SQLStore(EventStore, Generic[C]):
         params.append(limit)
         return [self._alert(r) for r in self._all(sql, params)]
 
-    def get_alert(self, tenant_id: str, alert_id: str) -> AlertRecord | None:
-        row = self._one(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE tenant_id = ? AND id = ?",
-            (tenant_id, alert_id),
-        )
+    def get_alert(
+        self, tenant_id: str, alert_id: str, accounts: Collection[str] | None = None
+    ) -> AlertRecord | None:
+        if accounts is not None and not accounts:
+            return None
+        sql = f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE tenant_id = ? AND id = ?"
+        params: list[Any] = [tenant_id, alert_id]
+        if accounts is not None:
+            clause, args = self._alert_within(tenant_id, accounts)
+            sql += clause
+            params += args
+        row = self._one(sql, params)
         return None if row is None else self._alert(row)
+
+    def _alert_within(self, tenant_id: str, accounts: Collection[str]) -> tuple[str, list[Any]]:
+        """The condition on an ``alerts`` row that every one of its events is listed (an
+        alert lists at most MAX_ALERT_EVENTS) and belongs to one of ``accounts``: its
+        count equals the number of its listed events found in those accounts, each read
+        by its key. An event pruned since is not found, so the alert is not shown."""
+        wanted = sorted({self.dialect.escape(a) for a in accounts})
+        marks = ", ".join("?" * len(wanted))
+        seqs = self.dialect.json_integers("alerts.event_seqs")
+        return (
+            " AND alerts.event_count = (SELECT COUNT(*) FROM events e"
+            f" WHERE e.tenant_id = ? AND e.seq IN ({seqs}) AND e.account_id IN ({marks}))",
+            [tenant_id, *wanted],
+        )
 
     def set_alert_status(
         self, tenant_id: str, alert_id: str, status: str, by: str, at: int
@@ -1710,17 +1738,27 @@ class SQLStore(EventStore, Generic[C]):
         )
         return self.get_alert(tenant_id, alert_id)
 
-    def alerts_for_seqs(self, tenant_id: str, seqs: Sequence[int]) -> dict[int, list[str]]:
+    def alerts_for_seqs(
+        self, tenant_id: str, seqs: Sequence[int], accounts: Collection[str] | None = None
+    ) -> dict[int, list[str]]:
         found: dict[int, list[str]] = {}
         wanted = sorted(set(seqs))
+        if accounts is not None and not accounts:
+            return found
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ", ".join("?" * len(chunk))
-            rows = self._all(
-                "SELECT seq, alert_id FROM alert_events"
-                f" WHERE tenant_id = ? AND seq IN ({marks}) ORDER BY seq, alert_id",
-                (tenant_id, *chunk),
-            )
+            sql = f"SELECT seq, alert_id FROM alert_events WHERE tenant_id = ? AND seq IN ({marks})"
+            params: list[Any] = [tenant_id, *chunk]
+            if accounts is not None:
+                within, args = self._alert_within(tenant_id, accounts)
+                sql += (
+                    " AND alert_id IN (SELECT id FROM alerts WHERE tenant_id = ?"
+                    f" AND id IN (SELECT alert_id FROM alert_events WHERE tenant_id = ?"
+                    f" AND seq IN ({marks})){within})"
+                )
+                params += [tenant_id, tenant_id, *chunk, *args]
+            rows = self._all(sql + " ORDER BY seq, alert_id", params)
             for seq, alert_id in rows:
                 found.setdefault(int(seq), []).append(alert_id)
         return found

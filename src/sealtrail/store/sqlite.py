@@ -178,6 +178,7 @@ DIALECT: Final = Dialect(
         [fts_phrase(text)],
     ),
     contains_nocase=lambda column: f"instr(lower({column}), lower(?)) > 0",
+    json_integers=lambda column: f"SELECT value FROM json_each({column})",
 )
 
 

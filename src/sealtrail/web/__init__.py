@@ -8,6 +8,8 @@ link sets is read by ``sealtrail.server`` for the pages and the JSON API alike.
 
     routes          the pages; PageError → an HTML message page
     saved_views     the saved-views menu; saved_view_routes saves and deletes
+    alerts          the alerts panel and row marks; alert_routes acknowledges, resolves
+    forms           reading the pages' form posts, and the way back
     filters         the query string of /ui ↔ EventQuery
     rows            events as the table shows them
     changes         before/after pairs found in a context
@@ -22,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from sealtrail.web import routes, saved_view_routes
+from sealtrail.web import alert_routes, routes, saved_view_routes
 from sealtrail.web.security import SecurityHeaders
 from sealtrail.web.templating import STATIC_DIR, STATIC_PATH
 
@@ -32,6 +34,7 @@ __all__ = ["install"]
 def install(app: FastAPI) -> None:
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="viewer-static")
     app.include_router(saved_view_routes.router)
+    app.include_router(alert_routes.router)
     app.include_router(routes.router)
 
     async def page_error(request: Request, exc: Exception) -> Response:

@@ -1,9 +1,11 @@
-"""The viewer's alerts: the panel of open alerts and the marks on the rows they name.
+"""The viewer's alerts: the panel of alerts not yet resolved and the marks on the rows
+they name.
 
-Only what the page shows: each open alert's severity, summary and a link to the search
-that shows its events in context (the alert's group, an hour either side, with no
-default time window). The rules are ``AuditLog``'s (alerts are tenant-wide: a session
-limited to some accounts sees none).
+Only what the page shows: each alert's severity, summary, status and a link to the
+search that shows its events in context (the alert's group, an hour either side, with no
+default time window), and — for a viewer who may handle alerts — buttons that
+acknowledge and resolve it (``alert_routes``). The rules are ``AuditLog``'s: a session
+limited to some accounts sees only the alerts wholly in them, read-only.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from urllib.parse import urlencode
 from sealtrail.audit_log import AuditLog, alert_dict
 from sealtrail.auth import Principal
 from sealtrail.events import Event
+from sealtrail.store.base import AlertRecord
 
 PANEL_SIZE = 5
 
@@ -27,20 +30,28 @@ class AlertItem:
     summary: str
     context_url: str
     events: int
+    status: str  # "open" or "acknowledged"
+    acknowledged_by: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class AlertPanel:
     items: tuple[AlertItem, ...]
     more: bool
+    handle: bool  # whether this viewer may acknowledge and resolve them
+    back: str  # the page's query string, to come back to after a post
 
 
 def context_url(search: str) -> str:
     return "/ui?" + urlencode({"since": "", "phrase": search})
 
 
-def panel(log: AuditLog, principal: Principal) -> AlertPanel:
-    found = log.alerts(principal, status="open", limit=PANEL_SIZE + 1)
+def panel(log: AuditLog, principal: Principal, back: str = "") -> AlertPanel:
+    """The newest alerts not yet resolved: open ones and acknowledged ones, newest first."""
+    found: list[AlertRecord] = []
+    for status in ("open", "acknowledged"):
+        found += log.alerts(principal, status=status, limit=PANEL_SIZE + 1)
+    found.sort(key=lambda a: (a.opened_at, a.id), reverse=True)
     items = []
     for alert in found[:PANEL_SIZE]:
         shown = alert_dict(alert)
@@ -52,9 +63,11 @@ def panel(log: AuditLog, principal: Principal) -> AlertPanel:
                 shown["summary"],
                 context_url(shown["search"]),
                 alert.event_count,
+                alert.status,
+                alert.acknowledged_by,
             )
         )
-    return AlertPanel(tuple(items), len(found) > PANEL_SIZE)
+    return AlertPanel(tuple(items), len(found) > PANEL_SIZE, principal.may_handle_alerts, back)
 
 
 def marks(log: AuditLog, principal: Principal, events: Sequence[Event]) -> dict[str, int]:

@@ -404,7 +404,7 @@ def audit_log_page(request: Request) -> Response:
         live_url=live_url,
         first_page_url=filters.url(live="1"),
         timeline=chart,
-        alert_panel=alerts.panel(log, principal),
+        alert_panel=alerts.panel(log, principal, request.url.query),
         alert_marks=listing.alert_marks,
     )
 
