@@ -58,6 +58,7 @@ TENANTS = {
     "views": "Acme Robotics",
     "live": "Live Co",  # the Live toggle's tests record into it as they go
     "alerts": "Alerts Co",  # the alerts panel's test: its own alert events stay here
+    "alerts-ack": "Alerts Co",  # acknowledging and resolving from the panel
 }
 
 
