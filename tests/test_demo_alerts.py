@@ -32,8 +32,9 @@ INCIDENT = Counter(
     }
 )
 # Everything else over the ninety days: two earlier attacks and the breach before MFA
-# was required, two promotions to admin, one admin change at night, one role change at
-# night, and the first key, setting or export of people promoted or hired later.
+# was required (its key made on a Saturday), two promotions to admin, a settings change
+# and a role change at night, and the first key, setting or export of people promoted or
+# hired later.
 OTHERS = Counter(
     {
         "failed-logins-per-ip": 3,

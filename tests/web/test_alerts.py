@@ -179,3 +179,24 @@ def test_an_unknown_alert_says_so_with_a_way_back(site: Site) -> None:
     assert answer.status_code == 404
     assert "The alert was not resolved" in answer.text
     assert 'href="/ui?q=x"' in answer.text
+
+
+def test_the_api_answers_a_viewers_cookie_by_the_same_rule(site: Site) -> None:
+    deletions(site, "ann", ["acc_hq"] * 20)
+    same_origin = {"Sec-Fetch-Site": "same-origin"}
+    [alert] = site.api().get("/v1/alerts").json()["alerts"]
+    account_admin = site.browser("account_admin", account_ids=["acc_hq"])
+    path = f"/v1/alerts/{alert['id']}/acknowledge"
+    assert account_admin.post(path, headers=same_origin).status_code == 403
+    assert (
+        site.browser("admin").post(path, headers={"Sec-Fetch-Site": "cross-site"}).status_code
+        == 403
+    )
+    done = site.browser("admin").post(path, headers=same_origin)
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["acknowledged_by"]) == (
+        "acknowledged",
+        "admin@acmerobotics.com",
+    )
+    # Rules stay with the detections:manage scope.
+    assert site.browser("admin").get("/v1/detections", headers=same_origin).status_code == 403
