@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from sealtrail.audit_log import AuditLog, alert_dict
+from sealtrail.audit_log import AlertRecord, AuditLog, alert_dict
 from sealtrail.auth import Principal
 from sealtrail.events import Event
-from sealtrail.store.base import AlertRecord
 
 PANEL_SIZE = 5
 
