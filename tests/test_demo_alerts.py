@@ -12,8 +12,11 @@ from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
 from sealtrail.demo import seed_demo
 from sealtrail.demo.cast import TENANT_ID
+from sealtrail.events import Actor
 from sealtrail.settings import Settings
 from sealtrail.store.base import AlertRecord
+from sealtrail.web import alerts as web_alerts
+from sealtrail.web.alerts import AlertPanel
 
 # A fixed "now" (Sunday 2026-12-06, 09:00 UTC) and the seed `sealtrail demo` uses.
 NOW = 1_796_547_600_000_000
@@ -49,7 +52,7 @@ OTHERS = Counter(
 )
 
 
-def _evaluated(tmp: Path) -> list[AlertRecord]:
+def _evaluated(tmp: Path) -> tuple[list[AlertRecord], AlertPanel]:
     settings = Settings(
         database_url=f"sqlite:///{tmp / 'demo.db'}", signing_key_file=str(tmp / "signing.key")
     )
@@ -62,14 +65,21 @@ def _evaluated(tmp: Path) -> list[AlertRecord]:
             follower = log.follower(tenant_id, name, consumer, owner="test")
             while follower.step().result != "idle":
                 pass
-        return log.alerts(Principal.operator(TENANT_ID), limit=200)
+        owner = Principal(
+            TENANT_ID,
+            "viewer",
+            Actor("user", "usr_owner", role="owner"),
+            scopes=frozenset({"events:read"}),
+            role="owner",
+        )
+        return log.alerts(Principal.operator(TENANT_ID), limit=200), web_alerts.panel(log, owner)
     finally:
         log.close()
 
 
 @pytest.mark.slow
 def test_the_demo_opens_the_incident_and_a_handful_of_others(tmp_path: Path) -> None:
-    alerts = _evaluated(tmp_path)
+    alerts, panel = _evaluated(tmp_path)
     last_night = [a for a in alerts if a.first_at >= NOW - 12 * HOUR]
     assert Counter(a.rule for a in last_night) == INCIDENT
     # One intruder did it all, from one of the spraying addresses.
@@ -80,8 +90,9 @@ def test_the_demo_opens_the_incident_and_a_handful_of_others(tmp_path: Path) -> 
     assert new_ip.group["ip"] in sprayers
     [deletion] = [a for a in last_night if a.rule == "mass-deletion"]
     assert deletion.event_count == 30
-    # The newest open alerts, which the viewer's panel shows first, are the incident's.
+    # The viewer's alerts panel opens on the incident: all of it, and only it.
     assert {a.id for a in alerts[: len(last_night)]} == {a.id for a in last_night}
+    assert {item.id for item in panel.items[: len(last_night)]} == {a.id for a in last_night}
     older = Counter(a.rule for a in alerts if a.first_at < NOW - 12 * HOUR)
     assert older == OTHERS
     assert sum(older.values()) <= 20

@@ -18,7 +18,8 @@ from sealtrail.audit_log import AlertRecord, AuditLog, alert_dict
 from sealtrail.auth import Principal
 from sealtrail.events import Event
 
-PANEL_SIZE = 5
+PANEL_SIZE = 8
+"""Alerts the panel lists: room for an incident's several (the demo's opens seven)."""
 
 
 @dataclass(frozen=True, slots=True)
