@@ -62,7 +62,7 @@ from sealtrail.store.postgres_rows import (
     event_row,
     unescape_text,
 )
-from sealtrail.store.sql import MAX_SEQ, SQLStore
+from sealtrail.store.sql import MAX_SEQ, HourCount, SQLStore
 
 if TYPE_CHECKING:  # imports ``limits``: loaded when a server first counts a request
     from sealtrail.store.rate_counters import PostgresRateCounters
@@ -426,6 +426,21 @@ class PostgresStore(SQLStore[Connection]):
                     copy.set_types(["text", "int2", "int8", "bytea"])
                     for level, index, node in sealed.nodes:
                         copy.write_row((tenant_id, level, index, node))
+
+    def _add_counts(self, connection: Connection, tenant_id: str, counts: list[HourCount]) -> None:
+        if not counts:
+            return
+        hours, kinds, outcomes, events = zip(*counts, strict=True)
+        # One statement for the batch, one row per distinct (hour, kind, outcome).
+        connection.execute(
+            "INSERT INTO event_counts (tenant_id, hour, kind, outcome, events)"
+            " SELECT %s, u.hour, u.kind, u.outcome, u.events"
+            " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[])"
+            " AS u (hour, kind, outcome, events)"
+            " ON CONFLICT (tenant_id, hour, kind, outcome)"
+            " DO UPDATE SET events = event_counts.events + excluded.events",
+            (tenant_id, list(hours), list(kinds), list(outcomes), list(events)),
+        )
 
     def _erase(
         self, connection: Connection, tenant_id: str, erasures: Sequence[FieldErasure]

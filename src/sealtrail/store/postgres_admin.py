@@ -36,9 +36,14 @@ legal_holds                    SELECT, INSERT; UPDATE of (released_at, released_
 prunes                         SELECT, INSERT; UPDATE of (finished_at, deleted)
 sealtrail_prune                EXECUTE (SECURITY DEFINER: keeps the leaf hashes of
                                a tenant's lowest events below its recorded prune,
-                               then deletes them; the one delete the role can make)
+                               then deletes them and takes them off event_counts;
+                               the one delete the role can make)
 sealtrail_drop_pruned_         EXECUTE (SECURITY DEFINER: drops a past month's
-partitions                     partition only when every row in it is pruned)
+partitions                     partition only when every row in it is pruned,
+                               taking its rows off event_counts)
+event_counts                   SELECT, INSERT; UPDATE of (events): an append adds
+                               its batch to the timeline's counts (the prune
+                               functions take pruned rows off)
 =============================  ==================================================
 
 The role is NOLOGIN: a login role that is a member of it is what ``serve``
@@ -97,6 +102,8 @@ _GRANTS: Final = (
     "GRANT UPDATE (finished_at, deleted) ON {schema}.prunes TO {role}",
     "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_prune(text, integer) TO {role}",
     "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_drop_pruned_partitions() TO {role}",
+    "GRANT SELECT, INSERT ON {schema}.event_counts TO {role}",
+    "GRANT UPDATE (events) ON {schema}.event_counts TO {role}",
 )
 
 

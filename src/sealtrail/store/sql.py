@@ -18,7 +18,8 @@ from __future__ import annotations
 import abc
 import contextlib
 import json
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
@@ -56,7 +57,7 @@ from sealtrail.store.base import (
 from sealtrail.store.codec import SELECT_LIST
 from sealtrail.store.dialect import Dialect
 from sealtrail.store.filters import compile_where
-from sealtrail.timeline import Counts, Grid
+from sealtrail.timeline import HOUR, Counts, Grid
 
 T = TypeVar("T")
 
@@ -168,6 +169,12 @@ class SQLStore(EventStore, Generic[C]):
     @abc.abstractmethod
     def _erase(self, connection: C, tenant_id: str, erasures: Sequence[FieldErasure]) -> int:
         """Clear fields as ``erase_fields`` says, inside its transaction."""
+
+    def _add_counts(self, connection: C, tenant_id: str, counts: list[HourCount]) -> None:
+        """Add a batch's events to the timeline's counts (``event_counts``), one upsert
+        per distinct (hour, kind, outcome), in the append's transaction."""
+        for count in counts:
+            self._execute(connection, ADD_COUNT, (tenant_id, *count))
 
     def _plan(self, tenant_id: str, query: EventQuery) -> Plan:
         return Plan()
@@ -449,6 +456,7 @@ class SQLStore(EventStore, Generic[C]):
                 sealed = seal(head, batch)
                 _check_sealed(tenant_id, head, batch, sealed)
                 self._insert(connection, tenant_id, sealed)
+                self._add_counts(connection, tenant_id, hour_counts(sealed.events))
                 self._execute(
                     connection,
                     "UPDATE tenants SET tree_size = ?, frontier = ? WHERE id = ?",
@@ -512,7 +520,25 @@ class SQLStore(EventStore, Generic[C]):
     def histogram(self, tenant_id: str, query: EventQuery, grid: Grid) -> list[Counts]:
         bare = EventQuery(query.terms)  # the grid bounds the time
         kinds = tuple(t for t in bare.terms if t.field is Field.KIND)
+        outcomes = tuple(t for t in bare.terms if t.field is Field.OUTCOME)
         left_out = tuple(t for t in bare.terms if _left_out_actions(t))
+        hours = whole_hours(grid)
+        if hours is not None and len(kinds) + len(outcomes) + len(left_out) == len(bare.terms):
+            kept = EventQuery((*kinds, *outcomes))
+            counted = self._read(
+                lambda c: self._aggregated_histogram(c, tenant_id, kept, grid, hours),
+                replica=True,
+            )
+            if not left_out:
+                return counted
+            named = tuple(v for t in left_out for v in t.values)
+            those = EventQuery((*kinds, *outcomes, Term(Field.ACTION, named)))
+            keep_time_index = self._time_drives_histogram(tenant_id, those)
+            less = self._read(
+                lambda c: self._grouped_histogram(c, tenant_id, those, grid, keep_time_index),
+                replica=True,
+            )
+            return [_less(a, b) for a, b in zip(counted, less, strict=True)]
         if len(kinds) + len(left_out) == len(bare.terms):
             counted = self._read(
                 lambda c: self._counted_histogram(c, tenant_id, EventQuery(kinds), grid),
@@ -540,6 +566,40 @@ class SQLStore(EventStore, Generic[C]):
         """Whether a filtered histogram may read through the time index (the planner's
         choice); False makes the filter's own index read the matches."""
         return True
+
+    def _aggregated_histogram(
+        self,
+        connection: C,
+        tenant_id: str,
+        query: EventQuery,
+        grid: Grid,
+        hours: tuple[int, int],
+    ) -> list[Counts]:
+        """The whole hours ``hours`` summed from ``event_counts``, the rest counted in events.
+
+        One statement: the tenant's (hour, kind, outcome) counts within the whole
+        hours, read through their primary key (hours x kinds x outcomes rows,
+        however many events there are), and the events of the clipped first and
+        last hour, if the grid's ends are not on the hour, through the time
+        index (under an hour each). ``query`` holds kind and outcome terms only:
+        they are columns of both tables.
+        """
+        where, params = compile_where(self.dialect, tenant_id, query)
+        base = grid.origin + grid.first * grid.width  # the first bucket's unclipped start
+        parts = [
+            "SELECT (hour - ?) / ?, kind, outcome, sum(events) FROM event_counts"
+            f" WHERE {where} AND hour >= ? AND hour < ? GROUP BY 1, 2, 3"
+        ]
+        values: list[Any] = [base, grid.width, *params, *hours]
+        for lo, hi in ((grid.since, hours[0]), (hours[1], grid.until)):
+            if lo < hi:
+                parts.append(
+                    "SELECT (occurred_at - ?) / ?, kind, outcome, count(*) FROM events"
+                    f" WHERE {where} AND occurred_at >= ? AND occurred_at < ? GROUP BY 1, 2, 3"
+                )
+                values += [base, grid.width, *params, lo, hi]
+        rows = self._execute(connection, " UNION ALL ".join(parts), values).fetchall()
+        return _tally(rows, grid.size, 0)
 
     def _counted_histogram(
         self, connection: C, tenant_id: str, query: EventQuery, grid: Grid
@@ -590,15 +650,7 @@ class SQLStore(EventStore, Generic[C]):
         rows = self._execute(
             connection, sql, [grid.origin, grid.width, *params, grid.since, grid.until]
         ).fetchall()
-        size = grid.size
-        by_kind: list[dict[Kind, int]] = [{} for _ in range(size)]
-        failures = [0] * size
-        for slot, kind, outcome, count in rows:
-            index = int(slot) - grid.first
-            by_kind[index][kind] = by_kind[index].get(kind, 0) + int(count)
-            if outcome == "failure":
-                failures[index] += int(count)
-        return [Counts(k, f) for k, f in zip(by_kind, failures, strict=True)]
+        return _tally(rows, grid.size, grid.first)
 
     def stream(
         self, tenant_id: str, query: EventQuery, *, chunk_size: int = 1000
@@ -1810,6 +1862,57 @@ def _left_out_actions(term: Term) -> bool:
         and term.negate
         and all(isinstance(v, str) and action_prefix(v) is None for v in term.values)
     )
+
+
+HourCount = tuple[int, str, str, int]
+"""One row of the timeline's counts: (hour, kind, outcome, events); the hour in µs."""
+
+ADD_COUNT: Final = (
+    "INSERT INTO event_counts (tenant_id, hour, kind, outcome, events) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (tenant_id, hour, kind, outcome)"
+    " DO UPDATE SET events = event_counts.events + excluded.events"
+)
+TAKE_COUNT: Final = (
+    "UPDATE event_counts SET events = events - ?"
+    " WHERE tenant_id = ? AND hour = ? AND kind = ? AND outcome = ?"
+)
+
+
+def hour_of(at: int) -> int:
+    """The start of the UTC hour that holds ``at`` (µs; Python's % floors)."""
+    return at - at % HOUR
+
+
+def hour_counts(events: Iterable[Event]) -> list[HourCount]:
+    """A batch counted per (hour, kind, outcome), in key order: what ``event_counts`` adds."""
+    counted = Counter((hour_of(e.occurred_at), e.kind, e.outcome) for e in events)
+    return [(hour, kind, outcome, n) for (hour, kind, outcome), n in sorted(counted.items())]
+
+
+def whole_hours(grid: Grid) -> tuple[int, int] | None:
+    """The whole hours ``[lo, hi)`` within a grid that ``event_counts`` may answer for.
+
+    None when the buckets are not whole hours (minutes over a short range: the
+    time index counts those) or no whole hour lies within the grid.
+    """
+    if grid.width % HOUR or grid.origin % HOUR:
+        return None
+    lo, hi = -(-grid.since // HOUR) * HOUR, grid.until // HOUR * HOUR
+    return (lo, hi) if lo < hi else None
+
+
+def _tally(rows: Iterable[Sequence[Any]], size: int, first: int) -> list[Counts]:
+    """(bucket, kind, outcome, count) rows, bucket numbered from ``first``, as ``Counts``."""
+    by_kind: list[dict[Kind, int]] = [{} for _ in range(size)]
+    failures = [0] * size
+    for slot, kind, outcome, count in rows:
+        index = int(slot) - first
+        by_kind[index][kind] = by_kind[index].get(kind, 0) + int(count)
+        if outcome == "failure":
+            failures[index] += int(count)
+    return [
+        Counts({k: n for k, n in b.items() if n}, f) for b, f in zip(by_kind, failures, strict=True)
+    ]
 
 
 def _less(counts: Counts, less: Counts) -> Counts:

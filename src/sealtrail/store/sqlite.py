@@ -22,6 +22,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -44,7 +45,14 @@ from sealtrail.store.codec import (
     to_row,
 )
 from sealtrail.store.dialect import Clause, Dialect
-from sealtrail.store.sql import Plan, SQLStore
+from sealtrail.store.sql import (
+    ADD_COUNT,
+    TAKE_COUNT,
+    HourCount,
+    Plan,
+    SQLStore,
+    hour_of,
+)
 
 if TYPE_CHECKING:
     from limits.storage import MemoryStorage
@@ -305,6 +313,11 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
                 [(tenant_id, lvl, idx, h) for lvl, idx, h in sealed.nodes],
             )
 
+    def _add_counts(
+        self, connection: sqlite3.Connection, tenant_id: str, counts: list[HourCount]
+    ) -> None:
+        connection.executemany(ADD_COUNT, [(tenant_id, *count) for count in counts])
+
     @contextlib.contextmanager
     def _forgetting(self, connection: sqlite3.Connection) -> Iterator[None]:
         # secure_delete: the cells, index entries and pages freed meanwhile are
@@ -393,6 +406,16 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
                     "DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ?",
                     (tenant_id, rows[0][2], rows[-1][2]),
                 )
+            # The deleted events leave the timeline's counts in the same transaction.
+            at, kind, outcome = (COLUMNS.index(c) + 1 for c in ("occurred_at", "kind", "outcome"))
+            gone = Counter((hour_of(r[at]), r[kind], r[outcome]) for r in rows)
+            keys = [(tenant_id, *key) for key in sorted(gone)]
+            connection.executemany(TAKE_COUNT, [(gone[key[1:]], *key) for key in keys])
+            connection.executemany(
+                "DELETE FROM event_counts WHERE tenant_id = ? AND hour = ? AND kind = ?"
+                " AND outcome = ? AND events = 0",
+                keys,
+            )
             return len(rows)
 
         return self._write(work)
