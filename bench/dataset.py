@@ -34,6 +34,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,8 @@ from sealtrail.ledger import tree
 from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
 from sealtrail.query.text import search_text
 from sealtrail.settings import Settings
-from sealtrail.store.codec import to_row
+from sealtrail.store.codec import COLUMNS, to_row
+from sealtrail.store.sql import hour_of
 from sealtrail.store.sqlite import _INSERT_EVENT, SQLiteStore
 
 DATA_DIR: Final = REPO / "bench" / ".data"
@@ -141,16 +143,27 @@ def _stale(size: int, seed: int, keep: str) -> list[Path]:
     ]
 
 
-def ensure(size: int, *, seed: int = 1, workers: int = 2) -> Dataset:
-    """The cached dataset of ``size``, built now if it is not there yet."""
+def _planned(size: int, seed: int) -> Dataset:
     stem = f"sqlite-{size_label(size)}-g{data.GENERATOR_VERSION}-s{seed}-{fingerprint(seed)}"
-    dataset = Dataset(
+    return Dataset(
         DATA_DIR / f"{stem}.db",
         DATA_DIR / f"{stem}.key",
         size,
         seed,
         tuple(data.tenant_plans(size, seed=seed)),
     )
+
+
+def cached(size: int, *, seed: int = 1) -> Dataset | None:
+    """The cached dataset of ``size`` if it is there (nothing is built)."""
+    dataset = _planned(size, seed)
+    return dataset if dataset.path.exists() and dataset.key_file.exists() else None
+
+
+def ensure(size: int, *, seed: int = 1, workers: int = 2) -> Dataset:
+    """The cached dataset of ``size``, built now if it is not there yet."""
+    dataset = _planned(size, seed)
+    stem = dataset.path.stem
     if dataset.path.exists() and dataset.key_file.exists():
         print(f"dataset: using {dataset.path.relative_to(REPO)}", flush=True)
         return dataset
@@ -265,6 +278,9 @@ def _build(dataset: Dataset, workers: int) -> None:
 
     sizes = [0] * len(dataset.plans)
     frontiers: list[list[bytes]] = [[] for _ in dataset.plans]
+    # The timeline's counts (event_counts), added up here as an append adds a batch's.
+    at, kind, outcome = (COLUMNS.index(c) for c in ("occurred_at", "kind", "outcome"))
+    counts: Counter[tuple[str, int, str, str]] = Counter()
     jobs = _jobs(dataset)
     done = 0
     last_print = time.perf_counter()
@@ -289,6 +305,8 @@ def _build(dataset: Dataset, workers: int) -> None:
                 ],
             )
             frontiers[index], sizes[index] = grown.frontier, grown.size
+            tenant = dataset.plans[index].tenant_id
+            counts.update((tenant, hour_of(r[at]), r[kind], r[outcome]) for r in rows)
             done += len(rows)
             if done % 100_000 < CHUNK:
                 connection.execute("COMMIT")
@@ -297,6 +315,11 @@ def _build(dataset: Dataset, workers: int) -> None:
                 last_print = time.perf_counter()
                 rate = done / (last_print - started)
                 print(f"  {done:,} / {dataset.total:,} rows ({rate:,.0f}/s)", flush=True)
+        connection.executemany(
+            "INSERT INTO event_counts (tenant_id, hour, kind, outcome, events)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(*key, n) for key, n in sorted(counts.items())],
+        )
         for plan, size, frontier in zip(dataset.plans, sizes, frontiers, strict=True):
             connection.execute(
                 "UPDATE tenants SET tree_size = ?, frontier = ? WHERE id = ?",
@@ -341,3 +364,95 @@ def _build(dataset: Dataset, workers: int) -> None:
         f"{size_bytes / 2**30:.2f} GiB",
         flush=True,
     )
+
+
+# -- a denser copy for the timeline --------------------------------------------------------
+
+
+def ensure_dense(base: Dataset, copies: int) -> Dataset:
+    """``base`` with its big tenant's events ``copies`` times over, built by bulk SQL.
+
+    For the timeline only (``bench.histogram`` at 10 M, when the full 10 M
+    dataset is not cached: the generator takes about an hour on 2 cores). Copy
+    ``k`` of each of the big tenant's rows keeps every column but its seq
+    (``+ k x events``), id (``.k`` appended) and time (``+ k`` µs), so each
+    hour holds ``copies`` times the events with the same mix of kinds,
+    outcomes, actions, actors and accounts; the other tenants' rows are copied
+    once. Nothing else is there: no full-text rows, no tree, no checkpoint —
+    the histogram reads none of them. Every events index of the schema is
+    built, and ``event_counts`` is counted from the rows by the same GROUP BY
+    as migration 0011's backfill.
+    """
+    stem = f"{base.path.stem}-dense{copies}"
+    big = base.big
+    plans = (data.TenantPlan(big.tenant_id, big.events * copies, big.population), *base.plans[1:])
+    dataset = Dataset(DATA_DIR / f"{stem}.db", base.key_file, big.events * copies, base.seed, plans)
+    if dataset.path.exists():
+        print(f"dataset: using {dataset.path.relative_to(REPO)}", flush=True)
+        return dataset
+    for old in DATA_DIR.glob(f"sqlite-{size_label(base.size)}-*-dense{copies}.*"):
+        print(f"dataset: removing the outdated {old.name}", flush=True)
+        old.unlink()
+    started = time.perf_counter()
+    building = dataset.path.with_suffix(".building")
+    building.unlink(missing_ok=True)
+    print(
+        f"dataset: deriving {dataset.path.name}: {big.tenant_id} {big.events:,} events x "
+        f"{copies} by bulk SQL from {base.path.name} (for the timeline only)",
+        flush=True,
+    )
+    store = SQLiteStore(f"sqlite:///{building}")
+    try:
+        store.migrate()
+    finally:
+        store.close()
+    connection = sqlite3.connect(building, isolation_level=None)
+    try:
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-1000000"):
+            connection.execute(f"PRAGMA {pragma}")
+        connection.execute("ATTACH DATABASE ? AS base", (f"file:{base.path}?mode=ro",))
+        connection.execute("BEGIN")
+        connection.execute("INSERT INTO tenants SELECT * FROM base.tenants")
+        indexes = connection.execute(
+            "SELECT name, sql FROM sqlite_master"
+            " WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL"
+        ).fetchall()
+        for name, _sql in indexes:
+            connection.execute(f'DROP INDEX "{name}"')
+        columns = ", ".join(COLUMNS)
+        changed = {"seq": "seq + ?", "id": "id || ?", "occurred_at": "occurred_at + ?"}
+        copied = ", ".join(changed.get(c, c) for c in COLUMNS)
+        for k in range(copies):
+            connection.execute(
+                f"INSERT INTO events ({columns}) SELECT {copied} FROM base.events"
+                " WHERE tenant_id = ? ORDER BY rowid",
+                (k * big.events, "" if k == 0 else f".{k}", k, big.tenant_id),
+            )
+            print(f"  copy {k + 1}/{copies} of {big.tenant_id}", flush=True)
+        connection.execute(
+            f"INSERT INTO events ({columns}) SELECT {columns} FROM base.events"
+            " WHERE tenant_id <> ? ORDER BY rowid",
+            (big.tenant_id,),
+        )
+        connection.execute("COMMIT")
+        connection.execute("DETACH DATABASE base")
+        for name, sql in indexes:
+            step = time.perf_counter()
+            connection.execute(sql)
+            print(f"    {name}: {time.perf_counter() - step:,.1f} s", flush=True)
+        hour = 3_600_000_000
+        connection.execute(
+            "INSERT INTO event_counts (tenant_id, hour, kind, outcome, events)"
+            f" SELECT tenant_id, occurred_at - ((occurred_at % {hour}) + {hour}) % {hour},"
+            " kind, outcome, count(*) FROM events GROUP BY 1, 2, 3, 4"
+        )
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+    building.rename(dataset.path)
+    elapsed = time.perf_counter() - started
+    print(
+        f"  derived in {elapsed:,.0f} s, {dataset.path.stat().st_size / 2**30:.2f} GiB",
+        flush=True,
+    )
+    return dataset
