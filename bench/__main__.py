@@ -218,7 +218,7 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
             full = big or dataset.cached(10_000_000, seed=args.seed)
             dense = full or dataset.ensure_dense(data, 10_000_000 // args.size)
             _section(f"histogram at 10 M (SQLite, {'full' if full else 'derived'} dataset)")
-            histogram.run(run, dense, section="histogram-10m")
+            histogram.run(run, dense, section="histogram-10m", other_filters=False)
         if big is not None and "ledger" in only:
             _section("ledger at 10 M (SQLite)")
             ledger.run(run, big, section="ledger-10m", verify=False)

@@ -12,6 +12,7 @@ log is kept forever) still has an event in.
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,11 +25,12 @@ from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
 from sealtrail.demo import seed_demo
 from sealtrail.demo.cast import TENANT_ID
-from sealtrail.events import now_micros
+from sealtrail.events import from_micros, now_micros
 from sealtrail.ledger import merkle
-from sealtrail.query import EventQuery
+from sealtrail.query import EventQuery, TimeRange
 from sealtrail.retention import DAY_US, RetentionPolicy
 from sealtrail.settings import Settings
+from sealtrail.timeline import HOUR
 
 from ..privacy import independent
 from .conftest import event, write
@@ -110,6 +112,16 @@ def test_a_30_day_policy_leaves_every_remaining_event_provable(demo: AuditLog) -
         with psycopg.connect(log.database_url) as owner:
             rows = owner.execute("SELECT count(*) FROM events WHERE tenant_id = 'demo'")
             assert rows.fetchone() == (len(remaining),)
+
+    # The timeline forgets them too: event_counts lost every pruned event, through the
+    # batches and (on PostgreSQL) the dropped partitions alike.
+    year = TimeRange(from_micros(NOW - 400 * DAY_US), from_micros(NOW + DAY_US))
+    shown = log.histogram(OPERATOR, EventQuery(time=year), 60)
+    assert shown.grid.width % HOUR == 0  # whole hours: summed from event_counts
+    by_kind = Counter(e.kind for e in remaining)
+    assert shown.total == len(remaining)
+    assert {k: sum(b.by_kind[k] for b in shown.buckets) for k in by_kind} == by_kind
+    assert sum(b.failures for b in shown.buckets) == sum(e.outcome == "failure" for e in remaining)
 
     after = log.checkpoint(OPERATOR)
     for found in remaining:
