@@ -437,7 +437,7 @@ class PostgresStore(SQLStore[Connection]):
             " SELECT %s, u.hour, u.kind, u.outcome, u.events"
             " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[])"
             " AS u (hour, kind, outcome, events)"
-            " ON CONFLICT (tenant_id, hour, kind, outcome)"
+            " ON CONFLICT (tenant_id, kind, outcome, hour)"
             " DO UPDATE SET events = event_counts.events + excluded.events",
             (tenant_id, list(hours), list(kinds), list(outcomes), list(events)),
         )

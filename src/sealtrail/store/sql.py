@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 from sealtrail.catalog import EventType
 from sealtrail.errors import Conflict, InconsistentTree, NotFound
 from sealtrail.events import Event
-from sealtrail.limits import KINDS, MAX_ALERT_EVENTS, Kind
+from sealtrail.limits import KINDS, MAX_ALERT_EVENTS, OUTCOMES, Kind
 from sealtrail.privacy import ACCESS_ACTIONS, Subject
 from sealtrail.query import EventQuery, Field, Page, Term, action_prefix
 from sealtrail.retention import Hold, Prune, RetentionPolicy, Row, Rule
@@ -577,20 +577,45 @@ class SQLStore(EventStore, Generic[C]):
     ) -> list[Counts]:
         """The whole hours ``hours`` summed from ``event_counts``, the rest counted in events.
 
-        One statement: the tenant's (hour, kind, outcome) counts within the whole
-        hours, read through their primary key (hours x kinds x outcomes rows,
-        however many events there are), and the events of the clipped first and
-        last hour, if the grid's ends are not on the hour, through the time
-        index (under an hour each). ``query`` holds kind and outcome terms only:
-        they are columns of both tables.
+        One statement. Each bucket's whole hours of each (kind, outcome) the
+        query keeps are one range of ``event_counts``' key (tenant, kind,
+        outcome, hour), summed where it lies: the rows read are the tenant's
+        hours x kinds x outcomes within the range, however many events they
+        count, and nothing is sorted or grouped. The events of the clipped
+        first and last hour, if the grid's ends are not on the hour, are read
+        through the time index (under an hour each). ``query`` holds kind and
+        outcome terms only.
         """
+        keys = [
+            (kind, outcome)
+            for kind in KINDS
+            for outcome in OUTCOMES
+            if all(_keeps(t, kind, outcome) for t in query.terms)
+        ]
+        edges = grid.edges()
+        spans = [
+            (i, max(edges[i], hours[0]), min(edges[i + 1], hours[1]))
+            for i in range(len(edges) - 1)
+            if max(edges[i], hours[0]) < min(edges[i + 1], hours[1])
+        ]
+        parts: list[str] = []
+        values: list[Any] = []
+        if keys:
+            spanned = ", ".join(["(?, CAST(? AS BIGINT), CAST(? AS BIGINT))"] * len(spans))
+            kept = ", ".join(["(?, ?)"] * len(keys))
+            parts.append(
+                f"SELECT * FROM (WITH spans (i, lo, hi) AS (VALUES {spanned}),"
+                f" keys (kind, outcome) AS (VALUES {kept})"
+                " SELECT s.i, k.kind, k.outcome, (SELECT sum(events) FROM event_counts"
+                " WHERE tenant_id = ? AND kind = k.kind AND outcome = k.outcome"
+                " AND hour >= s.lo AND hour < s.hi)"
+                " FROM spans AS s CROSS JOIN keys AS k) AS summed"
+            )
+            values += [v for span in spans for v in span]
+            values += [v for key in keys for v in key]
+            values.append(tenant_id)
         where, params = compile_where(self.dialect, tenant_id, query)
         base = grid.origin + grid.first * grid.width  # the first bucket's unclipped start
-        parts = [
-            "SELECT (hour - ?) / ?, kind, outcome, sum(events) FROM event_counts"
-            f" WHERE {where} AND hour >= ? AND hour < ? GROUP BY 1, 2, 3"
-        ]
-        values: list[Any] = [base, grid.width, *params, *hours]
         for lo, hi in ((grid.since, hours[0]), (hours[1], grid.until)):
             if lo < hi:
                 parts.append(
@@ -598,8 +623,10 @@ class SQLStore(EventStore, Generic[C]):
                     f" WHERE {where} AND occurred_at >= ? AND occurred_at < ? GROUP BY 1, 2, 3"
                 )
                 values += [base, grid.width, *params, lo, hi]
+        if not parts:
+            return [Counts() for _ in range(grid.size)]
         rows = self._execute(connection, " UNION ALL ".join(parts), values).fetchall()
-        return _tally(rows, grid.size, 0)
+        return _tally((r for r in rows if r[3]), grid.size, 0)
 
     def _counted_histogram(
         self, connection: C, tenant_id: str, query: EventQuery, grid: Grid
@@ -1869,13 +1896,19 @@ HourCount = tuple[int, str, str, int]
 
 ADD_COUNT: Final = (
     "INSERT INTO event_counts (tenant_id, hour, kind, outcome, events) VALUES (?, ?, ?, ?, ?)"
-    " ON CONFLICT (tenant_id, hour, kind, outcome)"
+    " ON CONFLICT (tenant_id, kind, outcome, hour)"
     " DO UPDATE SET events = event_counts.events + excluded.events"
 )
 TAKE_COUNT: Final = (
     "UPDATE event_counts SET events = events - ?"
     " WHERE tenant_id = ? AND hour = ? AND kind = ? AND outcome = ?"
 )
+
+
+def _keeps(term: Term, kind: str, outcome: str) -> bool:
+    """Whether a kind or outcome term keeps the events of this kind and outcome."""
+    value = kind if term.field is Field.KIND else outcome
+    return (value in term.values) != term.negate
 
 
 def hour_of(at: int) -> int:

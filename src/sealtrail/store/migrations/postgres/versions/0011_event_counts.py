@@ -46,7 +46,7 @@ def _statements(s: str) -> list[str]:
             kind       text COLLATE "C" NOT NULL,
             outcome    text COLLATE "C" NOT NULL,
             events     bigint NOT NULL CHECK (events >= 0),
-            PRIMARY KEY (tenant_id, hour, kind, outcome)
+            PRIMARY KEY (tenant_id, kind, outcome, hour)
         )
         """,
         f"""

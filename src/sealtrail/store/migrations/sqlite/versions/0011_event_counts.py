@@ -32,7 +32,7 @@ STATEMENTS = [
         kind       TEXT NOT NULL,
         outcome    TEXT NOT NULL,
         events     INTEGER NOT NULL CHECK (events >= 0),
-        PRIMARY KEY (tenant_id, hour, kind, outcome)
+        PRIMARY KEY (tenant_id, kind, outcome, hour)
     ) WITHOUT ROWID
     """,
     f"""
