@@ -116,12 +116,14 @@ def test_a_30_day_policy_leaves_every_remaining_event_provable(demo: AuditLog) -
     # The timeline forgets them too: event_counts lost every pruned event, through the
     # batches and (on PostgreSQL) the dropped partitions alike.
     year = TimeRange(from_micros(NOW - 400 * DAY_US), from_micros(NOW + DAY_US))
-    shown = log.histogram(OPERATOR, EventQuery(time=year), 60)
-    assert shown.grid.width % HOUR == 0  # whole hours: summed from event_counts
+    timeline = log.histogram(OPERATOR, EventQuery(time=year), 60)
+    assert timeline.grid.width % HOUR == 0  # whole hours: summed from event_counts
     by_kind = Counter(e.kind for e in remaining)
-    assert shown.total == len(remaining)
-    assert {k: sum(b.by_kind[k] for b in shown.buckets) for k in by_kind} == by_kind
-    assert sum(b.failures for b in shown.buckets) == sum(e.outcome == "failure" for e in remaining)
+    assert timeline.total == len(remaining)
+    assert {k: sum(b.by_kind[k] for b in timeline.buckets) for k in by_kind} == by_kind
+    assert sum(b.failures for b in timeline.buckets) == sum(
+        e.outcome == "failure" for e in remaining
+    )
 
     after = log.checkpoint(OPERATOR)
     for found in remaining:

@@ -178,7 +178,7 @@ def test_the_counts_read_do_not_grow_with_the_events(engine: Engine) -> None:
         nodes = _nodes(row[0][0]["Plan"])
         (scan,) = [n for n in nodes if n.get("Relation Name") == "event_counts"]
         # One index range per (bucket, kind, outcome); Actual Rows is the mean per loop.
-        assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), plan
+        assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), scan
         read = scan["Actual Rows"] * scan["Actual Loops"]
         assert abs(read - rows) <= scan["Actual Loops"], (read, rows, scan)
 
