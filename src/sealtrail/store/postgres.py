@@ -87,6 +87,8 @@ _DAY_US: Final = 86_400_000_000
 # Partitions are extended once fewer than this many days of them remain ahead.
 _EXTEND_MARGIN_US: Final = 62 * _DAY_US
 _EXTEND_RETRY_S: Final = 300.0
+COUNTER_CONNECTIONS: Final = 4
+"""At most this many connections per store charge rate limits (beside its pool)."""
 _PURGE_WAIT_S: Final = 30.0
 # A value folded the way the indexed lower(column) is: ASCII only, as NOCASE does.
 _FOLDED: Final = 'lower(?::text COLLATE "C")'
@@ -158,6 +160,8 @@ class _Pool:
         timeout: float,
         connect_timeout: float,
         configure: Callable[[Connection], None] | None = None,
+        *,
+        checked: bool = True,
     ) -> None:
         self._conninfo = conninfo
         self._connect_timeout = connect_timeout
@@ -175,7 +179,7 @@ class _Pool:
                 "connect_timeout": max(1, round(connect_timeout)),
             },
             timeout=timeout,
-            check=ConnectionPool.check_connection,
+            check=ConnectionPool.check_connection if checked else None,
             configure=configure,
             name=name,
             open=False,
@@ -263,6 +267,19 @@ class PostgresStore(SQLStore[Connection]):
             )
         )
         self._counters: PostgresRateCounters | None = None
+        # The rate-limit counters' own few connections, lent without the round trip
+        # that checks a connection first: a charge is one short statement, so a
+        # connection the server dropped is found by using it (and it is tried once
+        # more on a fresh one, ``_counter_rows``).
+        self._counter_pool = _Pool(
+            self._conninfo,
+            "sealtrail-counters",
+            (1, COUNTER_CONNECTIONS),
+            pool_timeout,
+            connect_timeout,
+            configure,
+            checked=False,
+        )
         self._replica_wait = replica_wait
         self._written_lsn = 0  # the primary's WAL position after this store's last write
         self._lsn_lock = threading.Lock()
@@ -323,11 +340,23 @@ class PostgresStore(SQLStore[Connection]):
         if self._counters is None:
             from sealtrail.store.rate_counters import PostgresRateCounters
 
-            self._counters = PostgresRateCounters(self._first_row)
+            self._counters = PostgresRateCounters(self._first_row, self._counter_rows)
         return self._counters
 
     def _first_row(self, sql: str, params: Mapping[str, Any]) -> Any:
         return self._read(lambda connection: connection.execute(sql, params).fetchone())
+
+    def _counter_rows(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """One statement on a counters connection (autocommit): all its rows, if any."""
+        for attempt in (1, 2):
+            with self._counter_pool.connection() as connection:
+                try:
+                    cursor = connection.execute(sql, params)
+                    return cursor.fetchall() if cursor.description is not None else []
+                except psycopg.OperationalError:
+                    if attempt == 2 or not connection.broken:
+                        raise  # a broken connection goes back to the pool, which drops it
+        raise AssertionError("unreachable")
 
     # -- lifecycle -------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -386,6 +415,7 @@ class PostgresStore(SQLStore[Connection]):
     def close(self) -> None:
         self._pool.close()
         self._read_pool.close()
+        self._counter_pool.close()
 
     def ping(self) -> None:
         with self._connection(timeout=5.0) as connection:
