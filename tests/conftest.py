@@ -92,3 +92,19 @@ def postgres_standby(postgres_server: str) -> Iterator[Any]:
         yield standby
     finally:
         standby.stop()
+
+
+@pytest.fixture
+def rate_clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The rate limiter's clock, stopped at the start of a window (tests/rate_clock.py)."""
+    import limits.storage.memory
+
+    from sealtrail import ratelimit
+    from sealtrail.store import rate_counters
+
+    from .rate_clock import Clock
+
+    clock = Clock()
+    for module in (ratelimit, rate_counters, limits.storage.memory):
+        monkeypatch.setattr(module, "time", clock)
+    return clock

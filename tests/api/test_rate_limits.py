@@ -17,6 +17,7 @@ from sealtrail.limits import BUNDLE_COST, EXPORT_COST, MAX_BATCH, RATE_WINDOW
 from sealtrail.query import EventQuery
 from sealtrail.settings import Settings
 
+from ..rate_clock import Clock
 from .conftest import Api, event
 
 KEY_READS, TENANT_READS, KEY_WRITES, TENANT_WRITES = 3, 5, 100, 150
@@ -79,6 +80,27 @@ def test_a_full_batch_fits_and_the_next_event_is_refused_with_retry_after(api: A
     assert limit["key-writes"]["r"] == 0
     assert api.search() == [f"e{i}" for i in reversed(range(MAX_BATCH))][:200]
     assert "one-more" not in api.search(q="one-more")  # nothing of a refused request is done
+
+
+def test_retry_after_and_the_refusing_limits_reset_agree(api: Api, rate_clock: Clock) -> None:
+    """Retry-After is when the refused request fits; a limit it does not fit says the
+    same in its ``t`` (never a reset later or sooner than Retry-After), a limit with
+    room says when its window ends."""
+    batch = {"events": [event(f"e{i}") for i in range(MAX_BATCH)]}
+    assert api.post(batch).status_code == 201
+    # Half into the next window the full one weighs half: 600 more events wait for the
+    # key's window to weigh 400, one second; the tenant's has room for them now.
+    rate_clock.now += RATE_WINDOW + 5
+    more = {"events": [event(f"m{i}") for i in range(600)]}
+    refused = api.post(more)
+    assert refused.status_code == 429
+    _, limit = standing(refused)
+    short = {name: q for name, q in limit.items() if int(q["r"]) < 600}
+    assert set(short) == {"key-writes"}
+    assert int(refused.headers["Retry-After"]) == short["key-writes"]["t"] == 1
+    assert limit["tenant-writes"]["t"] == 5  # its window ends then
+    rate_clock.now += 1
+    assert api.post(more).status_code == 201
 
 
 def test_reads_cost_one_an_export_more_and_a_bundle_most(api: Api) -> None:

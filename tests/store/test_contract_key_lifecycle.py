@@ -8,10 +8,13 @@ import pytest
 from limits import RateLimitItemPerSecond
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from sealtrail.errors import NotFound
+from sealtrail.errors import NotFound, RateLimited
+from sealtrail.limits import RATE_WINDOW
+from sealtrail.ratelimit import RateLimiter
 from sealtrail.store import open_store
 from sealtrail.store.base import ApiKeyRecord, EventStore, TenantRateLimits
 
+from ..rate_clock import Clock
 from .factory import T0, add_tenant
 
 MINUTE = 60_000_000
@@ -117,3 +120,61 @@ def test_rate_counters_are_shared_where_the_engine_says_so(
     finally:
         other.close()
     assert store.shares_rate_counters == store.url.startswith("postgresql")
+
+
+def _limiter(store: EventStore, key_writes: int, tenant_writes: int) -> RateLimiter:
+    limits = TenantRateLimits(key_writes, tenant_writes, 1000, 1000)
+    return RateLimiter(store.rate_counters(), limits, lambda _: TenantRateLimits())
+
+
+def _refused(limiter: RateLimiter, key: str, cost: int) -> RateLimited:
+    with pytest.raises(RateLimited) as refused:
+        limiter.charge("acme", key, "write", cost)
+    return refused.value
+
+
+def test_a_request_is_charged_to_both_limits_or_to_neither(
+    store: EventStore, rate_clock: Clock
+) -> None:
+    add_tenant(store)
+    limiter = _limiter(store, 20, 30)  # 200 and 300 events per window
+    limiter.charge("acme", "a", "write", 200)  # key a is full, the tenant has 100 left
+    limiter.charge("acme", "b", "write", 100)  # now the tenant is full too
+    over = _refused(limiter, "b", 50)
+    assert "tenant-writes" in str(over) and "key-writes" not in str(over)
+    key_b, tenant = over.quotas
+    assert (key_b.remaining, tenant.remaining) == (100, 0)  # b's own count did not move
+    both = _refused(limiter, "a", 50)  # over its key's limit and the tenant's
+    assert "key-writes" in str(both) and "tenant-writes" in str(both)
+    rate_clock.now += 2 * RATE_WINDOW  # both windows slid out: everything fits again
+    assert [q.remaining for q in limiter.charge("acme", "b", "write", 100)] == [100, 200]
+
+
+def test_retry_after_is_when_the_refused_request_fits_and_its_limits_say_so(
+    store: EventStore, rate_clock: Clock
+) -> None:
+    """Retry-After is the longest wait among the limits that cannot take the request;
+    those limits report that wait as their reset, and after it the request fits."""
+    add_tenant(store)
+    limiter = _limiter(store, 10, 1000)  # the key: 100 events per window of 10 s
+    start = rate_clock.now
+    limiter.charge("acme", "k", "write", 100)
+    # Half into the next window the previous one weighs 50: 60 more must wait until
+    # it weighs 40, one more second; the key's window itself ends in five.
+    rate_clock.now = start + RATE_WINDOW + 5
+    refused = _refused(limiter, "k", 60)
+    key, tenant = refused.quotas
+    assert refused.retry_after == key.reset == 1
+    assert tenant.reset == 5 and tenant.remaining >= 60  # room there: its window's end
+    rate_clock.now += refused.retry_after - 0.5
+    assert _refused(limiter, "k", 60).retry_after == 1
+    rate_clock.now += 0.5
+    limiter.charge("acme", "k", "write", 60)
+    # Now this window's own 60 is in the way: wait past its end (4 s), until enough of
+    # it has slid out, 10 · (1 − 40/60) s more: 7.3 s, so 8.
+    again = _refused(limiter, "k", 60)
+    assert again.retry_after == again.quotas[0].reset == 8
+    rate_clock.now += 7
+    assert _refused(limiter, "k", 60).retry_after == 1
+    rate_clock.now += 1
+    limiter.charge("acme", "k", "write", 60)
