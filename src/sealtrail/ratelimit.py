@@ -18,6 +18,19 @@ grants no double burst). The counters live where the store keeps them
 (``EventStore.rate_counters``): in PostgreSQL, shared by every API process, and
 charged in one statement for both limits; on SQLite, in the process.
 
+Shared counters are charged ahead: where both limits have room for it, the
+statement also counts an *advance* for the key in this process (at most
+1/``ADVANCE_PARTS`` of the smaller quota and ``ADVANCE_REQUESTS`` requests of the
+size that took it), which the key's next requests here spend without a statement
+for up to ``ADVANCE_TTL`` seconds, within the window it was counted in; the next
+charge that reaches the database gives back what is left. Every unit granted is
+in the shared count first, so processes together never pass a limit; they may
+refuse early by what the others hold unspent (docs/operations.md says how much).
+A refusal is remembered the same way: the key's requests as large or larger are
+refused in the process until the time the shared count said this one would fit,
+so a flooding key costs the database one statement per Retry-After, not one per
+request.
+
 A refused request's ``Retry-After`` is the longest wait among the limits it does
 not fit: after it every one of them has room for it (unless others spend it
 first). Those limits report that same wait as their reset (``Quota.reset``, the
@@ -87,6 +100,7 @@ ADVANCE_REQUESTS: Final = 10
 ADVANCE_TTL: Final = 1.0
 """Seconds an advance may be spent (and never past the window it was counted in)."""
 MAX_ADVANCES: Final = 10_000
+"""Keys with an advance (or a refusal) kept per process before the stale are dropped."""
 NAMESPACE: Final = "sealtrail"
 
 _observed: ContextVar[list[Quota] | None] = ContextVar("sealtrail_quotas", default=None)
@@ -148,6 +162,16 @@ class _Advance:
 
 
 @dataclass(frozen=True, slots=True)
+class _Refusal:
+    """The shared counters' last refusal of a key's request in this process: requests
+    of at least ``cost`` are refused here until each limit's ``fits_at`` (time.time())."""
+
+    cost: int
+    fits_at: tuple[tuple[_Limit, float], ...]
+    quotas: tuple[Quota, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class _Limit:
     policy: str  # key-writes, tenant-reads, …
     per_second: int
@@ -179,6 +203,7 @@ class RateLimiter:
         self._charge_lock = threading.Lock()
         self._advance_lock = threading.Lock()
         self._advances: dict[tuple[str, str, str], _Advance] = {}
+        self._refusals: dict[tuple[str, str, str], _Refusal] = {}
 
     def limits_for(self, tenant_id: str) -> TenantRateLimits:
         """The tenant's limits in force: its own where set, the defaults elsewhere."""
@@ -202,9 +227,11 @@ class RateLimiter:
     def forget(self, tenant_id: str) -> None:
         with self._lock:
             self._cache.pop(tenant_id, None)
-        with self._advance_lock:  # their quotas were reckoned with the old limits
+        with self._advance_lock:  # reckoned with the old limits
             for holder in [h for h in self._advances if h[0] == tenant_id]:
                 del self._advances[holder]
+            for holder in [h for h in self._refusals if h[0] == tenant_id]:
+                del self._refusals[holder]
 
     def charge(self, tenant_id: str, key_id: str, direction: Direction, cost: int) -> list[Quota]:
         """Charge ``cost`` units to the key's and the tenant's limits of ``direction``,
@@ -227,46 +254,97 @@ class RateLimiter:
             (item.key_for(*limit.identifiers), item.amount)
             for limit, item in zip(checks, items, strict=True)
         ]
+        holder = (tenant_id, key_id, kind)
+        unit = "events" if writes else "requests"
         advance = window_no = 0
         if self._together is None:
             granted, windows = self._acquire_in_process(counters, cost)
         else:
-            spent = self._spend_advance(
-                (tenant_id, key_id, kind), checks, items, cost, "events" if writes else "requests"
-            )
+            self._refuse_again(holder, cost, writes)
+            spent = self._spend_advance(holder, checks, items, cost, unit)
             if spent is not None:
                 _publish(spent)
                 return spent
             window_no, granted, windows, advance = self._acquire_shared(
-                self._together, (tenant_id, key_id, kind), counters, cost
+                self._together, holder, counters, cost
             )
         quotas: list[Quota] = []
-        refused: list[tuple[_Limit, int]] = []
+        refused: list[tuple[_Limit, float]] = []
         for limit, item, window in zip(checks, items, windows, strict=True):
             quota, wait = _standing(limit, item.amount, self._window, window, cost, writes)
             if not granted and wait is not None:
-                quota = dataclasses.replace(quota, reset=wait)  # when this request would fit
+                # when this request would fit: the same as Retry-After for the longest
+                quota = dataclasses.replace(quota, reset=_seconds(wait))
                 refused.append((limit, wait))
             quotas.append(quota)
         if advance:
-            self._keep_advance((tenant_id, key_id, kind), window_no, advance, quotas)
+            self._keep_advance(holder, window_no, advance, quotas)
             quotas = [dataclasses.replace(q, remaining=q.remaining + advance) for q in quotas]
-        _publish(quotas)
-        if not granted:
-            retry_after = max((wait for _, wait in refused), default=1)
-            unit = "events" if writes else "read units"
-            over = "; ".join(
-                f"over the {limit.policy} limit of {limit.per_second} {unit}/s"
-                f" ({limit.per_second * self._window} per {self._window} s)"
-                for limit, _ in refused
-            )
-            raise RateLimited(
-                f"{over or 'over a rate limit'}; this request costs {cost}:"
-                f" retry after {retry_after} s",
-                retry_after,
-                tuple(quotas),
-            )
-        return quotas
+        if self._together is not None:
+            now = time.time()
+            with self._advance_lock:
+                if granted:
+                    self._refusals.pop(holder, None)
+                else:
+                    if len(self._refusals) >= MAX_ADVANCES:  # drop the ones past
+                        for gone in [
+                            h
+                            for h, r in self._refusals.items()
+                            if all(at <= now for _, at in r.fits_at)
+                        ]:
+                            del self._refusals[gone]
+                    self._refusals[holder] = _Refusal(
+                        cost, tuple((limit, now + wait) for limit, wait in refused), tuple(quotas)
+                    )
+        if granted:
+            _publish(quotas)
+            return quotas
+        raise self._refusal(refused, quotas, cost, writes)
+
+    def _refusal(
+        self,
+        refused: Sequence[tuple[_Limit, float]],
+        quotas: Sequence[Quota],
+        cost: int,
+        writes: bool,
+    ) -> RateLimited:
+        _publish(list(quotas))
+        retry_after = _seconds(max((wait for _, wait in refused), default=1))
+        unit = "events" if writes else "read units"
+        over = "; ".join(
+            f"over the {limit.policy} limit of {limit.per_second} {unit}/s"
+            f" ({limit.per_second * self._window} per {self._window} s)"
+            for limit, _ in refused
+        )
+        return RateLimited(
+            f"{over or 'over a rate limit'}; this request costs {cost}:"
+            f" retry after {retry_after} s",
+            retry_after,
+            tuple(quotas),
+        )
+
+    def _refuse_again(self, holder: tuple[str, str, str], cost: int, writes: bool) -> None:
+        """Refuse in the process, without a statement, a request the shared counters
+        refused (as large or larger) until the time that refusal said it would fit:
+        spending only adds to a count, so it cannot fit sooner (but for what an
+        advance of another process gives back). A flood of refused requests costs
+        the database one statement per key and process per Retry-After."""
+        with self._advance_lock:
+            refusal = self._refusals.get(holder)
+        if refusal is None or cost < refusal.cost:
+            return
+        now = time.time()
+        waits = [(limit, until - now) for limit, until in refusal.fits_at]
+        if all(wait <= 0 for _, wait in waits):
+            with self._advance_lock:
+                if self._refusals.get(holder) is refusal:
+                    del self._refusals[holder]
+            return
+        resets = {limit.policy: _seconds(wait) for limit, wait in waits if wait > 0}
+        quotas = [
+            dataclasses.replace(q, reset=resets.get(q.policy, q.reset)) for q in refusal.quotas
+        ]
+        raise self._refusal([w for w in waits if w[1] > 0], quotas, cost, writes)
 
     # -- advances: shared counters charged ahead, spent in the process ---------------
     def _acquire_shared(
@@ -368,7 +446,7 @@ def _fits(window: Window, amount: int, cost: int, expiry: int) -> bool:
 
 def _standing(
     limit: _Limit, amount: int, expiry: int, window: Window, cost: int, writes: bool
-) -> tuple[Quota, int | None]:
+) -> tuple[Quota, float | None]:
     """The quota as it stands, and how long until ``cost`` more would fit (None: it
     fits now)."""
     previous, _, current, current_ttl = window
@@ -386,14 +464,17 @@ def _standing(
     return quota, _wait(previous, current, amount, cost, expiry, left)
 
 
-def _wait(previous: int, current: int, amount: int, cost: int, expiry: int, left: float) -> int:
+def _wait(previous: int, current: int, amount: int, cost: int, expiry: int, left: float) -> float:
     """Seconds until ``cost`` fits: while this window lasts, the previous window's
     weight drains; after it, this window's count drains the same way."""
     room = amount - cost
     if current <= room:
         if previous == 0:
-            return 1
-        seconds = left - max(0, room - current) * expiry / previous
-    else:
-        seconds = left + expiry * (1 - room / current)
-    return max(1, math.ceil(seconds))
+            return 0.0
+        return left - max(0, room - current) * expiry / previous
+    return left + expiry * (1 - room / current)
+
+
+def _seconds(wait: float) -> int:
+    """A wait as the whole seconds of ``Retry-After`` and ``t``: rounded up, at least 1."""
+    return max(1, math.ceil(wait))

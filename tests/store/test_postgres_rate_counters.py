@@ -139,3 +139,42 @@ def test_processes_with_advances_never_pass_the_shared_limit(
     counted = _hits(stores[0])["key/k/writes"]
     assert total <= counted <= quota  # nothing granted that the shared count does not hold
     assert total >= quota - 2 * advance - cost, (total, counted)
+
+
+def test_a_refused_key_is_refused_again_in_the_process_until_it_would_fit(
+    stores: list[PostgresStore], rate_clock: Clock
+) -> None:
+    """A flood of refused requests costs one statement per key, process and
+    Retry-After, not one per request; the refusals say the same as the first."""
+    limiter = _limiter(stores[0], 10, 1000)  # the key: 100 events per window
+    limiter.charge("acme", "k", "write", 100)
+    SENT.clear()
+    first = _refused_charge(limiter, 10)
+    assert len(SENT) == 1
+    # Full at the window's start: 10 more fit once 10 of the 100 have slid out of the
+    # next window, 10 + 1 s from now.
+    assert first.retry_after == first.quotas[0].reset == 11
+    SENT.clear()
+    for _ in range(5):
+        again = _refused_charge(limiter, 10)
+        assert (again.retry_after, again.quotas) == (first.retry_after, first.quotas)
+        assert str(again) == str(first)
+    assert _refused_charge(limiter, 50).retry_after == 11  # larger: refused here too
+    assert SENT == []
+    rate_clock.now += 5
+    assert _refused_charge(limiter, 10).retry_after == 6 and SENT == []
+    _refused_charge(limiter, 1)  # smaller: it may fit sooner, so the database decides
+    assert len(SENT) == 1
+    other = _limiter(stores[1], 10, 1000)  # another process asks the database itself
+    SENT.clear()
+    assert _refused_charge(other, 10).retry_after == 6 and len(SENT) == 1
+    rate_clock.now += 6
+    SENT.clear()
+    limiter.charge("acme", "k", "write", 10)  # fits now, decided by the database
+    assert len(SENT) == 1
+
+
+def _refused_charge(limiter: RateLimiter, cost: int) -> RateLimited:
+    with pytest.raises(RateLimited) as refused:
+        limiter.charge("acme", "k", "write", cost)
+    return refused.value

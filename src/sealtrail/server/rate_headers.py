@@ -9,7 +9,9 @@ each limit:
     RateLimit: "key-reads";r=997;t=6, "tenant-reads";r=1990;t=6
 
 ``q`` is the quota per window of ``w`` seconds, ``r`` what is left of it and
-``t`` the seconds until the current window ends. Writes are counted in events,
+``t`` the seconds until the current window ends — on a refusal, for a limit the
+request does not fit, the seconds until it would, which is what ``Retry-After``
+says too (the longest of them; ``sealtrail.ratelimit``). Writes are counted in events,
 not requests; the registry of quota units has no such unit, so it is said with
 a vendor parameter (``sealtrail-unit="events"``), as the draft asks. A ``429``
 adds ``Retry-After`` (``sealtrail.server.errors``). Responses to requests that
