@@ -242,8 +242,9 @@ def run(report: Run, *, admin_url: str, seconds: float = 15, repeats: int = 3) -
                 "%",
                 detail=(
                     f"{cost.charge:,.0f} µs to charge the key's and the tenant's write limits"
-                    f" vs {cost.ingest:,.0f} µs for AuditLog.ingest of 100 events on the same"
-                    f" database, medians of {cost.charged} taking turns{shared}"
+                    f" (mean; median {cost.median_charge:,.0f} µs) vs {cost.ingest:,.0f} µs"
+                    f" for AuditLog.ingest of 100 events on the same database (median),"
+                    f" {cost.charged} of each taking turns{shared}"
                 ),
                 target="≤ 3 %",
                 passed=cost.charge / cost.ingest <= 0.03,
@@ -254,7 +255,8 @@ def run(report: Run, *, admin_url: str, seconds: float = 15, repeats: int = 3) -
 
 @dataclass
 class ChargeCost:
-    charge: float  # µs, median over every charge
+    charge: float  # µs, mean over every charge: the statements spread over the requests
+    median_charge: float  # µs
     ingest: float  # µs, median AuditLog.ingest of 100 events
     statements: int  # statements sent (shared counters only)
     to_database: int  # charges that sent any
@@ -265,9 +267,11 @@ class ChargeCost:
 def _charge_cost(url: str, directory: Path, batches: int = 60) -> ChargeCost:
     """µs one write request's charge takes (key and tenant limits, the store's counters:
     in-process on SQLite, the shared table on PostgreSQL) and µs a 100-event
-    ``AuditLog.ingest`` takes on the same database, taking turns; medians. On
-    PostgreSQL, also how many charges sent a statement (the others spent this
-    process's advance) and what those took."""
+    ``AuditLog.ingest`` takes on the same database, taking turns. The charge is the
+    mean of all (on PostgreSQL most spend an advance and a few send the statement:
+    the mean is what a request costs on average; the median is given too), the
+    ingest the median. On PostgreSQL, also how many charges sent a statement and
+    what those took."""
     from statistics import median
 
     from sealtrail.ratelimit import RateLimiter
@@ -320,6 +324,7 @@ def _charge_cost(url: str, directory: Path, batches: int = 60) -> ChargeCost:
     finally:
         log.close()
     return ChargeCost(
+        sum(charges) / len(charges),
         median(charges),
         median(ingests),
         len(sent),
