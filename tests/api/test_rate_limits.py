@@ -78,7 +78,10 @@ def test_a_full_batch_fits_and_the_next_event_is_refused_with_retry_after(api: A
     assert int(refused.headers["Retry-After"]) >= 1
     _, limit = standing(refused)
     assert limit["key-writes"]["r"] == 0
-    assert api.search() == [f"e{i}" for i in reversed(range(MAX_BATCH))][:200]
+    # The batch's own events (a built-in rule may add its alert's event meanwhile: on a
+    # weekend every invitation is an administrative change outside business hours).
+    invited = api.search(action="member.invited")
+    assert invited == [f"e{i}" for i in reversed(range(MAX_BATCH))][:200]
     assert "one-more" not in api.search(q="one-more")  # nothing of a refused request is done
 
 
