@@ -19,7 +19,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sealtrail.catalog import EventType
 from sealtrail.events import Event
@@ -440,6 +440,25 @@ class EventStore(abc.ABC):
 
         For verification, which recomputes each leaf and compares.
         """
+
+    @abc.abstractmethod
+    def scan_rows(
+        self, tenant_id: str, start: int = 0, stop: int | None = None, *, chunk_size: int = 5000
+    ) -> Iterator[list[Sequence[Any]]]:
+        """The rows ``scan`` decodes, seq ``start`` up to ``stop`` (excluded), in seq order.
+
+        Each row holds ``codec.COLUMNS`` with its text unescaped, so
+        ``codec.from_row`` turns it into the event ``scan`` would yield. One
+        snapshot per call. For verification, which rebuilds leaves from the
+        columns without building an ``Event`` per row.
+        """
+
+    @abc.abstractmethod
+    def tree_node_range(
+        self, tenant_id: str, level: int, start: int, stop: int
+    ) -> list[tuple[int, bytes]]:
+        """The stored tree nodes ``(idx, hash)`` of ``level`` ≥ 1 with ``start <= idx < stop``,
+        in idx order (one that is missing is simply not there)."""
 
     @abc.abstractmethod
     def get_event(self, tenant_id: str, event_id: str) -> Event | None: ...

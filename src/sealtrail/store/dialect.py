@@ -22,6 +22,10 @@ def _same(text: str) -> str:
     return text
 
 
+def unchanged_row(row: Sequence[Any]) -> Sequence[Any]:
+    return row
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     # Statements: the driver's placeholder, the clause that locks a read row.
@@ -48,3 +52,5 @@ class Dialect:
     escape: Callable[[str], str] = _same
     unescape: Callable[[str], str] = _same
     event_from_row: Callable[[Sequence[Any]], Event] = from_row
+    # A stored row (``codec.COLUMNS``) with its text unescaped: what ``codec.from_row`` reads.
+    unescape_row: Callable[[Sequence[Any]], Sequence[Any]] = unchanged_row

@@ -60,6 +60,7 @@ from sealtrail.store.postgres_rows import (
     escape_text,
     event_from_row,
     event_row,
+    unescape_row,
     unescape_text,
 )
 from sealtrail.store.sql import MAX_SEQ, HourCount, SQLStore
@@ -131,6 +132,7 @@ DIALECT: Final = Dialect(
     escape=escape_text,
     unescape=unescape_text,
     event_from_row=event_from_row,
+    unescape_row=unescape_row,
 )
 
 

@@ -64,8 +64,15 @@ def event_row(event: Event, leaf_hash: bytes) -> list[Any]:
     return row
 
 
-def event_from_row(row: Sequence[Any]) -> Event:
+def unescape_row(row: Sequence[Any]) -> Sequence[Any]:
+    """The row with its text columns unescaped (the row itself when none needs it)."""
+    if not any(type(v) is str and _ESCAPE in v for v in row):
+        return row
     fixed = list(row)
     for at in _TEXT_AT:
         fixed[at] = _unescape_optional(fixed[at])
-    return from_row(fixed)
+    return fixed
+
+
+def event_from_row(row: Sequence[Any]) -> Event:
+    return from_row(unescape_row(row))

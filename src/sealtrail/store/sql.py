@@ -55,7 +55,7 @@ from sealtrail.store.base import (
     TreeHead,
 )
 from sealtrail.store.codec import SELECT_LIST
-from sealtrail.store.dialect import Dialect
+from sealtrail.store.dialect import Dialect, unchanged_row
 from sealtrail.store.filters import compile_where
 from sealtrail.timeline import HOUR, Counts, Grid
 
@@ -697,6 +697,28 @@ class SQLStore(EventStore, Generic[C]):
         sql = f"SELECT {SELECT_LIST} FROM events WHERE tenant_id = ? AND seq >= ? ORDER BY seq"
         for rows in self._rows(self._sql(sql), [tenant_id, start], chunk_size):
             yield [(self.dialect.event_from_row(r), bytes(r[-1])) for r in rows]
+
+    def scan_rows(
+        self, tenant_id: str, start: int = 0, stop: int | None = None, *, chunk_size: int = 5000
+    ) -> Iterator[list[Sequence[Any]]]:
+        sql = f"SELECT {SELECT_LIST} FROM events WHERE tenant_id = ? AND seq >= ?"
+        params: list[Any] = [tenant_id, start]
+        if stop is not None:
+            sql += " AND seq < ?"
+            params.append(stop)
+        unescape = self.dialect.unescape_row
+        for rows in self._rows(self._sql(sql + " ORDER BY seq"), params, chunk_size):
+            yield rows if unescape is unchanged_row else [unescape(r) for r in rows]
+
+    def tree_node_range(
+        self, tenant_id: str, level: int, start: int, stop: int
+    ) -> list[tuple[int, bytes]]:
+        rows = self._all(
+            "SELECT idx, hash FROM tree_nodes WHERE tenant_id = ? AND level = ?"
+            " AND idx >= ? AND idx < ? ORDER BY idx",
+            (tenant_id, level, start, stop),
+        )
+        return [(idx, bytes(node)) for idx, node in rows]
 
     def get_event(self, tenant_id: str, event_id: str) -> Event | None:
         row = self._one(self._EVENT_BY_ID, (tenant_id, self.dialect.escape(event_id)))

@@ -35,21 +35,21 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sealtrail.errors import LedgerError, NotFound
-from sealtrail.events import Event, format_timestamp
-from sealtrail.ledger import leaf, merkle, tree
+from sealtrail.events import format_timestamp
+from sealtrail.ledger import merkle, tree
 from sealtrail.ledger.checkpoint import open_checkpoint, origin_for_tenant
 from sealtrail.ledger.note import Verifier, parse_vkey
 from sealtrail.retention import PRUNED_ACTION, Prune
 from sealtrail.store.base import EventStore
+from sealtrail.verify import parallel
 from sealtrail.verify.report import Report, runs
+from sealtrail.verify.rows import UNHASHABLE, row_leaf
 
 Progress = Callable[[int], None]
 NodeKey = tuple[int, int]
-
-# Stands in for the leaf of a row that is missing or has no leaf form, so the rebuild goes on.
-_UNHASHABLE = bytes(32)
 
 
 def read_vkey(text: str) -> Verifier:
@@ -63,17 +63,30 @@ def verify_store(
     *,
     tenants: Iterable[str] | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
+    range_size: int = parallel.RANGE_SIZE,
 ) -> Report:
     """Check every tenant's rows, tree nodes and checkpoints against each other.
 
     Without a verifier key the checkpoints' sizes and roots are used as unsigned
     claims, and the report says their signatures were not checked.
+
+    With ``workers`` > 1, a tenant of at least two ranges of ``range_size`` (a
+    power of two) events has its ranges' rows and subtrees checked by that many
+    worker processes, each opening the store by its URL; this process combines
+    them. The report is the one a single process gives, problem for problem and
+    in the same order (``verify.parallel`` says how).
     """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    if range_size < 2 or range_size & (range_size - 1):
+        raise ValueError(f"range_size must be a power of two, not {range_size}")
     verifier = read_vkey(vkey) if isinstance(vkey, str) else vkey
     report = Report()
-    for tenant_id in tenants or [t.id for t in store.list_tenants()]:
-        report.tenants.append(tenant_id)
-        _Tenant(store, verifier, tenant_id, report).verify(progress)
+    with parallel.Pool(store, workers) as pool:
+        for tenant_id in tenants or [t.id for t in store.list_tenants()]:
+            report.tenants.append(tenant_id)
+            _Tenant(store, verifier, tenant_id, report).verify(progress, pool, range_size)
     return report
 
 
@@ -95,17 +108,17 @@ class _Tenant:
     def add(self, seq: int | None, message: str, last_seq: int | None = None) -> None:
         self.report.add(self.tenant_id, seq, message, last_seq)
 
-    def verify(self, progress: Progress | None) -> None:
+    def verify(self, progress: Progress | None, pool: parallel.Pool, range_size: int) -> None:
         self._open_checkpoints()
         self.prunes = self.store.prunes(self.tenant_id)
         self.pruned_below = self.prunes[-1].below if self.prunes else 0
         frontier: list[bytes] = []
-        for chunk in self.store.scan(self.tenant_id):
-            leaves = self._leaves(chunk)
-            frontier = self._grow(frontier, leaves)
-            self.report.events += len(chunk)
-            if progress:
-                progress(len(chunk))
+        head_size = self.store.tree_head(self.tenant_id).size
+        if pool.workers > 1 and head_size >= 2 * range_size:
+            frontier = self._ranges(frontier, head_size, range_size, pool, progress)
+            frontier = self._pass(frontier, head_size, None, progress)  # rows past the head
+        else:
+            frontier = self._pass(frontier, 0, None, progress)
         if self.size < self.pruned_below:  # no row follows the pruned range
             start = self.size
             leaves = self._kept(start, self.pruned_below)
@@ -118,6 +131,82 @@ class _Tenant:
         self._explain_roots()
         self._check_head(frontier)
         self._state_what_was_proven()
+
+    def _pass(
+        self, frontier: list[bytes], start: int, stop: int | None, progress: Progress | None
+    ) -> list[bytes]:
+        """The rows from ``start`` up to ``stop``, one by one, in this process."""
+        for chunk in self.store.scan_rows(self.tenant_id, start, stop):
+            leaves = self._leaves(chunk)
+            frontier = self._grow(frontier, leaves)
+            self.report.events += len(chunk)
+            if progress:
+                progress(len(chunk))
+        return frontier
+
+    def _ranges(
+        self,
+        frontier: list[bytes],
+        size: int,
+        range_size: int,
+        pool: parallel.Pool,
+        progress: Progress | None,
+    ) -> list[bytes]:
+        """Seq 0..size-1 in aligned ranges checked by the workers, combined in seq order.
+
+        A range whose rows are exactly its seqs is taken as the workers found it:
+        what a single pass reports for such rows is a problem per changed row, in
+        seq order, and the nodes of its complete subtrees — all of which a worker
+        computes alone. The frontier before an aligned range holds only nodes
+        above the range, so the range's root joins it as one node, and a
+        checkpoint inside the range has the frontier before it plus the range's
+        own. Any other range (a gap, a repeat, a pruned stretch) is read again
+        here by the single pass, from the state the ranges before it left.
+        """
+        level = range_size.bit_length() - 1
+        ranges = [(a, min(a + range_size, size)) for a in range(0, size, range_size)]
+        jobs = [(a, b, tuple(c for c in sorted(self.checkpoints) if a < c < b)) for a, b in ranges]
+        for (a, b, _), found in zip(jobs, pool.ranges(self.tenant_id, jobs), strict=True):
+            if found is None:  # not exactly seq a..b-1
+                frontier = self._pass(frontier, a, b, progress)
+                continue
+            if self.size < a:  # what the row at seq a would have found missing before it
+                gap = self._fill_to(a)
+                self.size = a
+                frontier = self._grow(frontier, gap)
+            for seq, message in found.problems:
+                self.add(seq, message)
+            self.announced.update(found.announced)
+            self.bad_nodes.update(found.bad_nodes)
+            for c, local in found.frontiers.items():
+                self.rebuilt_roots[c] = tree.root_from_frontier([*frontier, *local], c)
+            if b - a == range_size:
+                frontier = self._push(frontier, level, a >> level, found.frontiers_at_stop)
+            else:  # the last range: its complete subtrees all lie below the range's level
+                frontier = [*frontier, *found.frontiers_at_stop]
+            self.size = b
+            if b in self.checkpoints:
+                self.rebuilt_roots[b] = tree.root_from_frontier(frontier, b)
+            self.report.events += b - a
+            if progress:
+                progress(b - a)
+        return frontier
+
+    def _push(
+        self, frontier: list[bytes], level: int, index: int, node: Sequence[bytes]
+    ) -> list[bytes]:
+        """Append the complete subtree (level, index); compare the nodes it completes."""
+        edge = list(frontier)
+        (hashed,) = node
+        new_nodes: list[tuple[int, int, bytes]] = []
+        while index & 1:
+            hashed = merkle.hash_children(edge.pop(), hashed)
+            level += 1
+            index >>= 1
+            new_nodes.append((level, index, hashed))
+        edge.append(hashed)
+        self._compare_nodes(new_nodes)
+        return edge
 
     # -- the pass over the rows ---------------------------------------------------------
     def _open_checkpoints(self) -> None:
@@ -144,38 +233,38 @@ class _Tenant:
             self.checkpoints[checkpoint.size] = checkpoint.root_hash
             self.report.checkpoints += 1
 
-    def _leaves(self, chunk: Sequence[tuple[Event, bytes]]) -> list[bytes]:
+    def _leaves(self, rows: Sequence[Sequence[Any]]) -> list[bytes]:
         leaves: list[bytes] = []
-        for event, stored_leaf in chunk:
-            seq = event.seq
+        for row in rows:
+            seq = row[1]
             if seq < self.size:
                 self.add(seq, "appears more than once")
                 continue
             if seq > self.size:
-                kept_to = min(seq, max(self.pruned_below, self.size))
-                leaves.extend(self._kept(self.size, kept_to))
-                if seq > kept_to:
-                    self.add(
-                        kept_to,
-                        "is missing" if seq == kept_to + 1 else "are missing",
-                        seq - 1,
-                    )
-                    leaves.extend([_UNHASHABLE] * (seq - kept_to))
-            if event.action == PRUNED_ACTION and isinstance(event.context, dict):
-                self.announced[seq] = (
-                    event.context.get("first_seq"),
-                    event.context.get("last_seq"),
-                )
-            try:
-                mine = leaf.leaf_hash(event.to_dict(), event.salts)
-            except Exception as exc:  # tampered rows can break in any way; report, go on
-                self.add(seq, f"was changed: it has no leaf form ({exc})")
-                mine = _UNHASHABLE
-            else:
-                if mine != stored_leaf:
-                    self.add(seq, "was changed: its fields no longer hash to its stored leaf hash")
+                leaves.extend(self._fill_to(seq))
+            if row[3] == PRUNED_ACTION:
+                announced = parallel.announcement(row)
+                if announced is not None:
+                    self.announced[seq] = announced
+            mine, problem = row_leaf(row)
+            if problem is not None:
+                self.add(seq, problem)
             leaves.append(mine)
             self.size = seq + 1
+        return leaves
+
+    def _fill_to(self, seq: int) -> list[bytes]:
+        """Stand-ins for seq ``self.size``..``seq - 1``: kept leaves where pruned, else missing."""
+        leaves: list[bytes] = []
+        kept_to = min(seq, max(self.pruned_below, self.size))
+        leaves.extend(self._kept(self.size, kept_to))
+        if seq > kept_to:
+            self.add(
+                kept_to,
+                "is missing" if seq == kept_to + 1 else "are missing",
+                seq - 1,
+            )
+            leaves.extend([UNHASHABLE] * (seq - kept_to))
         return leaves
 
     def _kept(self, start: int, stop: int) -> list[bytes]:
@@ -187,7 +276,7 @@ class _Tenant:
             for (_, seq), found in zip(keys, self._stored(keys), strict=True):
                 if found is None:
                     lost.append(seq)
-                out.append(found if found is not None else _UNHASHABLE)
+                out.append(found if found is not None else UNHASHABLE)
         for first, last in runs(lost):
             self.add(
                 first,
