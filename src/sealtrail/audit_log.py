@@ -654,14 +654,20 @@ class AuditLog:
         *,
         tenants: Sequence[str] | None = None,
         progress: Callable[[int], None] | None = None,
+        workers: int = 1,
     ) -> verify.Report:
         """Recompute every leaf, tree and checkpoint of the database (``sealtrail verify``).
 
         The verifier key comes from the caller; this never reads or creates the
-        signing key. With none, signatures are reported as not checked.
+        signing key. With none, signatures are reported as not checked. ``workers``
+        processes check a big tenant's seq ranges in parallel; the report is the same.
         """
         return verify.verify_store(
-            self._store, verifier_key, tenants=tenants or None, progress=progress
+            self._store,
+            verifier_key,
+            tenants=tenants or None,
+            progress=progress,
+            workers=workers,
         )
 
     # -- who is asking ------------------------------------------------------------------

@@ -87,11 +87,17 @@ def format_timestamp(micros: int) -> str:
 @functools.lru_cache(maxsize=4096)
 def _format_seconds(seconds: int) -> str:
     # Cached: a batch shares its received_at, and exports walk through time in order.
-    t = time.gmtime(seconds)
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
-        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-    )
+    # The time of day is arithmetic; only the date needs the calendar (and its own cache).
+    days, second = divmod(seconds, 86_400)
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
+    return f"{_format_day(days)}T{hour:02d}:{minute:02d}:{second:02d}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _format_day(days: int) -> str:
+    t = time.gmtime(days * 86_400)
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
 
 
 def now_micros() -> int:

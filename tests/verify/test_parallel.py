@@ -27,7 +27,7 @@ from sealtrail.settings import Settings
 from sealtrail.store import open_store
 from sealtrail.verify import parallel, rows, verify_store
 
-from .conftest import _events
+from .conftest import Fixture, _events
 
 OPERATOR = Principal.operator("acme")
 DAY = 86_400_000_000
@@ -188,3 +188,31 @@ def test_plain_rows_are_verified_without_building_events(
     assert report.ok and report.events > 300
     assert 0 < erased < 10
     assert (in_rows[0], in_parallel[0]) == (erased, 1)
+
+
+def test_the_cli_hands_its_workers_to_verify_store(
+    signed_log: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from sealtrail import verify
+    from sealtrail.cli import cli
+
+    asked: list[int] = []
+    original = verify.verify_store
+
+    def recording(*args: Any, workers: int = 1, **kwargs: Any) -> Any:
+        asked.append(workers)
+        return original(*args, workers=workers, range_size=64, **kwargs)
+
+    monkeypatch.setattr(verify, "verify_store", recording)
+    database = ["--database", f"sqlite:///{signed_log.path}"]
+    vkey = str(Path(signed_log.path).parent / "log.vkey")
+    runner = CliRunner()
+    one = runner.invoke(cli, ["verify", *database, "--key", vkey, "--workers", "1", "--json"])
+    two = runner.invoke(cli, ["verify", *database, "--key", vkey, "--workers", "2", "--json"])
+    assert asked == [1, 2]
+    assert (one.exit_code, two.exit_code) == (0, 0), one.output
+    assert one.output == two.output and '"ok": true' in one.output
+    refused = runner.invoke(cli, ["verify", *database, "--workers", "0"])
+    assert refused.exit_code == 2 and "--workers" in refused.output

@@ -88,3 +88,25 @@ def test_a_mismatch_is_decided_by_the_reference_path(signed_log: Fixture) -> Non
     leaf, problem = rows.row_leaf(broken)
     assert leaf == rows.UNHASHABLE
     assert problem is not None and problem.startswith("was changed: it has no leaf form (")
+
+
+def test_timestamps_are_written_as_the_calendar_writes_them() -> None:
+    """``format_timestamp`` does the time of day by arithmetic; gmtime is the reference."""
+    import time
+
+    from sealtrail.events import format_timestamp
+
+    def reference(micros: int) -> str:
+        seconds, fraction = divmod(micros, 1_000_000)
+        t = time.gmtime(seconds)
+        return (
+            f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+            f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{fraction:06d}Z"
+        )
+
+    rng = random.Random(14)
+    edges = [0, -1, 1, 86_399_999_999, 86_400_000_000, -86_400_000_001, 951_782_400_000_000]
+    values = edges + [
+        rng.randrange(-62_135_596_800_000_000, 253_402_300_800_000_000) for _ in range(20_000)
+    ]
+    assert [format_timestamp(v) for v in values] == [reference(v) for v in values]

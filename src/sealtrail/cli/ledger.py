@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,10 @@ def checkpoint(
         click.echo(f"{c.tenant_id}: {counted(c.tree_size, 'event')}, root {r['root_hash']}")
 
 
+DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
+"""``sealtrail verify --database``'s worker processes: one per core, a few at most."""
+
+
 def _lines(stream: BinaryIO) -> Iterator[bytes]:
     yield from stream
 
@@ -102,6 +107,15 @@ def _lines(stream: BinaryIO) -> Iterator[bytes]:
     is_flag=True,
     help="Fail unless the bundle holds every event of its signed tree.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=DEFAULT_WORKERS,
+    help=(
+        "Database mode: processes that check a big tenant's seq ranges in parallel "
+        "(default: the CPU count, at most 4); the report is the one a single process gives."
+    ),
+)
 @database_option
 @config_option
 @json_option
@@ -114,6 +128,7 @@ def verify(
     policy_file: TextIO | None,
     tenant_ids: tuple[str, ...],
     require_complete: bool,
+    workers: int,
     database: str | None,
     config: str | None,
     as_json: bool,
@@ -168,7 +183,9 @@ def verify(
             with click.progressbar(
                 length=0, label="verifying", file=sys.stderr, hidden=not show_progress()
             ) as bar:
-                report = log.verify_database(vkey, tenants=tenant_ids or None, progress=bar.update)
+                report = log.verify_database(
+                    vkey, tenants=tenant_ids or None, progress=bar.update, workers=workers
+                )
         finally:
             log.close()
         if vkey is None:

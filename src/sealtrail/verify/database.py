@@ -328,10 +328,23 @@ class _Tenant:
         return frontier
 
     def _compare_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
-        stored = self._stored([(level, index) for level, index, _ in nodes])
-        for (level, index, mine), theirs in zip(nodes, stored, strict=True):
-            if theirs != mine:
-                self.bad_nodes[(level, index)] = theirs
+        """Compare new nodes (level ≥ 1) with the stored ones, read a level's span at a time."""
+        by_level: dict[int, list[tuple[int, bytes]]] = {}
+        for level, index, node in nodes:
+            by_level.setdefault(level, []).append((index, node))
+        for level, rebuilt in by_level.items():
+            low = min(index for index, _ in rebuilt)
+            high = max(index for index, _ in rebuilt)
+            theirs: dict[int, bytes | None]
+            if high - low >= 2 * len(rebuilt):  # scattered: ask for each
+                stored = self._stored([(level, index) for index, _ in rebuilt])
+                theirs = dict(zip((index for index, _ in rebuilt), stored, strict=True))
+            else:
+                theirs = dict(self.store.tree_node_range(self.tenant_id, level, low, high + 1))
+            for index, node in rebuilt:
+                kept = theirs.get(index)
+                if kept != node:
+                    self.bad_nodes[(level, index)] = kept
 
     def _stored(self, keys: Sequence[NodeKey]) -> list[bytes | None]:
         """Stored node hashes, None for one that is missing."""
