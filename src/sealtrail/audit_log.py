@@ -124,7 +124,7 @@ from sealtrail.sessions import (
     viewer_url,
 )
 from sealtrail.settings import Settings
-from sealtrail.store import open_store
+from sealtrail.store import export_rows, open_store
 from sealtrail.store.base import (
     AlertRecord,
     ApiKeyRecord,
@@ -1658,9 +1658,14 @@ class AuditLog:
                 query,
                 None if whole_log else self.stream(principal, query),
             )
-        else:
-            records = (e.to_dict() for chunk in self.stream(principal, query) for e in chunk)
-            chunks = export.csv_chunks(records) if fmt == "csv" else export.ndjson_chunks(records)
+        else:  # written from the stored columns: no Event object per row (store.export_rows)
+            stored = self._store.stream_rows(principal.tenant_id, principal.scoped(query))
+            rows = (row for chunk in stored for row in chunk)
+            chunks = (
+                export.csv_chunks(rows, cells_of=export_rows.csv_cells)
+                if fmt == "csv"
+                else export.ndjson_chunks(export_rows.record(row) for row in rows)
+            )
         return Export(media_type, filename, chunks)
 
     # -- erasure (GDPR Art. 17) ---------------------------------------------------------------

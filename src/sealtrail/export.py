@@ -29,7 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import orjson
@@ -40,6 +40,7 @@ __all__ = [
     "NDJSON_MEDIA_TYPE",
     "ROWS_PER_CHUNK",
     "EventRecord",
+    "csv_cells",
     "csv_chunks",
     "ndjson_chunks",
     "neutralise_cell",
@@ -87,7 +88,13 @@ CSV_COLUMNS: Final[tuple[str, ...]] = (
 # (so that removing one leading "'" is always the exact inverse).
 _PREFIXED: Final = frozenset("=+-@\t\r\n\x00")
 _EMPTY: Final[Mapping[str, Any]] = {}
-_RISKY_CELL_START: Final = re.compile("\x00[" + re.escape("".join(sorted(_PREFIXED))) + "]")
+# A cell start is the character after a \x01 in "\x01" + "\x01".join(cells); a \x01 inside a
+# value can only cause a false alarm. (\x01 itself is no risky start, so two empty cells in a
+# row do not look like one starting with a risky character, as NUL separators did.)
+_CELL_SEPARATOR: Final = "\x01"
+_RISKY_CELL_START: Final = re.compile(
+    _CELL_SEPARATOR + "[" + re.escape("".join(sorted(_PREFIXED))) + "]"
+)
 
 
 def neutralise_cell(value: str) -> str:
@@ -110,8 +117,8 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _csv_row(event: EventRecord) -> list[str]:
-    """The row for one event, every cell a neutralised string."""
+def csv_cells(event: EventRecord) -> list[Any]:
+    """The cells of one event's row, in ``CSV_COLUMNS`` order, not yet neutralised."""
     get = event.get
     actor_get = (get("actor") or _EMPTY).get
     target_get = (get("target") or _EMPTY).get
@@ -147,10 +154,14 @@ def _csv_row(event: EventRecord) -> list[str]:
         "" if context is None else orjson.dumps(context, default=_json_default).decode(),
         get("tenant_id") or "",
     ]
+    return cells
+
+
+def _neutralised(cells: list[Any]) -> list[str]:
+    """The cells as strings, each neutralised (``neutralise_cell``)."""
     try:
-        # One regex pass finds a risky first character in any cell (NUL joins them, so a
-        # NUL inside a value can only cause a false alarm); almost every row is clean.
-        if _RISKY_CELL_START.search("\x00" + "\x00".join(cells)) is None:
+        # One regex pass finds a risky first character in any cell; almost every row is clean.
+        if _RISKY_CELL_START.search(_CELL_SEPARATOR + _CELL_SEPARATOR.join(cells)) is None:
             return cells
     except TypeError:  # a value that is not a string: convert it, then check each cell
         cells = [_text(cell) for cell in cells]
@@ -158,15 +169,18 @@ def _csv_row(event: EventRecord) -> list[str]:
 
 
 def csv_chunks(
-    events: Iterable[EventRecord],
+    events: Iterable[Any],
     *,
     rows_per_chunk: int = ROWS_PER_CHUNK,
     bom: bool = False,
+    cells_of: Callable[[Any], list[Any]] = csv_cells,
 ) -> Iterator[bytes]:
     """The events as CSV: the header row, then one row per event, in chunks.
 
     Empty input yields the header alone. ``bom`` starts the file with a UTF-8 byte order
-    mark, which some spreadsheet programs need to read it as UTF-8.
+    mark, which some spreadsheet programs need to read it as UTF-8. ``cells_of`` gives an
+    event's cells (``csv_cells`` of an event object; a store passes its own for rows); every
+    cell is neutralised here, whoever made it.
     """
     if rows_per_chunk < 1:
         raise ValueError("rows_per_chunk must be at least 1")
@@ -177,7 +191,7 @@ def csv_chunks(
     writer.writerow(CSV_COLUMNS)
     rows: list[list[str]] = []
     for event in events:
-        rows.append(_csv_row(event))
+        rows.append(_neutralised(cells_of(event)))
         if len(rows) >= rows_per_chunk:
             writer.writerows(rows)
             rows.clear()

@@ -433,6 +433,13 @@ class EventStore(abc.ABC):
         """Every matching event in query order, in chunks, from one snapshot."""
 
     @abc.abstractmethod
+    def stream_rows(
+        self, tenant_id: str, query: EventQuery, *, chunk_size: int = 1000
+    ) -> Iterator[list[Sequence[Any]]]:
+        """What ``stream`` yields, as rows (``codec.COLUMNS``, text unescaped): for exports,
+        which write cells straight from the columns instead of building an ``Event`` each."""
+
+    @abc.abstractmethod
     def scan(
         self, tenant_id: str, start: int = 0, *, chunk_size: int = 5000
     ) -> Iterator[list[tuple[Event, bytes]]]:

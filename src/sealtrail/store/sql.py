@@ -691,6 +691,19 @@ class SQLStore(EventStore, Generic[C]):
         for rows in self._rows(self._sql(sql), params, chunk_size, replica=True):
             yield [self.dialect.event_from_row(r) for r in rows]
 
+    def stream_rows(
+        self, tenant_id: str, query: EventQuery, *, chunk_size: int = 1000
+    ) -> Iterator[list[Sequence[Any]]]:
+        where, params = compile_where(self.dialect, tenant_id, query)
+        direction = "DESC" if query.order == "desc" else "ASC"
+        sql = (
+            f"SELECT {SELECT_LIST} FROM events WHERE {where}"
+            f" ORDER BY occurred_at {direction}, seq {direction}"
+        )
+        unescape = self.dialect.unescape_row
+        for rows in self._rows(self._sql(sql), params, chunk_size, replica=True):
+            yield rows if unescape is unchanged_row else [unescape(r) for r in rows]
+
     def scan(
         self, tenant_id: str, start: int = 0, *, chunk_size: int = 5000
     ) -> Iterator[list[tuple[Event, bytes]]]:
