@@ -7,7 +7,9 @@ most the number of buckets asked for; bucket boundaries fall on multiples of
 that width in UTC (weeks start on Monday), and the first and last bucket are
 clipped to the range, so the buckets' counts add up to exactly what a search
 over the same range and filters finds. A store counts each bucket by kind and
-its failures (``EventStore.histogram``); nothing here knows SQL or HTTP.
+its failures (``EventStore.histogram``; from its per-hour pre-aggregate when the
+buckets are whole hours, which every width from ``HOUR`` up is, weeks included);
+nothing here knows SQL or HTTP.
 """
 
 from __future__ import annotations

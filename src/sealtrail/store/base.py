@@ -420,10 +420,14 @@ class EventStore(abc.ABC):
         """The matches in each bucket of ``grid``, by kind, with their failures.
 
         ``grid`` bounds the time (``query.time`` is not read); one ``Counts``
-        per bucket, oldest first. Without filters (or with kinds only) it is
-        counted from the (tenant, kind, time) and (tenant, outcome, time)
-        indexes alone, never the table; exact actions left out
-        (``-action:a,b``) are then subtracted, read through their index.
+        per bucket, oldest first. When the buckets are whole hours and the only
+        filters are kinds and outcomes, the whole hours are summed from the
+        pre-aggregate ``event_counts`` (kept exact by ``append`` and the prune
+        paths) and only a clipped first and last hour is counted in events;
+        sub-hour buckets without filters (or with kinds only) are counted from
+        the (tenant, kind, time) and (tenant, outcome, time) indexes alone.
+        Exact actions left out (``-action:a,b``) are then subtracted, read
+        through their index. Any other filter reads its matches once.
         """
 
     @abc.abstractmethod
