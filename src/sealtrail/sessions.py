@@ -271,9 +271,15 @@ def make_token(prefix: str, tenant_id: str, session_id: str, secret: str) -> str
     return f"{prefix}.{_b64(tenant_id)}.{session_id}.{secret}"
 
 
+def not_valid(prefix: str) -> SessionInvalid:
+    """The one answer to a token that opens nothing, whatever is wrong with it."""
+    what = "session link" if prefix == LINK_PREFIX else "session"
+    return SessionInvalid(f"this viewer {what} is not valid")
+
+
 def parse_token(prefix: str, token: str) -> Token:
     """The parts of a ``prefix`` token; ``SessionInvalid`` when it is not one."""
-    invalid = SessionInvalid("this viewer session link is not valid")
+    invalid = not_valid(prefix)
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise invalid
     parts = token.split(".")
@@ -361,18 +367,22 @@ class Sessions:
         self._store.add_viewer_session(session)
         return session, make_token(LINK_PREFIX, tenant_id, session.id, secret)
 
-    def _find(self, token: Token) -> ViewerSession:
+    def _find(self, prefix: str, text: str) -> ViewerSession:
+        """The session a ``prefix`` token names, if its secret matches. A session id that
+        exists (in any tenant) with a wrong secret answers exactly as one that never
+        existed, so no token tells whether a session id is real."""
+        token = parse_token(prefix, text)
         found = self._store.get_viewer_session(token.tenant_id, token.session_id)
-        if found is None:
-            raise SessionInvalid("this viewer session link is not valid")
+        stored = None
+        if found is not None:
+            stored = found.link_hash if prefix == LINK_PREFIX else found.cookie_hash
+        if found is None or not token.matches(stored):
+            raise not_valid(prefix)
         return found
 
     def link_session(self, link: str, now: int) -> ViewerSession:
         """The session an unused, unexpired link opens (nothing is spent)."""
-        token = parse_token(LINK_PREFIX, link)
-        session = self._find(token)
-        if not token.matches(session.link_hash):
-            raise SessionInvalid("this viewer session link is not valid")
+        session = self._find(LINK_PREFIX, link)
         if session.redeemed_at is not None or session.revoked_at is not None:
             raise SessionUsed("this viewer session link was already used")
         if session.status(now) == "expired":
@@ -393,10 +403,7 @@ class Sessions:
     def open(self, cookie: str, now: int) -> ViewerSession:
         """The live session a cookie carries; ``SessionInvalid``, ``SessionRevoked`` or
         ``SessionExpired`` otherwise."""
-        token = parse_token(COOKIE_PREFIX, cookie)
-        session = self._find(token)
-        if not token.matches(session.cookie_hash):
-            raise SessionInvalid("this viewer session is not valid")
+        session = self._find(COOKIE_PREFIX, cookie)
         if session.revoked_at is not None:
             raise SessionRevoked("this viewer session was signed out or revoked")
         if now >= session.expires_at:

@@ -78,6 +78,27 @@ def test_another_tenants_session_answers_like_a_missing_one(seeded: Site) -> Non
     assert browser.get("/ui").status_code == 200
 
 
+def test_a_token_naming_a_real_session_with_a_wrong_secret_tells_nothing(site: Site) -> None:
+    """A cookie or link naming another tenant's real session id answers exactly as one
+    naming no session: no token is an oracle for which session ids exist."""
+    real = site.mint("owner", tenant="globex")["session_id"]
+    made_up = "vs_" + "0" * 24
+    tenant = "Z2xvYmV4"  # base64url("globex")
+    for prefix, path in (("vs1", "/v1/events"), ("vs1", "/ui"), ("vl1", "/ui/session")):
+        answers = []
+        for session_id in (real, made_up):
+            token = f"{prefix}.{tenant}.{session_id}.{'x' * 43}"
+            client = TestClient(site.app)
+            if prefix == "vs1":
+                client.cookies.set("sealtrail_viewer", token)
+                answer = client.get(path)
+            else:
+                answer = client.get(path, params={"token": token})
+            answers.append((answer.status_code, answer.text))
+        assert answers[0] == answers[1], path
+        assert answers[0][0] == 401
+
+
 def test_the_host_revokes_every_session_of_a_user(seeded: Site) -> None:
     first, second = seeded.browser("owner"), seeded.browser("owner")
     admin = seeded.browser("admin")
