@@ -815,7 +815,9 @@ class AuditLog:
 
     # -- the catalog --------------------------------------------------------------
     def catalog(self, principal: Principal) -> Catalog:
-        """The built-in catalog plus the tenant's own types (any credential of the tenant)."""
+        """The built-in catalog plus the tenant's own types (any credential of the tenant
+        that may do anything: a member's session, which may read nothing, is refused)."""
+        principal.require_some_scope()
         self._meter(principal, "read", 1)
         return self._tenant_catalog(principal.tenant_id)
 

@@ -57,6 +57,11 @@ class Principal:
         if scope not in self.scopes:
             raise PermissionDenied(f"this credential lacks the {scope} scope")
 
+    def require_some_scope(self) -> None:
+        """Refuse a credential that may do nothing at all (a member's viewer session)."""
+        if not self.scopes:
+            raise PermissionDenied("this credential may not read or change anything")
+
     @property
     def may_handle_alerts(self) -> bool:
         """Whether it may acknowledge and resolve alerts: a credential with the

@@ -94,3 +94,11 @@ def test_an_account_admin_cannot_prove_another_accounts_event(seeded: Site) -> N
     # The whole-tenant roles still prove any event.
     owner = seeded.browser("owner")
     assert owner.get("/v1/proofs/inclusion", params={"seq": str(hq_seq)}).status_code == 200
+
+
+def test_a_member_reads_nothing_not_even_the_catalog(seeded: Site) -> None:
+    """A member's session has no scope: every read through it is refused."""
+    member = seeded.browser("member")
+    for path in ("/v1/catalog", "/v1/events", "/v1/alerts", "/v1/retention", "/v1/checkpoint"):
+        assert member.get(path).status_code == 403, path
+    assert seeded.browser("owner").get("/v1/catalog").status_code == 200
