@@ -324,6 +324,7 @@ def serve(tmp_path: Path, database_url: str) -> Iterator[World]:
         detections=False,
         stream_delivery=False,
         rate_limits=False,
+        stream_allow_private_destinations=True,  # HOOK is a loopback address
     )
     log = AuditLog.open(settings=settings)
     log.migrate()
