@@ -69,13 +69,16 @@ CREDENTIALS: Final = (
 )
 
 
-def failed_logins(count: int, mark: str, account: str | None) -> list[dict[str, Any]]:
+def failed_logins(
+    prefix: str, mark: str, account: str | None, ip: str = "203.0.113.7"
+) -> list[dict[str, Any]]:
     """Enough failed logins from one address for the built-in rule to open an alert."""
     return [
         {
+            "id": f"{prefix}-login-{i}",
             "action": "auth.login",
             "outcome": "failure",
-            "ip": "203.0.113.7",
+            "ip": ip,
             "account_id": account,
             "actor": {"type": "user", "id": f"u{i}", "email": f"{mark}{i}@example.com"},
         }
@@ -201,7 +204,8 @@ def _plant(world: World) -> None:
                     "description": f"{ACCOUNT_MARK} in another account",
                     "context": {"note": ACCOUNT_MARK},
                 },
-                *failed_logins(12, "acme", "acc_x"),
+                *failed_logins("x", "acme", "acc_x"),
+                *failed_logins("y", ACCOUNT_MARK, "acc_y", ip="203.0.113.8"),
             ]
         },
     )
@@ -219,7 +223,7 @@ def _plant(world: World) -> None:
                     "description": f"{TENANT_MARK} of the other tenant",
                     "context": {"note": TENANT_MARK},
                 },
-                *failed_logins(12, TENANT_MARK, None),
+                *failed_logins("g", TENANT_MARK, None),
             ]
         },
     )
@@ -232,8 +236,14 @@ def _plant(world: World) -> None:
         follower = log.follower(tenant_id, name, consumer, owner="matrix")
         while follower.step().result != "idle":
             pass
-    for tenant in (OWN, OTHER):
-        ids[f"alert-{tenant}"] = log.alerts(Principal.operator(tenant))[0].id
+    for name, tenant, prefix in (("acme", OWN, "x"), ("accy", OWN, "y"), ("globex", OTHER, "g")):
+        [alert] = [
+            a
+            for a in log.alerts(Principal.operator(tenant))
+            if a.rule == "failed-logins-per-ip"
+            and all(e.startswith(f"{prefix}-login-") for e in a.event_ids)
+        ]
+        ids[f"alert-{name}"] = alert.id
 
     ids["stream-globex"] = new_stream(world, OTHER)
     ids["stream-acme"] = new_stream(world, OWN)

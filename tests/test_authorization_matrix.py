@@ -104,9 +104,9 @@ EXPECTED: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/detection-settings"):                   "401  403  403     403     403     403     200     200     401   401   401   401   403     403     403    403",
     ("PUT", "/v1/detection-settings"):                   "401  403  403     403     403     403     200     200     401   401   401   401   403     403     403    403",
     ("GET", "/v1/alerts"):                               "401  403  200     403     403     403     403     200     401   401   401   401   200     200     403    200",
-    ("GET", "/v1/alerts/{alert_id}"):                    "401  403  200/404 403     403     403     403     200/404 401   401   401   401   200/404 200/404 403    404",
-    ("POST", "/v1/alerts/{alert_id}/acknowledge"):       "401  403  403     403     403     403     200/404 200/404 401   401   401   401   403     403     403    403",
-    ("POST", "/v1/alerts/{alert_id}/resolve"):           "401  403  403     403     403     403     200/404 200/404 401   401   401   401   403     403     403    403",
+    ("GET", "/v1/alerts/{alert_id}"):                    "401  403  200/404 403     403     403     403     200/404 401   401   401   401   200/404 200/404 403    200/404",
+    ("POST", "/v1/alerts/{alert_id}/acknowledge"):       "401  403  403     403     403     403     200/404 200/404 401   401   401   401   200/404 200/404 403    403",
+    ("POST", "/v1/alerts/{alert_id}/resolve"):           "401  403  403     403     403     403     200/404 200/404 401   401   401   401   200/404 200/404 403    403",
     # The viewer: a key is no viewer credential, so every key column reads as "none".
     ("MOUNT", "/ui/static"):                             "200  200  200     200     200     200     200     200     200   200   200   200   200     200     200    200",
     ("GET", "/ui/session"):                              "303  303  303     303     303     303     303     303     303   303   303   303   200     200     200    200",
@@ -121,6 +121,8 @@ EXPECTED: Final[dict[tuple[str, str], str]] = {
     ("GET", "/ui/live"):                                 "401  401  401     401     401     401     401     401     401   401   401   401   200     200     303    200",
     ("POST", "/ui/saved-views"):                         "401  401  401     401     401     401     401     401     401   401   401   401   303     303     303    403",
     ("POST", "/ui/saved-views/{search_id}/delete"):      "401  401  401     401     401     401     401     401     401   401   401   401   303/404 303/404 303    403",
+    ("POST", "/ui/alerts/{alert_id}/acknowledge"):       "401  401  401     401     401     401     401     401     401   401   401   401   303/404 303/404 303    403",
+    ("POST", "/ui/alerts/{alert_id}/resolve"):           "401  401  401     401     401     401     401     401     401   401   401   401   303/404 303/404 303    403",
     ("GET", "/ui/{anything:path}"):                      "404  404  404     404     404     404     404     404     404   404   404   404   404     404     404    404",
 }
 # fmt: on
@@ -194,8 +196,13 @@ STREAM: Final = Lookup(_id("stream-acme"), _id("stream-globex"), MISSING_STREAM)
 FRESH_STREAM: Final = Lookup(lambda w: new_stream(w, OWN), _id("stream-globex"), MISSING_STREAM)
 RULE: Final = Lookup(_id("rule-acme"), _id("rule-globex"), "no-such-rule-1")
 FRESH_RULE: Final = Lookup(lambda w: new_rule(w, OWN), _id("rule-globex"), "no-such-rule-1")
+# The own alert counts events of acc_x only; the hidden one, of acc_y only.
 ALERT: Final = Lookup(
-    _id("alert-acme"), _id("alert-globex"), "0190d4c2-e8a8-7c3b-9d1e-000000000000"
+    _id("alert-acme"),
+    _id("alert-globex"),
+    "0190d4c2-e8a8-7c3b-9d1e-000000000000",
+    _id("alert-accy"),
+    frozenset({"acct"}),
 )
 
 
@@ -341,6 +348,12 @@ CALLS: Final[dict[tuple[str, str], Callable[[World, str], Call]]] = {
     ("POST", "/ui/saved-views/{search_id}/delete"): lambda w, i: Call(
         "POST", f"/ui/saved-views/{i}/delete", form={"back": ""}
     ),
+    ("POST", "/ui/alerts/{alert_id}/acknowledge"): lambda w, i: Call(
+        "POST", f"/ui/alerts/{i}/acknowledge", form={"back": ""}
+    ),
+    ("POST", "/ui/alerts/{alert_id}/resolve"): lambda w, i: Call(
+        "POST", f"/ui/alerts/{i}/resolve", form={"back": ""}
+    ),
     ("GET", "/ui/{anything:path}"): lambda w, i: Call("GET", "/ui/no/such/page"),
 }
 
@@ -374,6 +387,8 @@ LOOKUPS: Final[dict[tuple[str, str], Lookup]] = {
     ("GET", "/v1/alerts/{alert_id}"): ALERT,
     ("POST", "/v1/alerts/{alert_id}/acknowledge"): ALERT,
     ("POST", "/v1/alerts/{alert_id}/resolve"): ALERT,
+    ("POST", "/ui/alerts/{alert_id}/acknowledge"): ALERT,
+    ("POST", "/ui/alerts/{alert_id}/resolve"): ALERT,
 }
 
 
@@ -627,7 +642,12 @@ def test_an_account_admin_counts_only_its_accounts(world: World) -> None:
     buckets = get("acct", "/v1/events/histogram", since="2000-01-01")["buckets"]
     assert sum(b["count"] for b in buckets) == own
     assert get("acct", "/api/organization/rbac/members/audit-log")["total"] == own
-    assert get("acct", "/v1/alerts")["alerts"] == []
+    # An alert is listed to it when every event it counted is one it sees.
+    alerts = get("acct", "/v1/alerts")["alerts"]
+    listed = {a["id"] for a in alerts}
+    assert world.ids["alert-acme"] in listed and world.ids["alert-accy"] not in listed
+    visible = {e["id"] for e in seen["events"]}
+    assert all(set(a["event_ids"]) <= visible for a in alerts)
 
 
 @pytest.mark.parametrize("credential", ["read", "owner", "acct"])
