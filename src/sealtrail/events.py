@@ -80,18 +80,15 @@ def from_micros(micros: int) -> datetime:
 
 def format_timestamp(micros: int) -> str:
     """The one textual form of a time: ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (always 4-digit years)."""
+    # The time of day is arithmetic (a table of the day's minutes); only the date needs the
+    # calendar, cached per day: exports and verification format two times per event.
     seconds, fraction = divmod(micros, 1_000_000)
-    return f"{_format_seconds(seconds)}.{fraction:06d}Z"
-
-
-@functools.lru_cache(maxsize=4096)
-def _format_seconds(seconds: int) -> str:
-    # Cached: a batch shares its received_at, and exports walk through time in order.
-    # The time of day is arithmetic; only the date needs the calendar (and its own cache).
     days, second = divmod(seconds, 86_400)
-    hour, second = divmod(second, 3600)
     minute, second = divmod(second, 60)
-    return f"{_format_day(days)}T{hour:02d}:{minute:02d}:{second:02d}"
+    return f"{_format_day(days)}T{_MINUTES[minute]}{second:02d}.{fraction:06d}Z"
+
+
+_MINUTES: Final = tuple(f"{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60))
 
 
 @functools.lru_cache(maxsize=1024)

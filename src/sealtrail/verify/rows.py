@@ -58,6 +58,8 @@ def _salt_slots() -> tuple[tuple[int, ...], ...]:
 
 
 _SLOTS: Final = _salt_slots()
+_PACKED_SIZE: Final = tuple(1 + SALT_BYTES * mask.bit_count() for mask in range(256))
+"""For each presence mask, the blob's length: a shorter one is not of the plain form."""
 _ACTOR_NAME: Final = SALTED_FIELDS.index("actor.name")
 _ACTOR_EMAIL: Final = SALTED_FIELDS.index("actor.email")
 _TARGET_NAME: Final = SALTED_FIELDS.index("target.name")
@@ -73,8 +75,8 @@ def _commit(value: object, salts: bytes, slots: tuple[int, ...], field: int) -> 
     offset = slots[field]
     if offset < 0 or type(value) is not str:
         raise _NotPlain
-    salt = salts[offset : offset + SALT_BYTES]
-    if len(salt) != SALT_BYTES or salt == _ZERO_SALT:
+    salt = salts[offset : offset + SALT_BYTES]  # 16 bytes: the blob's length was checked
+    if salt == _ZERO_SALT:
         raise _NotPlain
     digest = _sha256(salt + value.encode("utf-8")).digest()
     return {"$commit": b2a_base64(digest, newline=False).decode("ascii")}
@@ -134,7 +136,10 @@ def _plain_leaf_hash(row: Sequence[Any]) -> bytes:
         or not 0 <= seq <= _MAX_SAFE_INT
     ):
         raise _NotPlain
-    slots = _SLOTS[salts[0]]
+    mask = salts[0]
+    if len(salts) < _PACKED_SIZE[mask]:
+        raise _NotPlain
+    slots = _SLOTS[mask]
     out: dict[str, Any] = {}
     if account_id is not None:
         if type(account_id) is not str:
