@@ -97,7 +97,7 @@ EXPECTED: Final[dict[tuple[str, str], str]] = {
     ("GET", "/v1/streams/{stream_id}/deliveries"):       "401  403  403     403     403     200/404 403     200/404 401   401   401   401   403     403     403    403",
     ("GET", "/v1/detections"):                           "401  403  403     403     403     403     200     200     401   401   401   401   403     403     403    403",
     ("POST", "/v1/detections"):                          "401  403  403     403     403     403     201     201     401   401   401   401   403     403     403    403",
-    ("POST", "/v1/detections/test"):                     "401  403  403     403     403     403     403     200     401   401   401   401   403     403     403    403",
+    ("POST", "/v1/detection-tests"):                     "401  403  403     403     403     403     403     200     401   401   401   401   403     403     403    403",
     ("GET", "/v1/detections/{name}"):                    "401  403  403     403     403     403     200/404 200/404 401   401   401   401   403     403     403    403",
     ("PATCH", "/v1/detections/{name}"):                  "401  403  403     403     403     403     200/404 200/404 401   401   401   401   403     403     403    403",
     ("DELETE", "/v1/detections/{name}"):                 "401  403  403     403     403     403     204/404 204/404 401   401   401   401   403     403     403    403",
@@ -317,8 +317,8 @@ CALLS: Final[dict[tuple[str, str], Callable[[World, str], Call]]] = {
             "severity": "low",
         },
     ),
-    ("POST", "/v1/detections/test"): lambda w, i: Call(
-        "POST", "/v1/detections/test", json={"rule": "failed-logins-per-ip", "since": "1d"}
+    ("POST", "/v1/detection-tests"): lambda w, i: Call(
+        "POST", "/v1/detection-tests", json={"rule": "failed-logins-per-ip", "since": "1d"}
     ),
     ("GET", "/v1/detections/{name}"): lambda w, i: Call("GET", f"/v1/detections/{i}"),
     ("PATCH", "/v1/detections/{name}"): lambda w, i: Call(
@@ -593,7 +593,7 @@ def test_ids_inside_queries_and_bodies_tell_nothing(world: World) -> None:
         ("GET", "/v1/alerts", alert, ALERT.missing, lambda i: {"params": {"before": i}}),
         (
             "POST",
-            "/v1/detections/test",
+            "/v1/detection-tests",
             rule,
             RULE.missing,
             lambda i: {"json": {"rule": i, "since": "1d"}},

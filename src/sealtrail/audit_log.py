@@ -1501,7 +1501,13 @@ class AuditLog:
         An alert also counting events of no account, of another account, or more events
         than it lists (MAX_ALERT_EVENTS) stays with the tenant-wide admins.
         """
-        found = self._store.get_alert(principal.tenant_id, alert_id, principal.accounts)
+        # No alert id holds a NUL (PostgreSQL's text cannot): answer as for any unknown id
+        # instead of sending it (found by fuzzing: ?before=%00 was a 500 on PostgreSQL).
+        found = (
+            None
+            if "\x00" in alert_id
+            else self._store.get_alert(principal.tenant_id, alert_id, principal.accounts)
+        )
         if found is None:
             raise NotFound(f"no alert {alert_id!r}")
         return found

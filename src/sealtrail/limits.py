@@ -144,6 +144,8 @@ ALERT_STATUSES: Final[tuple[AlertStatus, ...]] = get_args(AlertStatus)
 MAX_RULES: Final = 100
 """A tenant's own detection rules, beside the built-in ones."""
 MAX_RULE_NAME: Final = 64
+RULE_NAME_REGEX: Final = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+"""A detection rule's name as sent; stored lower-case."""
 MAX_RULE_TITLE: Final = 200
 MAX_THRESHOLD: Final = 1000
 """The largest ``count >= N`` a rule may ask for (a window keeps at most N - 1 events)."""
@@ -174,6 +176,7 @@ MAX_FRAME_ANCESTORS: Final = 10
 MAX_RETENTION_DAYS: Final = 36_500
 """The longest retention a policy may name (a hundred years); no policy keeps forever."""
 MAX_RETENTION_RULES: Final = 64
+RETENTION_PREFIX_REGEX: Final = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.?$"
 """Action-prefix rules in one tenant's retention policy."""
 PRUNE_BATCH: Final = 5000
 """Events deleted per transaction when pruning: never one giant DELETE."""

@@ -23,12 +23,25 @@ from typing import Any, Final
 
 from sealtrail.errors import InvalidInput
 from sealtrail.events import format_timestamp, parse_timestamp
-from sealtrail.limits import MAX_ID, MAX_REASON, MAX_RETENTION_DAYS, MAX_RETENTION_RULES
+from sealtrail.limits import (
+    MAX_ID,
+    MAX_REASON,
+    MAX_RETENTION_DAYS,
+    MAX_RETENTION_RULES,
+    RETENTION_PREFIX_REGEX,
+)
 
 DAY_US: Final = 86_400_000_000
 PRUNED_ACTION: Final = "audit_log.events_pruned"
 """What a prune records in the tenant's own log; only Sealtrail may record it."""
-_PREFIX: Final = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.?$")
+_PREFIX: Final = re.compile(RETENTION_PREFIX_REGEX)
+
+
+def whole(value: Any) -> Any:
+    """A JSON number with no fraction as the integer it is (``30.0`` is 30 in JSON)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def check_days(days: object, what: str = "days") -> int:
@@ -45,7 +58,7 @@ class Rule:
     days: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.action_prefix, str) or not _PREFIX.match(self.action_prefix):
+        if not isinstance(self.action_prefix, str) or not _PREFIX.fullmatch(self.action_prefix):
             raise InvalidInput(
                 f"{self.action_prefix!r} is not an action prefix (such as auth. or member.invited)"
             )
@@ -81,7 +94,7 @@ class RetentionPolicy:
             raise InvalidInput(f"{unknown[0]!r} is not a field of a retention policy")
         if "days" not in body:
             raise InvalidInput('a retention policy names "days" (null: keep forever)')
-        days = body["days"]
+        days = whole(body["days"])
         rules = body.get("rules", [])
         if not isinstance(rules, list):
             raise InvalidInput("rules must be a list")
@@ -89,7 +102,7 @@ class RetentionPolicy:
         for rule in rules:
             if not isinstance(rule, dict) or set(rule) != {"action_prefix", "days"}:
                 raise InvalidInput('each rule is {"action_prefix": …, "days": …}')
-            parsed.append(Rule(rule["action_prefix"], rule["days"]))
+            parsed.append(Rule(rule["action_prefix"], whole(rule["days"])))
         return cls(None if days is None else check_days(days), tuple(parsed))
 
     @property

@@ -127,7 +127,7 @@ def test_alerts_are_listed_acknowledged_resolved_and_recorded(api: Api) -> None:
 def test_a_replay_stores_nothing(api: Api) -> None:
     api.post(failed_logins(11, ip="198.51.100.1"))
     replay = api.client.post(
-        "/v1/detections/test",
+        "/v1/detection-tests",
         json={"rule": "failed-logins-per-ip", "since": "1d"},
         headers=api.headers(scopes=MANAGE),
     )
@@ -135,7 +135,7 @@ def test_a_replay_stores_nothing(api: Api) -> None:
     [alert] = replay.json()["alerts"]
     assert alert["event_count"] == 11
     custom = api.client.post(
-        "/v1/detections/test",
+        "/v1/detection-tests",
         json={"rule": {"name": "x", "phrase": "outcome:failure", "severity": "low"}},
         headers=api.headers(scopes=MANAGE),
     )

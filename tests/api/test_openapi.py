@@ -8,12 +8,16 @@ refused with that field named.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from sealtrail import events, limits
 from sealtrail.api import schemas
+from sealtrail.detections import rules
+from sealtrail.errors import InvalidInput
 from sealtrail.query.params import EVENT_PARAMETERS, SEED_PARAMETERS
 
 from .conftest import Api
@@ -158,3 +162,61 @@ def test_a_whole_number_written_with_a_fraction_is_that_integer(api: Api) -> Non
         ).status_code
         == 422
     )
+
+
+def test_a_detection_rule_is_documented_as_the_code_reads_it(api: Api) -> None:
+    """Found by fuzzing: the rule bodies were documented as any object, so a generated
+    ``{}`` was "valid" and refused. Now each documented field is one the code reads, and
+    bodies the document allows are taken, ones it forbids refused."""
+    body = _document(api)["paths"]["/v1/detections"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert set(schema["properties"]) == {*rules.RULE_FIELDS, "builtin"}
+    validator = Draft202012Validator(schema)
+    allowed = [
+        {"name": "Big-Exports", "phrase": "category:export", "severity": "high"},
+        {
+            "name": "n1",
+            "phrase": " action:auth.login ",
+            "severity": "low",
+            "title": " Logins ",
+            "condition": None,
+            "context": {"method": ["sso"]},
+            "hours": None,
+            "enabled": False,
+            "builtin": "ignored",
+        },
+    ]
+    forbidden = [
+        {},
+        {"name": "a b", "phrase": "x", "severity": "high"},
+        {"name": "-a", "phrase": "x", "severity": "high"},
+        {"name": "a", "phrase": " ", "severity": "high"},
+        {"name": "a", "phrase": "x", "severity": "urgent"},
+        {"name": "a", "phrase": "x", "severity": "low", "title": "\x1c"},
+        {"name": "a", "phrase": "x", "severity": "low", "context": {"k": []}},
+        {"name": "a", "phrase": "x", "severity": "low", "extra": 1},
+    ]
+    for good in allowed:
+        assert validator.is_valid(good), good
+        rules.rule_from_body(good)
+    for bad in forbidden:
+        assert not validator.is_valid(bad), bad
+        with pytest.raises(InvalidInput):
+            rules.rule_from_body(bad)
+
+
+def _template(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
+
+
+def test_one_path_answers_one_set_of_methods(api: Api) -> None:
+    """Found by fuzzing: ``POST /v1/detections/test`` sat where ``/v1/detections/{name}``
+    (GET, PATCH, DELETE) matches too, so ``Allow`` there named methods the document does not
+    give that path. A documented path that another template also matches (SPEC §6's
+    ``/v1/events/export`` beside ``/v1/events/{event_id}``) must answer the same methods."""
+    paths = _document(api)["paths"]
+    for literal in (p for p in paths if "{" not in p):
+        for template in (t for t in paths if "{" in t and _template(t).match(literal)):
+            assert set(paths[literal]) == set(paths[template]), f"{literal} is also {template}"
+    answer = api.client.options("/v1/detection-tests", headers=api.headers())
+    assert answer.headers["allow"] == "POST"

@@ -220,8 +220,8 @@ def _route_requests(api: Api) -> dict[tuple[str, str], Any]:
         ("GET", "/v1/streams"): client.get("/v1/streams", headers=headers),
         ("GET", "/v1/detections"): client.get("/v1/detections", headers=headers),
         ("POST", "/v1/detections"): client.post("/v1/detections", json={}, headers=headers),
-        ("POST", "/v1/detections/test"): client.post(
-            "/v1/detections/test",
+        ("POST", "/v1/detection-tests"): client.post(
+            "/v1/detection-tests",
             json={"rule": "failed-logins-per-actor", "since": "1d"},
             headers=headers,
         ),

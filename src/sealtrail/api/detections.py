@@ -2,8 +2,9 @@
 
 Rules are data: a search phrase, a condition, a severity (docs/detections.md). The
 built-in rules are listed with the tenant's own; ``PATCH`` tunes one, ``DELETE`` puts
-it back to its defaults. ``POST /v1/detections/test`` replays history through a rule
-and says what it would have opened. Acknowledging or resolving an alert needs
+it back to its defaults. ``POST /v1/detection-tests`` replays history through a rule
+and says what it would have opened (not under ``/v1/detections/``: a rule may be named
+``test``, and one path must answer one set of methods). Acknowledging or resolving an alert needs
 ``detections:manage`` and is recorded in the tenant's log.
 """
 
@@ -19,7 +20,7 @@ from starlette.responses import Response
 from sealtrail.api import schemas
 from sealtrail.audit_log import alert_dict, replay_start
 from sealtrail.errors import InvalidInput, InvalidQuery
-from sealtrail.limits import DEFAULT_PAGE, MAX_PAGE
+from sealtrail.limits import DEFAULT_PAGE
 from sealtrail.server import deps
 from sealtrail.server.requests import client_ip, query_lists, read_json
 
@@ -30,7 +31,6 @@ RULE_SHAPE = '{"name", "phrase", "severity", "condition"?, "context"?, "hours"?,
 
 
 _OK = schemas.content(JSON, {"type": "object"}, "the rule(s), settings or alert(s) as JSON")
-_BODY = schemas.json_body({"type": "object"})
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -59,7 +59,20 @@ def list_detections(request: Request) -> Response:
     status_code=201,
     summary="Add a detection rule",
     response_class=Response,
-    **schemas.operation(errors=(*schemas.BODY, 409), body=_BODY, responses={201: _OK}),
+    **schemas.operation(
+        errors=(*schemas.BODY, 409),
+        body=schemas.json_body(schemas.RULE_IN),
+        responses={
+            201: {
+                **_OK,
+                **schemas.links(
+                    GetDetection=("get_detection", {"name": "$response.body#/name"}),
+                    UpdateDetection=("update_detection", {"name": "$response.body#/name"}),
+                    DeleteDetection=("delete_detection", {"name": "$response.body#/name"}),
+                ),
+            }
+        },
+    ),
 )
 async def add_detection(request: Request) -> Response:
     principal = deps.principal(request)
@@ -69,10 +82,14 @@ async def add_detection(request: Request) -> Response:
 
 
 @router.post(
-    "/v1/detections/test",
+    "/v1/detection-tests",
     summary="Replay history through a rule: the alerts it would have opened (nothing stored)",
     response_class=Response,
-    **schemas.operation(errors=(*schemas.BODY, 404), body=_BODY, responses={200: _OK}),
+    **schemas.operation(
+        errors=(*schemas.BODY, 404),
+        body=schemas.json_body(schemas.RULE_TEST_IN),
+        responses={200: _OK},
+    ),
 )
 async def test_detection(request: Request) -> Response:
     principal = deps.principal(request)
@@ -109,7 +126,11 @@ def get_detection(request: Request, name: str) -> Response:
     "/v1/detections/{name}",
     summary="Change a rule (tune a built-in one, disable it)",
     response_class=Response,
-    **schemas.operation(errors=(*schemas.BODY, 404), body=_BODY, responses={200: _OK}),
+    **schemas.operation(
+        errors=(*schemas.BODY, 404),
+        body=schemas.json_body(schemas.RULE_CHANGE_IN),
+        responses={200: _OK},
+    ),
 )
 async def update_detection(request: Request, name: str) -> Response:
     principal = deps.principal(request)
@@ -151,7 +172,11 @@ def get_detection_settings(request: Request) -> Response:
     "/v1/detection-settings",
     summary="Set the time zone and business hours",
     response_class=Response,
-    **schemas.operation(errors=schemas.BODY, body=_BODY, responses={200: _OK}),
+    **schemas.operation(
+        errors=schemas.BODY,
+        body=schemas.json_body(schemas.DETECTION_SETTINGS_IN),
+        responses={200: _OK},
+    ),
 )
 async def put_detection_settings(request: Request) -> Response:
     principal = deps.principal(request)
@@ -173,11 +198,7 @@ async def put_detection_settings(request: Request) -> Response:
     **schemas.operation(
         errors=(404, 422),
         auth="key_or_viewer",
-        parameters=[
-            schemas.param("status", "only alerts in this status", {"type": "string"}),
-            schemas.param("limit", "alerts per page", schemas.integer(1, MAX_PAGE)),
-            schemas.param("before", "next_before of the previous page", {"type": "string"}),
-        ],
+        parameters=schemas.ALERT_PARAMETERS,
         responses={200: _OK},
     ),
 )

@@ -43,7 +43,7 @@ def get_retention(request: Request) -> Response:
     response_class=Response,
     **schemas.operation(
         errors=schemas.BODY,
-        body=schemas.json_body({"type": "object"}),
+        body=schemas.json_body(schemas.RETENTION_IN),
         responses={
             200: schemas.content("application/json", {"type": "object"}, "the retention policy")
         },

@@ -20,10 +20,12 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sealtrail.detections.rules import HOURS
 from sealtrail.events import EVENT_FIELDS, SERVER_FIELDS
 from sealtrail.limits import (
     ACTION_REGEX,
     ACTOR_TYPES,
+    ALERT_STATUSES,
     DEFAULT_BUCKETS,
     DEFAULT_PAGE,
     EXPORT_FORMATS,
@@ -32,6 +34,7 @@ from sealtrail.limits import (
     MAX_BATCH,
     MAX_BUCKETS,
     MAX_CONTEXT_BYTES,
+    MAX_CONTEXT_VALUES,
     MAX_DESCRIPTION,
     MAX_EMAIL,
     MAX_ID,
@@ -39,6 +42,10 @@ from sealtrail.limits import (
     MAX_OFFSET,
     MAX_PAGE,
     MAX_REASON,
+    MAX_RETENTION_DAYS,
+    MAX_RETENTION_RULES,
+    MAX_RULE_NAME,
+    MAX_RULE_TITLE,
     MAX_SAVED_SEARCH_NAME,
     MAX_SECRET_OVERLAP,
     MAX_STREAM_NAME,
@@ -46,6 +53,9 @@ from sealtrail.limits import (
     MAX_TYPE,
     MAX_USER_AGENT,
     OUTCOMES,
+    RETENTION_PREFIX_REGEX,
+    RULE_NAME_REGEX,
+    SEVERITIES,
     SLUG_REGEX,
     STREAM_FORMATS,
     ActorType,
@@ -263,7 +273,11 @@ _NO_CONTROL: Final = r"^[^\x00-\x1f\x7f]*$"
 _EMAIL: Final = r"^[^\s\x00-\x1f\x7f]+@[^\s@\x00-\x1f\x7f]+$"
 _NAME_LINE: Final = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 """A name on one line with something besides blanks (no control character anywhere)."""
-"""An address as the validator reads it: something, ``@``, a domain; no space or control."""
+_NOT_BLANK: Final = (
+    "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+"""Something besides what Python's ``str.strip()`` drops (more than JSON Schema's ``\\s``);
+the characters themselves, so every regex dialect reads the same class."""
 
 
 def _string(
@@ -372,7 +386,8 @@ _BATCH: Final[dict[str, Any]] = {
     "items": EVENT_IN,
 }
 # -- query parameters, typed as sealtrail.query reads them ------------------------------
-_VALUE: Final = {"type": "string", "maxLength": MAX_VALUE_LENGTH}
+_VALUE: Final = {"type": "string", "maxLength": MAX_VALUE_LENGTH, "pattern": r"^[^\x00]*$"}
+"""A filter's value: any text a store can hold (no NUL; sealtrail.query.values.check_text)."""
 _ACTION_OR_PREFIX: Final = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.([a-z][a-z0-9_]*|\*)$"
 _TIME: Final = {
     "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
@@ -561,7 +576,9 @@ EVENT_TYPE_IN: Final = _object(
         "category": _string(pattern=SLUG_REGEX),
         "kind": _enum(KINDS),
         "description": _string(
-            MAX_DESCRIPTION, description="a template: {actor}, {target}, … (docs/catalog.md)"
+            MAX_DESCRIPTION,
+            pattern=_NOT_BLANK,
+            description="a template: {actor}, {target}, … (docs/catalog.md)",
         ),
         "expects_target": {"type": "boolean"},
         "resource_type": {"type": ["string", "null"], "pattern": SLUG_REGEX},
@@ -623,7 +640,14 @@ _SIGNING: Final = _object(
     [],
 )
 STREAM_IN: Final = _object(
-    {**_STREAM_MEMBERS, "signing": {**_SIGNING, "description": "webhooks only"}},
+    {
+        **_STREAM_MEMBERS,
+        "signing": {
+            **_SIGNING,
+            "type": ["object", "null"],
+            "description": "webhooks only; null: the default",
+        },
+    },
     ["name", "destination", "format"],
 )
 STREAM_CHANGE_IN: Final = {
@@ -636,7 +660,11 @@ ROTATE_IN: Final = {
     "content": {
         JSON: {
             "schema": _object(
-                {"overlap_seconds": _integer(0, MAX_SECRET_OVERLAP), "signing": _SIGNING}, []
+                {
+                    "overlap_seconds": _integer(0, MAX_SECRET_OVERLAP),
+                    "signing": {**_SIGNING, "type": ["object", "null"]},
+                },
+                [],
             )
         }
     },
@@ -646,16 +674,96 @@ ERASURE_IN: Final = _object(
         "subject": {
             "oneOf": [
                 _object({"email": _string(MAX_EMAIL, pattern="@")}, ["email"]),
-                _object({"id": _string(MAX_ID, pattern=r"\S")}, ["id"]),
+                _object({"id": _string(MAX_ID, pattern=_NOT_BLANK)}, ["id"]),
             ]
         },
         "reason": _string(
-            MAX_REASON, minLength=1, pattern=r"\S", description="must not name the subject"
+            MAX_REASON, minLength=1, pattern=_NOT_BLANK, description="must not name the subject"
         ),
         "dry_run": {"type": "boolean"},
     },
     ["subject", "reason"],
 )
+
+_RULE_FIELDS: Final = {
+    "name": _string(MAX_RULE_NAME, pattern=RULE_NAME_REGEX),
+    "title": _string(MAX_RULE_TITLE, pattern=_NOT_BLANK, description="default: the name"),
+    "phrase": _string(
+        MAX_PHRASE_LENGTH,
+        pattern=_NOT_BLANK,
+        description="a search phrase that parses, without created: (docs/detections.md)",
+    ),
+    "condition": _string(
+        nullable=True,
+        description="`count >= N within D [by (fields)]` or `first time (fields) [learning D]`;"
+        " null or blank: every event the phrase selects",
+    ),
+    "context": {
+        "type": ["object", "null"],
+        "description": "context keys, each with the values (any of them) an event must carry",
+        "maxProperties": MAX_CONTEXT_VALUES,
+        "propertyNames": {"minLength": 1},
+        "additionalProperties": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_CONTEXT_VALUES,
+            "items": {"type": "string", "minLength": 1},
+        },
+    },
+    "hours": {"enum": [*HOURS, None], "description": "business hours (detection settings)"},
+    "severity": _enum(SEVERITIES),
+    "enabled": {"type": "boolean"},
+    "builtin": {"description": "read-only: may be sent back as read, and is ignored"},
+}
+RULE_IN: Final = _object(_RULE_FIELDS, ["name", "phrase", "severity"])
+RULE_CHANGE_IN: Final = {
+    **_object(_RULE_FIELDS, []),
+    "description": "the fields to change; name, if sent, is the rule's own",
+}
+RULE_TEST_IN: Final = _object(
+    {
+        "rule": {"anyOf": [_string(description="a rule's name"), RULE_IN]},
+        "since": {
+            "anyOf": [
+                _string(pattern=r"^[1-9][0-9]{0,6}[smhd]$"),
+                _string(format="date-time"),
+            ],
+            "description": "how far back (`30d`, the default) or from when (RFC 3339)",
+        },
+    },
+    ["rule"],
+)
+DETECTION_SETTINGS_IN: Final = _object(
+    {
+        "timezone": _string(description="an IANA time zone, like Europe/Berlin"),
+        "business_hours": _string(description="like `Mon-Fri 08:00-18:00`"),
+    },
+    [],
+)
+_RETENTION_DAYS: Final = _integer(1, MAX_RETENTION_DAYS)
+RETENTION_IN: Final = _object(
+    {
+        "days": {"anyOf": [_RETENTION_DAYS, {"type": "null"}], "description": "null: forever"},
+        "rules": {
+            "type": "array",
+            "maxItems": MAX_RETENTION_RULES,
+            "description": "each action prefix once; the longest matching prefix wins",
+            "items": _object(
+                {
+                    "action_prefix": _string(pattern=RETENTION_PREFIX_REGEX),
+                    "days": _RETENTION_DAYS,
+                },
+                ["action_prefix", "days"],
+            ),
+        },
+    },
+    ["days"],
+)
+ALERT_PARAMETERS: Final = [
+    _param("status", "only alerts in this status", _enum(ALERT_STATUSES)),
+    _param("limit", "alerts per page", _integer(1, MAX_PAGE)),
+    _param("before", "next_before of the previous page", {"type": "string"}),
+]
 
 
 # -- credentials ---------------------------------------------------------------------------

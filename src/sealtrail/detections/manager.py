@@ -165,6 +165,9 @@ class Detections:
         return out
 
     def rule(self, tenant_id: str, name: str) -> Rule:
+        """The rule named ``name`` in any case: names are kept lower-case (a rule created
+        as ``Big-Exports`` is read back by that name too; found by fuzzing)."""
+        name = name.lower()
         found = next((r for r in self.rules(tenant_id) if r.name == name), None)
         if found is None:
             raise NotFound(f"no detection rule {name!r}")
@@ -202,6 +205,7 @@ class Detections:
 
     def update(self, tenant_id: str, name: str, body: object) -> Rule:
         current = self.rule(tenant_id, name)
+        name = current.name
         rule = rule_from_body(body, current)
         self._store.put_detection_rule(tenant_id, name, _stored_body(rule), now_micros())
         if rule.version != current.version:
@@ -211,7 +215,7 @@ class Detections:
     def remove(self, tenant_id: str, name: str) -> Rule | None:
         """Delete a rule of the tenant's own; a built-in one goes back to its defaults
         (returned). Its state is forgotten either way."""
-        self.rule(tenant_id, name)
+        name = self.rule(tenant_id, name).name
         self._store.remove_detection_rule(tenant_id, name)
         self._store.clear_detection_state(tenant_id, name)
         return builtin_rule(name)

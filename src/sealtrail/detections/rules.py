@@ -40,6 +40,7 @@ from sealtrail.limits import (
     MAX_RULE_TITLE,
     MAX_THRESHOLD,
     MAX_WINDOW,
+    RULE_NAME_REGEX,
     SEVERITIES,
     Severity,
 )
@@ -70,7 +71,7 @@ ALERT_ACTIONS: Final = frozenset(
 Hours = Literal["outside", "inside"]
 HOURS: Final[tuple[Hours, ...]] = ("outside", "inside")
 FIELDS: Final = ("actor", "ip", "target", "account", "action", "resource")
-_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_NAME: Final = re.compile(RULE_NAME_REGEX)
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION: Final = re.compile(r"^([1-9][0-9]{0,6})([smhd])$")
 _THRESHOLD: Final = re.compile(
@@ -400,7 +401,17 @@ def _rule_query(phrase: str) -> EventQuery:
     return query
 
 
-_FIELDS: Final = ("name", "title", "phrase", "condition", "context", "hours", "severity", "enabled")
+RULE_FIELDS: Final = (
+    "name",
+    "title",
+    "phrase",
+    "condition",
+    "context",
+    "hours",
+    "severity",
+    "enabled",
+)
+"""What a rule is written as (JSON); ``builtin`` may be sent back as read and is ignored."""
 
 
 def _text(body: Mapping[str, Any], key: str, limit: int) -> str:
@@ -439,20 +450,25 @@ def rule_from_body(body: object, current: Rule | None = None) -> Rule:
     """
     if not isinstance(body, Mapping):
         raise InvalidInput("send a rule as a JSON object")
-    unknown = [key for key in body if key not in _FIELDS and key != "builtin"]
+    unknown = [key for key in body if key not in RULE_FIELDS and key != "builtin"]
     if unknown:
-        raise InvalidInput(f"unknown field {unknown[0]!r} (fields: {', '.join(_FIELDS)})")
+        raise InvalidInput(f"unknown field {unknown[0]!r} (fields: {', '.join(RULE_FIELDS)})")
     if current is None:
         missing = [key for key in ("name", "phrase", "severity") if key not in body]
         if missing:
             raise InvalidInput(f"a rule needs {', '.join(missing)}")
-        name = _text(body, "name", MAX_RULE_NAME).lower()
-        if not _NAME.fullmatch(name):
-            raise InvalidInput(f"name {name!r}: use lower-case letters, digits, - and _")
+        name = body["name"]
+        if not isinstance(name, str) or len(name) > MAX_RULE_NAME or not _NAME.fullmatch(name):
+            raise InvalidInput(
+                f"name {name!r}: at most {MAX_RULE_NAME} letters, digits, - and _ (stored"
+                " lower-case)"
+            )
+        name = name.lower()
         rule = Rule(name=name, title=name, phrase="", severity="medium")
     else:
         rule = current
-        if "name" in body and body["name"] != current.name:
+        sent = body.get("name", current.name)
+        if not isinstance(sent, str) or sent.lower() != current.name:
             raise InvalidInput("a rule's name cannot be changed")
     changes: dict[str, Any] = {}
     if "title" in body:
