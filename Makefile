@@ -7,7 +7,7 @@ SYNCED := $(VENV)/.synced
 RUNTIME := $(VENV)/.synced-runtime
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test stress check lint types bench fmt clean screenshots
+.PHONY: run test stress fuzz check lint types bench fmt clean screenshots
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ test: $(SYNCED)
 # The done-when tests at full size (e.g. 20,000 events through two SIGKILLs): minutes.
 stress: $(SYNCED)
 	$(BIN)/python -m pytest -m stress
+
+# The OpenAPI fuzz run (tests/fuzz) at nightly size: more examples, a new random seed each
+# time; it prints the seed, and SEALTRAIL_FUZZ_SEED=N make fuzz replays it. `make test`
+# runs the same run with a fixed seed and 10 examples per operation.
+FUZZ_EXAMPLES ?= 100
+fuzz: $(SYNCED)
+	SEALTRAIL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SEALTRAIL_FUZZ_SEED=$${SEALTRAIL_FUZZ_SEED:-random} \
+		$(BIN)/python -m pytest -n 0 -s -p no:cacheprovider tests/fuzz/test_openapi_fuzz.py
 
 lint: $(SYNCED)
 	$(BIN)/ruff check src tests bench examples
