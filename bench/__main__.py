@@ -98,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
         "--detection-events", type=int, default=50_000, help="events per detections ingest run"
     )
     parser.add_argument(
+        "--stream-rounds",
+        type=int,
+        default=4,
+        help="rounds of ingest with no stream and with 3, taking turns (4,000 events each)",
+    )
+    parser.add_argument(
         "--alert-rounds", type=int, default=40, help="rounds of the alert latency measurement"
     )
     parser.add_argument("--sdk-calls", type=int, default=100_000, help="record() calls timed")
@@ -237,7 +243,7 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
         external.run_sdk(run, work, calls=args.sdk_calls, events=args.sdk_events)
     if "streams" in only:
         _section("streams (SQLite: delivery throughput, latency, ingest slowdown)")
-        streams_bench.run(run, work)
+        streams_bench.run(run, work, rounds=args.stream_rounds)
     if "ratelimits" in only:
         _section("rate limits (PostgreSQL, one and two API processes)")
         ratelimit_load.run(run, admin_url=args.postgres_url)

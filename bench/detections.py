@@ -76,12 +76,15 @@ def _caught_up(database_url: str, tenant_id: str) -> bool:
 
 def _ingest(
     payload: ingest.IngestData, directory: Path, *, on: bool, clients: int
-) -> tuple[float, float | None]:
-    """Events/s acknowledged, and (rules on) seconds until the rules had read them all."""
+) -> tuple[float, float | None, float]:
+    """Events/s acknowledged, (rules on) seconds until the rules had read them all, and
+    the server's CPU seconds per 1,000 events from the first post until then (rules
+    off: until the last answer)."""
     directory.mkdir(parents=True)
     bodies = payload.bodies(100)
     switch = {"SEALTRAIL_DETECTIONS": "true" if on else "false"}
     with serve(directory, ingest.TENANT, extra_env=switch) as live:
+        cpu_before = live.cpu_seconds()
         elapsed = _post_all(live.url, live.api_key, bodies, clients)
         lag = None
         if on:
@@ -89,7 +92,8 @@ def _ingest(
             while not _caught_up(live.database_url, live.tenant_id):
                 time.sleep(0.05)
             lag = time.perf_counter() - done
-    return payload.count / elapsed, lag
+        cpu = live.cpu_seconds() - cpu_before
+    return payload.count / elapsed, lag, cpu * 1000 / payload.count
 
 
 def _latency(directory: Path, rounds: int) -> list[float]:
@@ -130,17 +134,26 @@ def run(report: Run, work: Path, *, events: int, repeats: int, clients: int, rou
     print(f"detections: preparing {events:,} events", flush=True)
     payload = ingest.prepare(events)
     rates: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
     lags: list[float] = []
     for rep in range(repeats):
         for on in (False, True) if rep % 2 == 0 else (True, False):
-            rate, lag = _ingest(payload, work / f"detections-{rep}-{on}", on=on, clients=clients)
+            rate, lag, per_k = _ingest(
+                payload, work / f"detections-{rep}-{on}", on=on, clients=clients
+            )
             rates[on].append(rate)
+            cpu[on].append(per_k)
             if lag is not None:
                 lags.append(lag)
             state = "on" if on else "off"
-            print(f"    rules {state} run {rep + 1}/{repeats}: {rate:,.0f} events/s", flush=True)
+            print(
+                f"    rules {state} run {rep + 1}/{repeats}: {rate:,.0f} events/s,"
+                f" server CPU {per_k:.3f} s per 1,000 events",
+                flush=True,
+            )
     latencies = _latency(work / "detections-latency", rounds)
     rate_off, rate_on = median(rates[False]), median(rates[True])
+    cpu_off, cpu_on = median(cpu[False]), median(cpu[True])
     p95 = percentile(latencies, 0.95)
     report.note(
         SECTION,
@@ -150,7 +163,10 @@ def run(report: Run, work: Path, *, events: int, repeats: int, clients: int, rou
         f"rules on, the detections finished the log {median(lags):.1f} s (median; runs "
         f"{', '.join(f'{x:.1f}' for x in lags)} s) after the last event was acknowledged. "
         f"Alert latency: {rounds} rounds of 10 failed sign-ins from a new address, "
-        "acknowledgement → the alert listed by GET /v1/alerts.",
+        "acknowledgement → the alert listed by GET /v1/alerts. Server CPU: user + system "
+        "seconds of the `sealtrail serve` process (/proc/PID/stat) from the first post until "
+        "the last answer (rules off) or until the rules had read every event (rules on), per "
+        "1,000 events: a figure the machine's load does not move much.",
     )
     report.add(
         [
@@ -171,6 +187,22 @@ def run(report: Run, work: Path, *, events: int, repeats: int, clients: int, rou
                 detail=", ".join(f"{x:,.0f}" for x in rates[True]),
                 target="≥ 90 % of rules off",
                 passed=rate_on / rate_off >= 0.90,
+            ),
+            Figure(
+                SECTION,
+                "server CPU per 1,000 events, rules off",
+                cpu_off,
+                "s",
+                detail=", ".join(f"{x:.3f}" for x in cpu[False]),
+            ),
+            Figure(
+                SECTION,
+                "server CPU per 1,000 events, rules on (until the rules read them all)",
+                cpu_on,
+                "s",
+                baseline=cpu_off,
+                baseline_name="rules off",
+                detail=", ".join(f"{x:.3f}" for x in cpu[True]),
             ),
             Figure(
                 SECTION,

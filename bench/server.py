@@ -27,6 +27,20 @@ class LiveServer:
     api_key: str
     tenant_id: str
     database_url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far: a figure that,
+        unlike a rate, does not depend on what else the shared machine is running."""
+        return cpu_seconds(self.pid)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process, from ``/proc/<pid>/stat``."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # After the command name: state is field 3; utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -109,7 +123,7 @@ def serve(
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(process, url, timeout, log_path)
-            yield LiveServer(url, api_key, tenant_id, settings.database_url)
+            yield LiveServer(url, api_key, tenant_id, settings.database_url, process.pid)
         finally:
             process.send_signal(signal.SIGINT)
             try:
