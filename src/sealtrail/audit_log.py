@@ -105,6 +105,7 @@ from sealtrail.limits import (
     MAX_STREAMS_PER_TENANT,
     STREAM_BATCH,
     STREAM_DELIVERY_LOG,
+    STREAM_PACE,
     TAIL_BATCH,
     ExportFormat,
 )
@@ -2538,6 +2539,7 @@ class AuditLog:
         tls = self._stream_tls()
         options = {
             "batch_size": STREAM_BATCH,
+            "pace": STREAM_PACE,
             "failing_after": float(self._settings.stream_failing_after),
             "lease_seconds": float(self._settings.stream_lease_seconds),
         }

@@ -107,6 +107,10 @@ MAX_STREAMS_PER_TENANT: Final = 20
 """Streams one tenant may have: each one is a follower (a thread) in a serving process."""
 STREAM_BATCH: Final = 500
 """Events of the log one delivery covers at most."""
+STREAM_PACE: Final = 0.25
+"""Seconds a caught-up stream follower lets new events gather before reading again: a
+busy log is delivered in a few batches a second rather than one per append, so each
+batch's signed checkpoint, POST and cursor write serve many events."""
 STREAM_DELIVERY_LOG: Final = 100
 """Attempts kept per stream in its delivery log (``GET /v1/streams/{id}/deliveries``);
 older ones are dropped as new ones are recorded."""

@@ -10,6 +10,11 @@ missed and nothing fires twice. Two processes on one range (a lease that ran out
 under a stalled process) cannot both write it: the transaction only commits when the
 progress is still where the evaluation started.
 
+The consumer is ``Selective``: before each range it hands the follower a test of an
+event's shape (action, category, kind, outcome) that the tenant's enabled rules could
+select, so only those events are read and decoded; the range is evaluated, and marked
+done, as a whole. The rules the test was made from are the ones that evaluate the range.
+
 Each opened alert is then recorded in the tenant's own log as
 ``audit_log.alert_opened`` (so every stream carries it) with an id derived from the
 alert's, so recording it twice stores it once; alerts not yet recorded are recorded
@@ -25,7 +30,7 @@ from collections.abc import Callable, Sequence
 from sealtrail.detections.evaluate import AlertDraft, Evaluator, State
 from sealtrail.detections.rules import DetectionSettings, Rule
 from sealtrail.events import Event, now_micros
-from sealtrail.follower import LogBatch, Outcome
+from sealtrail.follower import LogBatch, Outcome, ShapeFilter
 from sealtrail.store.base import (
     AlertGrowth,
     AlertRecord,
@@ -121,6 +126,17 @@ class DetectionConsumer:
         self._publish = publish
         self._clock = clock
         self._on_committed = on_committed
+        self._next: Evaluator | None = None
+
+    def _evaluator(self) -> Evaluator:
+        rules, settings = self._rules(self.tenant_id)
+        return Evaluator(rules, settings)
+
+    def shape_filter(self) -> ShapeFilter:
+        """What the next range's events must look like for an enabled rule to select
+        them (``follower.Selective``); that range is evaluated with these same rules."""
+        self._next = self._evaluator()
+        return self._next.could_hit
 
     def publish_pending(self) -> None:
         """Record the alerts opened but not yet in the tenant's log."""
@@ -130,13 +146,12 @@ class DetectionConsumer:
             self.store.mark_alerts_published(self.tenant_id, [a.id for a in pending])
 
     def __call__(self, batch: LogBatch) -> Outcome:
+        evaluator, self._next = self._next or self._evaluator(), None
         self.publish_pending()
         progress = self.store.detection_progress(self.tenant_id, self.name)
         if progress > batch.last_seq:
             return Outcome.success()  # evaluated before a crash; the cursor catches up
         events = [e for e in batch.events if e.seq >= progress]
-        rules, settings = self._rules(self.tenant_id)
-        evaluator = Evaluator(rules, settings)
         hits = evaluator.hits(events)
         loaded = self.store.detection_state(self.tenant_id, sorted(evaluator.needed(hits)))
         state = State({key: json.loads(value) for key, value in loaded.items()})

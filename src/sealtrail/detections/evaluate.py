@@ -26,6 +26,7 @@ from sealtrail.detections.rules import (
     DetectionSettings,
     FirstSeen,
     Rule,
+    Shaped,
     Threshold,
     format_duration,
     group_value,
@@ -170,18 +171,29 @@ class Evaluator:
             return MAX_FIRST_SEEN
         return MAX_WINDOW_GROUPS
 
+    def _rules_for(self, event: Shaped) -> list[Rule]:
+        """The rules whose category/kind/outcome/action sets allow an event of this shape
+        (none for Sealtrail's own alerts, which never feed back into the rules)."""
+        shape = (event.category, event.kind, event.outcome, event.action)
+        rules = self._candidates.get(shape)
+        if rules is None:
+            rules = self._candidates[shape] = (
+                []
+                if event.action in ALERT_ACTIONS
+                else [r for r in self.rules if r.could_select(event)]
+            )
+        return rules
+
+    def could_hit(self, event: Shaped) -> bool:
+        """Whether some rule could select an event of this shape: ``hits`` finds nothing
+        for an event this says no to, so the log follower need not even decode it."""
+        return bool(self._rules_for(event))
+
     def hits(self, events: Iterable[Event]) -> list[Hit]:
         """Each (event, rule) that selects it, with the state keys the pair needs."""
         found: list[Hit] = []
-        candidates = self._candidates
         for event in events:
-            if event.action in ALERT_ACTIONS:
-                continue  # Sealtrail's own alerts never feed back into the rules
-            shape = (event.category, event.kind, event.outcome, event.action)
-            rules = candidates.get(shape)
-            if rules is None:  # the rules whose category/kind/outcome/action sets allow it
-                rules = candidates[shape] = [r for r in self.rules if r.could_select(event)]
-            for rule in rules:
+            for rule in self._rules_for(event):
                 if not rule.selects(event, self.settings):
                     continue
                 keys = self._keys(rule, event)

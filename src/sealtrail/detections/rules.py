@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, Protocol, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sealtrail.errors import InvalidInput, PhraseSyntaxError
@@ -55,6 +55,7 @@ __all__ = [
     "FirstSeen",
     "Hours",
     "Rule",
+    "Shaped",
     "Threshold",
     "format_duration",
     "group_value",
@@ -208,6 +209,20 @@ def group_value(name: str, event: Event) -> str | None:
     return None
 
 
+class Shaped(Protocol):
+    """What ``Rule.could_select`` reads of an event: an ``Event`` or the log follower's
+    ``EventShape`` (the columns read before an event is decoded)."""
+
+    @property
+    def action(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+
+
 _DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS_TEXT: Final = re.compile(
     r"^(?P<first>[a-z]{3})(?:-(?P<last>[a-z]{3}))?\s+(?P<start>\d{2}):(?P<sm>\d{2})-(?P<end>\d{2}):(?P<em>\d{2})$"
@@ -325,7 +340,7 @@ class Rule:
         text = f"{self.phrase}\n{self.condition}\n{self.context}\n{self.hours}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def could_select(self, event: Event) -> bool:
+    def could_select(self, event: Shaped) -> bool:
         """The phrase's category, kind, outcome and action sets allow the event: a test
         ``selects`` implies, and the same for every event of that shape."""
         return all(getattr(event, name) in allowed for name, allowed in self._gate)

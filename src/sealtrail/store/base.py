@@ -142,6 +142,19 @@ class StoredCheckpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class EventShape:
+    """An event's place and type, read from its own columns without decoding the event:
+    what a log follower's consumer can choose by before the events are read
+    (``follower.Selective``)."""
+
+    seq: int
+    action: str
+    category: str
+    kind: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConsumerState:
     """A background reader of one tenant's log: its cursor, its lease, its failures.
 
@@ -476,6 +489,11 @@ class EventStore(abc.ABC):
 
     @abc.abstractmethod
     def get_events_by_seq(self, tenant_id: str, seqs: Sequence[int]) -> list[Event]: ...
+
+    @abc.abstractmethod
+    def event_shapes(self, tenant_id: str, start: int, stop: int) -> list[EventShape]:
+        """The shape of every stored event with ``start <= seq < stop``, in seq order (a
+        pruned seq has none): a few columns of each row, far cheaper than the events."""
 
     # -- erasure -------------------------------------------------------------
     @abc.abstractmethod

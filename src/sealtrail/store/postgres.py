@@ -46,7 +46,7 @@ from sealtrail.errors import DatabaseUnavailable, NotFound
 from sealtrail.events import Event
 from sealtrail.limits import REPLICA_WAIT
 from sealtrail.store import migrations
-from sealtrail.store.base import FieldErasure, Receipt, SealedBatch, Sealer
+from sealtrail.store.base import EventShape, FieldErasure, Receipt, SealedBatch, Sealer
 from sealtrail.store.codec import COLUMNS, pack_commitments
 from sealtrail.store.dialect import Clause, Dialect
 from sealtrail.store.postgres_admin import (
@@ -593,6 +593,20 @@ class PostgresStore(SQLStore[Connection]):
                 (tenant_id, [s for s in seqs if 0 <= s <= MAX_SEQ]),
             ).fetchall()
         return [event_from_row(r) for r in rows]
+
+    def event_shapes(self, tenant_id: str, start: int, stop: int) -> list[EventShape]:
+        start, stop = max(start, 0), min(stop, MAX_SEQ + 1)
+        if start >= stop:
+            return []
+        with self._connection() as connection:
+            rows = connection.execute(
+                "SELECT i.seq, e.action, e.category, e.kind, e.outcome FROM event_ids i"
+                " JOIN events e ON e.tenant_id = i.tenant_id AND e.seq = i.seq"
+                " AND e.occurred_at = i.occurred_at"
+                " WHERE i.tenant_id = %s AND i.seq >= %s AND i.seq < %s ORDER BY i.seq",
+                (tenant_id, start, stop),
+            ).fetchall()
+        return [EventShape(r[0], *(unescape_text(v) for v in r[1:])) for r in rows]
 
     # -- tree state and checkpoints ------------------------------------------------
     def tree_nodes(self, tenant_id: str, keys: Sequence[tuple[int, int]]) -> list[bytes]:

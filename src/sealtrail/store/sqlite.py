@@ -35,7 +35,7 @@ from sealtrail.events import Event
 from sealtrail.query import EventQuery, Field, ResourceRef
 from sealtrail.query.text import search_text
 from sealtrail.store import migrations
-from sealtrail.store.base import FieldErasure, SealedBatch
+from sealtrail.store.base import EventShape, FieldErasure, SealedBatch
 from sealtrail.store.codec import (
     COLUMNS,
     SELECT_LIST,
@@ -484,6 +484,15 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             connection.close()
 
     def get_events_by_seq(self, tenant_id: str, seqs: Sequence[int]) -> list[Event]:
+        if isinstance(seqs, range) and seqs.step == 1:
+            # A run of seqs (a log follower's batch): one range scan of the seq index
+            # rather than a list of hundreds of values to look up one by one.
+            rows = self._reader().execute(
+                f"SELECT {SELECT_LIST} FROM events WHERE tenant_id = ? AND seq >= ? AND seq < ?"
+                " ORDER BY seq",
+                (tenant_id, seqs.start, seqs.stop),
+            )
+            return [from_row(r) for r in rows]
         out: list[Event] = []
         for start in range(0, len(seqs), _ID_CHUNK):
             chunk = list(seqs[start : start + _ID_CHUNK])
@@ -495,6 +504,14 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             )
             out.extend(from_row(r) for r in rows)
         return out
+
+    def event_shapes(self, tenant_id: str, start: int, stop: int) -> list[EventShape]:
+        rows = self._reader().execute(
+            "SELECT seq, action, category, kind, outcome FROM events"
+            " WHERE tenant_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
+            (tenant_id, start, stop),
+        )
+        return [EventShape(*r) for r in rows]
 
     # -- tree state -----------------------------------------------------------------------
     def tree_nodes(self, tenant_id: str, keys: Sequence[tuple[int, int]]) -> list[bytes]:
