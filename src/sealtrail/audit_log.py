@@ -73,7 +73,7 @@ from sealtrail.events import (
     now_micros,
     validate_batch,
 )
-from sealtrail.follower import Consumer, Follower
+from sealtrail.follower import Consumer, Follower, RecentEvents
 from sealtrail.follower_pool import ConsumerPlan
 from sealtrail.ledger import leaf, tree
 from sealtrail.ledger.checkpoint import (
@@ -370,6 +370,8 @@ class AuditLog:
         self._witness_attempts: dict[str, tuple[str, float]] = {}
         self._recent_views = RecentViews()
         self._append_listeners: list[Callable[[str], None]] = []
+        # Events the log followers of this process decoded last, shared among them.
+        self._recent_events = RecentEvents()
         self._stream_listeners: list[Callable[[], None]] = []
         self._last_use = keys.LastUse()
         self._limiter: ratelimit.RateLimiter | None = None
@@ -2509,10 +2511,13 @@ class AuditLog:
     ) -> Follower:
         """A ``Follower`` of the tenant's log for ``consumer`` (the hook background work
         plugs into: see ``sealtrail.follower_pool``). Its cursor is created at the log's
-        current size if it does not exist yet."""
+        current size if it does not exist yet. The followers made here share the events
+        they decode (``follower.RecentEvents``): several streams of one tenant decode
+        each event once."""
         if self._store.get_consumer(tenant_id, name) is None:
             size = self._store.tree_head(tenant_id).size
             self._store.add_consumer(tenant_id, name, size, now_micros())
+        options.setdefault("recent", self._recent_events)
         return Follower(self._store, tenant_id, name, consumer, owner=owner, **options)
 
     def _stream_signer(self, record: StreamRecord) -> WebhookSigner | None:

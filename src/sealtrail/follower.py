@@ -27,6 +27,12 @@ and decodes only the events the test keeps: the batch still covers
 ``first_seq..last_seq``, and the cursor moves over the events left out as over the
 others. Security detections read this way; most of a log is nothing their rules watch.
 
+Followers of one tenant in one process (three streams) read the same events within a
+second of each other. Given a shared ``RecentEvents``, each event is decoded once: a
+follower then reads only the range's shapes — which carry the stored commitments of
+erased fields, the one thing about an event that can change — takes the events decoded
+lately whose commitments still match, and decodes the rest.
+
 ``Follower.step()`` makes one attempt and is what tests drive; ``run`` loops over it
 until ``stop``ped, waking early when ``nudge``d. With ``pace`` it waits that long after
 a batch smaller than ``batch_size`` (it had caught up), so a busy log is read in fuller
@@ -37,17 +43,19 @@ another has taken over and delivered the same batch again.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol, runtime_checkable
 
 from sealtrail.errors import InconsistentTree
 from sealtrail.events import Event
 from sealtrail.store.base import ConsumerState, EventShape, EventStore
+from sealtrail.store.codec import unpack_commitments
 
 __all__ = [
     "Backoff",
@@ -56,6 +64,7 @@ __all__ = [
     "Follower",
     "LogBatch",
     "Outcome",
+    "RecentEvents",
     "Selective",
     "ShapeFilter",
     "Step",
@@ -125,6 +134,41 @@ class Selective(Protocol):
     def shape_filter(self) -> ShapeFilter | None: ...
 
 
+class RecentEvents:
+    """The events followers of this process decoded last (at most ``capacity``, the
+    oldest put forgotten first), by tenant and seq, for the other followers of the
+    tenant. ``take`` hands out only events whose stored commitments (``EventShape``)
+    are still those they were decoded with, so an erased event is decoded again."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._events: dict[tuple[str, int], Event] = {}
+        self._lock = threading.Lock()
+
+    def take(self, tenant_id: str, shapes: Sequence[EventShape]) -> dict[int, Event]:
+        found: dict[int, Event] = {}
+        with self._lock:
+            for shape in shapes:
+                event = self._events.get((tenant_id, shape.seq))
+                if event is not None and (
+                    event.commitments == unpack_commitments(shape.commitments)
+                ):
+                    found[shape.seq] = event
+        return found
+
+    def put(self, tenant_id: str, events: Sequence[Event]) -> None:
+        with self._lock:
+            for event in events:
+                self._events[(tenant_id, event.seq)] = event
+            excess = len(self._events) - self.capacity
+            if excess > 0:
+                for key in list(itertools.islice(self._events, excess)):
+                    del self._events[key]
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+
 @dataclass(frozen=True, slots=True)
 class Backoff:
     """Exponential backoff with jitter: attempt n waits ``base · 2^(n-1)``, at most
@@ -182,6 +226,7 @@ class Follower:
         failing_after: float = 600.0,
         pace: float = 0.0,
         backoff: Backoff | None = None,
+        recent: RecentEvents | None = None,
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
     ) -> None:
@@ -198,6 +243,7 @@ class Follower:
         self.failing_after = failing_after
         self.pace = pace
         self.backoff = backoff or Backoff()
+        self.recent = recent
         self._clock = clock
         self._rng = rng
         self._wake = threading.Event()
@@ -254,18 +300,19 @@ class Follower:
         if start >= stop:
             return None
         wanted = range(start, stop)
-        if keep is None:
+        if keep is None and self.recent is None:
             events = self.store.get_events_by_seq(self.tenant_id, wanted)
             complete = [e.seq for e in events] == list(wanted)
         else:
             # The shapes of the whole range prove nothing is missing; only the events
-            # the consumer keeps are read and decoded.
+            # the consumer keeps are read, and only those not decoded lately.
             shapes = self.store.event_shapes(self.tenant_id, start, stop)
             complete = [s.seq for s in shapes] == list(wanted)
-            kept = [s.seq for s in shapes if keep(s)] if complete else []
-            events = self.store.get_events_by_seq(self.tenant_id, kept) if kept else []
+            kept = [s for s in shapes if keep is None or keep(s)] if complete else []
+            found = self._decode(kept)
             # A prune between the two reads leaves a hole: handled as below.
-            complete = complete and [e.seq for e in events] == kept
+            complete = complete and found is not None
+            events = found or []
         if not complete:
             kept_from = max((p.below for p in self.store.prunes(self.tenant_id)), default=0)
             if start >= kept_from:
@@ -285,6 +332,24 @@ class Follower:
             )
             return self._read(kept_from, keep)
         return LogBatch(self.tenant_id, self.name, start, stop - 1, tuple(events))
+
+    def _decode(self, shapes: Sequence[EventShape]) -> list[Event] | None:
+        """The events of these shapes, in order; None when one of them is not stored."""
+        known = {} if self.recent is None else self.recent.take(self.tenant_id, shapes)
+        missing = [s.seq for s in shapes if s.seq not in known]
+        fresh: list[Event] = []
+        if missing:
+            run = missing[-1] - missing[0] == len(missing) - 1
+            seqs = range(missing[0], missing[-1] + 1) if run else missing
+            fresh = self.store.get_events_by_seq(self.tenant_id, seqs)
+            if [e.seq for e in fresh] != missing:
+                return None
+            if self.recent is not None:
+                self.recent.put(self.tenant_id, fresh)
+        if not known:
+            return fresh
+        known.update((e.seq, e) for e in fresh)
+        return [known[s.seq] for s in shapes]
 
     def nudge(self) -> None:
         """Wake a ``run`` loop now (new events, a replay)."""

@@ -3,7 +3,7 @@ the follower's cursor, two processes on one range, state bounded in the database
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
 from sealtrail.detections import evaluate
 from sealtrail.detections.consumer import DetectionConsumer
-from sealtrail.events import Actor, EventInput
+from sealtrail.events import Actor, Event, EventInput, Resource
 from sealtrail.follower import Follower, LogBatch
 from sealtrail.query import Page, parse_phrase
 from sealtrail.settings import Settings
@@ -164,3 +164,68 @@ def test_state_in_the_database_stays_bounded(
     for rule, _ in rows:
         per_rule[rule.partition("@")[0]] = per_rule.get(rule.partition("@")[0], 0) + 1
     assert per_rule == {"failed-logins-per-actor": 7, "failed-logins-per-ip": 7}
+
+
+def test_only_events_an_enabled_rule_could_select_are_decoded(log: AuditLog) -> None:
+    """Failed sign-ins between app updates (no built-in rule watches those): the detection
+    follower decodes the failures only — nor its own alert_opened event — and still
+    evaluates the whole log: the alert holds every failure, the progress is at the end."""
+    consumer = consumer_of(log)
+    for round_ in range(3):
+        log.append(
+            OPERATOR,
+            [
+                EventInput(
+                    action="app.updated",
+                    actor=Actor("user", "builder"),
+                    resource=Resource("app", f"a{round_}_{i}"),
+                    occurred_at=MONDAY + round_ * MINUTE + i,
+                )
+                for i in range(5)
+            ],
+        )
+        failures(log, 4, start=4 * round_)
+    failure_seqs = [
+        e.seq
+        for e in log._store.get_events_by_seq("acme", range(log.tree_size("acme")))
+        if e.outcome == "failure"
+    ]
+    assert len(failure_seqs) == 12
+    decoded: list[int] = []
+    read = log._store.get_events_by_seq
+
+    def counted(tenant_id: str, seqs: Sequence[int]) -> list[Event]:
+        decoded.extend(seqs)
+        return read(tenant_id, seqs)
+
+    log._store.get_events_by_seq = counted  # type: ignore[method-assign]
+    drain(follower(log, consumer, "one"))
+    size = log.tree_size("acme")
+    assert log._store.detection_progress("acme", consumer.name) == size
+    assert decoded == failure_seqs
+    assert log._store.get_events_by_seq("acme", [size - 1])[0].action == "audit_log.alert_opened"
+    [alert] = log.alerts(OPERATOR)
+    assert (alert.rule, alert.event_count, list(alert.event_seqs)) == (
+        "failed-logins-per-ip",
+        12,
+        failure_seqs,
+    )
+
+
+def test_a_disabled_rule_s_events_are_not_decoded(log: AuditLog) -> None:
+    consumer = consumer_of(log)
+    for name in ("failed-logins-per-actor", "failed-logins-per-ip"):
+        log.update_detection(OPERATOR, name, {"enabled": False})
+    failures(log, 12)
+    decoded: list[int] = []
+    read = log._store.get_events_by_seq
+
+    def counted(tenant_id: str, seqs: Sequence[int]) -> list[Event]:
+        decoded.extend(seqs)
+        return read(tenant_id, seqs)
+
+    log._store.get_events_by_seq = counted  # type: ignore[method-assign]
+    drain(follower(log, consumer, "one"))
+    assert decoded == []
+    assert log._store.detection_progress("acme", consumer.name) == log.tree_size("acme")
+    assert log.alerts(OPERATOR) == []

@@ -8,7 +8,7 @@ import pytest
 from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
 from sealtrail.errors import InconsistentTree
-from sealtrail.follower import Follower, LogBatch, Outcome
+from sealtrail.follower import Follower, LogBatch, Outcome, ShapeFilter
 from sealtrail.retention import RetentionPolicy
 
 from .conftest import event, write
@@ -25,6 +25,13 @@ class Seen:
         return Outcome.success()
 
 
+class SeenByShape(Seen):
+    """The same, as a ``Selective`` consumer: the follower reads the range's shapes first."""
+
+    def shape_filter(self) -> ShapeFilter:
+        return lambda shape: True
+
+
 def _follower(log: AuditLog, consumer: Seen, name: str = "test:after-prune") -> Follower:
     store = log._store
     if store.get_consumer("acme", name) is None:
@@ -32,12 +39,13 @@ def _follower(log: AuditLog, consumer: Seen, name: str = "test:after-prune") -> 
     return Follower(store, "acme", name, consumer, owner="test", batch_size=10)
 
 
+@pytest.mark.parametrize("kind", [Seen, SeenByShape])
 def test_a_consumer_behind_a_pruned_prefix_resumes_at_the_first_kept_event(
-    log: AuditLog,
+    log: AuditLog, kind: type[Seen]
 ) -> None:
     write(log, [event(100 - i) for i in range(30)])  # 30 events, 100 to 71 days ago
     write(log, [event(0.5) for _ in range(4)])
-    seen = Seen()
+    seen = kind()
     follower = _follower(log, seen)
     assert follower.step().result == "delivered"  # seqs 0..9, before the prune
     log.set_retention(OPERATOR, RetentionPolicy(80))

@@ -23,9 +23,10 @@ before the next range (the table is the outbox). The rules never see those event
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
+
+import orjson
 
 from sealtrail.detections.evaluate import AlertDraft, Evaluator, State
 from sealtrail.detections.rules import DetectionSettings, Rule
@@ -81,7 +82,7 @@ def drafts_to_commit(
     now: int,
 ) -> DetectionCommit:
     changes = [
-        StateChange(rule, key, json.dumps(row.value), row.seen_at, row.expires_at)
+        StateChange(rule, key, orjson.dumps(row.value).decode(), row.seen_at, row.expires_at)
         for (rule, key), row in state.dirty.items()
         if row.value is not None
     ]
@@ -154,7 +155,7 @@ class DetectionConsumer:
         events = [e for e in batch.events if e.seq >= progress]
         hits = evaluator.hits(events)
         loaded = self.store.detection_state(self.tenant_id, sorted(evaluator.needed(hits)))
-        state = State({key: json.loads(value) for key, value in loaded.items()})
+        state = State({key: orjson.loads(value) for key, value in loaded.items()})
         drafts = evaluator.run(hits, state)
         now = self._clock()
         commit = drafts_to_commit(self.tenant_id, evaluator, state, drafts, events, now)

@@ -152,6 +152,10 @@ class EventShape:
     category: str
     kind: str
     outcome: str
+    commitments: bytes | None = None
+    """The stored commitments of the event's erased fields (None: nothing erased). Only
+    an erasure changes a stored event, and it always adds one: the same commitments
+    mean the same event as when it was last decoded."""
 
 
 @dataclass(frozen=True, slots=True)

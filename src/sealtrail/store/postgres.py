@@ -600,13 +600,24 @@ class PostgresStore(SQLStore[Connection]):
             return []
         with self._connection() as connection:
             rows = connection.execute(
-                "SELECT i.seq, e.action, e.category, e.kind, e.outcome FROM event_ids i"
+                "SELECT i.seq, e.action, e.category, e.kind, e.outcome, e.commitments"
+                " FROM event_ids i"
                 " JOIN events e ON e.tenant_id = i.tenant_id AND e.seq = i.seq"
                 " AND e.occurred_at = i.occurred_at"
                 " WHERE i.tenant_id = %s AND i.seq >= %s AND i.seq < %s ORDER BY i.seq",
                 (tenant_id, start, stop),
             ).fetchall()
-        return [EventShape(r[0], *(unescape_text(v) for v in r[1:])) for r in rows]
+        return [
+            EventShape(
+                r[0],
+                unescape_text(r[1]),
+                unescape_text(r[2]),
+                unescape_text(r[3]),
+                unescape_text(r[4]),
+                None if r[5] is None else bytes(r[5]),
+            )
+            for r in rows
+        ]
 
     # -- tree state and checkpoints ------------------------------------------------
     def tree_nodes(self, tenant_id: str, keys: Sequence[tuple[int, int]]) -> list[bytes]:

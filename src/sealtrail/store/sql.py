@@ -192,6 +192,11 @@ class SQLStore(EventStore, Generic[C]):
     def _execute(self, connection: C, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return connection.execute(self._sql(sql), params)
 
+    def _execute_many(self, connection: C, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for each of ``rows`` (an engine may send them all at once)."""
+        for params in rows:
+            self._execute(connection, sql, params)
+
     def _one(self, sql: str, params: Sequence[Any]) -> Any:
         return self._read(lambda c: self._execute(c, sql, params).fetchone())
 
@@ -1643,13 +1648,13 @@ class SQLStore(EventStore, Generic[C]):
             ).rowcount
             if moved != 1:
                 return False  # another process evaluated this range first
-            for change in commit.state:
-                self._execute(
-                    connection,
-                    "INSERT INTO detection_state"
-                    " (tenant_id, rule, key, value, seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (tenant_id, rule, key) DO UPDATE SET value = excluded.value,"
-                    " seen_at = excluded.seen_at, expires_at = excluded.expires_at",
+            self._execute_many(
+                connection,
+                "INSERT INTO detection_state"
+                " (tenant_id, rule, key, value, seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (tenant_id, rule, key) DO UPDATE SET value = excluded.value,"
+                " seen_at = excluded.seen_at, expires_at = excluded.expires_at",
+                [
                     (
                         tenant_id,
                         change.rule,
@@ -1657,8 +1662,10 @@ class SQLStore(EventStore, Generic[C]):
                         change.value,
                         change.seen_at,
                         change.expires_at,
-                    ),
-                )
+                    )
+                    for change in commit.state
+                ],
+            )
             if commit.expire_before is not None:
                 self._execute(
                     connection,

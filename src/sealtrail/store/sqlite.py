@@ -505,9 +505,14 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             out.extend(from_row(r) for r in rows)
         return out
 
+    def _execute_many(
+        self, connection: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]
+    ) -> None:
+        connection.executemany(sql, rows)
+
     def event_shapes(self, tenant_id: str, start: int, stop: int) -> list[EventShape]:
         rows = self._reader().execute(
-            "SELECT seq, action, category, kind, outcome FROM events"
+            "SELECT seq, action, category, kind, outcome, commitments FROM events"
             " WHERE tenant_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
             (tenant_id, start, stop),
         )
