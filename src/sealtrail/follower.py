@@ -144,6 +144,14 @@ class RecentEvents:
         self.capacity = capacity
         self._events: dict[tuple[str, int], Event] = {}
         self._lock = threading.Lock()
+        self._decoding: dict[str, threading.Lock] = {}
+
+    def decoding(self, tenant_id: str) -> threading.Lock:
+        """Held while a follower decodes the tenant's events: followers woken by the same
+        append read the same range, and the others should find it decoded, not decode
+        it at the same time."""
+        with self._lock:
+            return self._decoding.setdefault(tenant_id, threading.Lock())
 
     def take(self, tenant_id: str, shapes: Sequence[EventShape]) -> dict[int, Event]:
         found: dict[int, Event] = {}
@@ -335,7 +343,15 @@ class Follower:
 
     def _decode(self, shapes: Sequence[EventShape]) -> list[Event] | None:
         """The events of these shapes, in order; None when one of them is not stored."""
-        known = {} if self.recent is None else self.recent.take(self.tenant_id, shapes)
+        if self.recent is None:
+            return self._decode_with(shapes, None)
+        with self.recent.decoding(self.tenant_id):
+            return self._decode_with(shapes, self.recent)
+
+    def _decode_with(
+        self, shapes: Sequence[EventShape], recent: RecentEvents | None
+    ) -> list[Event] | None:
+        known = {} if recent is None else recent.take(self.tenant_id, shapes)
         missing = [s.seq for s in shapes if s.seq not in known]
         fresh: list[Event] = []
         if missing:
@@ -344,8 +360,8 @@ class Follower:
             fresh = self.store.get_events_by_seq(self.tenant_id, seqs)
             if [e.seq for e in fresh] != missing:
                 return None
-            if self.recent is not None:
-                self.recent.put(self.tenant_id, fresh)
+            if recent is not None:
+                recent.put(self.tenant_id, fresh)
         if not known:
             return fresh
         known.update((e.seq, e) for e in fresh)

@@ -6,6 +6,8 @@ decode."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -214,3 +216,37 @@ def test_recent_events_forget_the_oldest_beyond_their_capacity() -> None:
     shapes = [EventShape(i, "member.invited", "members", "create", "success") for i in range(3)]
     assert recent.take("acme", shapes) == {1: events[1], 2: events[2]}
     assert recent.take("other", shapes) == {}
+
+
+def test_followers_woken_together_decode_a_range_once(store: EventStore) -> None:
+    """Two followers step at the same moment (one append wakes both): while one decodes,
+    the other waits for it and takes its events."""
+    append(store, "acme", *(make_event("acme", f"e{i}") for i in range(4)))
+    calls: list[list[int]] = []
+    decode = store.get_events_by_seq
+    both_reading = threading.Barrier(2)
+
+    def slow(tenant_id: str, seqs: Sequence[int]) -> list[Event]:
+        calls.append(list(seqs))
+        time.sleep(0.2)  # a slow decode: the other follower arrives meanwhile
+        return decode(tenant_id, seqs)
+
+    store.get_events_by_seq = slow  # type: ignore[method-assign]
+    shapes = store.event_shapes
+
+    def together(tenant_id: str, start: int, stop: int) -> list[EventShape]:
+        found = shapes(tenant_id, start, stop)
+        both_reading.wait(10)  # both have read the range's shapes before either decodes
+        return found
+
+    store.event_shapes = together  # type: ignore[method-assign]
+    followers = sharing(store, RecentEvents(), "a", "b")
+    threads = [threading.Thread(target=f.step) for f in followers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert calls == [[0, 1, 2, 3]]
+    for f in followers:
+        [batch] = f.consumer.batches  # type: ignore[attr-defined]
+        assert [e.seq for e in batch.events] == [0, 1, 2, 3]
