@@ -214,6 +214,9 @@ class Step:
     state: ConsumerState | None = None
     events: int = 0
     """How many events the step handed the consumer."""
+    seqs: int = 0
+    """How many seqs its batch covered (more than ``events`` when a ``Selective``
+    consumer kept only some): a batch of ``batch_size`` seqs means more may be waiting."""
 
 
 class Follower:
@@ -285,7 +288,8 @@ class Follower:
                 self.tenant_id, self.name, self.owner, state.next_seq, batch.last_seq + 1, done
             )
             state_now = self.store.get_consumer(self.tenant_id, self.name)
-            return Step("delivered", 0.0, state_now, len(batch.events))
+            covered = batch.last_seq - batch.first_seq + 1
+            return Step("delivered", 0.0, state_now, len(batch.events), covered)
         attempt = state.attempts + 1
         if outcome.retryable:
             wait = self.backoff.delay(attempt, outcome.retry_after, rng=self._rng)
@@ -392,7 +396,7 @@ class Follower:
                 if step.result == "gone":
                     return
                 if step.result == "delivered":
-                    if self.pace and step.events < self.batch_size:
+                    if self.pace and step.seqs < self.batch_size:
                         # Caught up: let the next batch gather (``pace``) rather than
                         # following every append with a batch of a few events.
                         self._stopping.wait(self.pace)

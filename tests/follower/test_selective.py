@@ -250,3 +250,32 @@ def test_followers_woken_together_decode_a_range_once(store: EventStore) -> None
     for f in followers:
         [batch] = f.consumer.batches  # type: ignore[attr-defined]
         assert [e.seq for e in batch.events] == [0, 1, 2, 3]
+
+
+class PaceWaits(threading.Event):
+    """A follower's stop flag that records where the cursor was at each wait of ``pace``
+    and then stops the run loop."""
+
+    def __init__(self, store: EventStore) -> None:
+        super().__init__()
+        self.store = store
+        self.cursors: list[int] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        state = self.store.get_consumer("acme", "c")
+        self.cursors.append(-1 if state is None else state.next_seq)
+        self.set()
+        return True
+
+
+def test_a_selective_follower_is_paced_only_once_caught_up(store: EventStore) -> None:
+    """Full ranges that kept few events are not a caught-up follower: it pauses (``pace``)
+    only after the range that reached the log's end."""
+    append(store, "acme", *(make_event("acme", f"e{i}") for i in range(10)))
+    consumer = FailuresOnly()  # keeps none of these
+    f = follower(store, consumer)
+    f.pace = 30.0
+    f._stopping = waits = PaceWaits(store)
+    f.run(max_wait=0.01)
+    assert [(b.first_seq, b.last_seq) for b in consumer.batches] == [(0, 3), (4, 7), (8, 9)]
+    assert waits.cursors == [10]
