@@ -102,6 +102,10 @@ def filters(dataset: Dataset) -> list[Filter]:
         ),
         Filter("actor_id", lambda r, n: {"actor_id": [_pick(pop.actors, r, n)["id"]]}),
         Filter("actor_email", lambda r, n: {"actor_email": [_pick(users, r, n)["email"]]}),
+        Filter(  # actor:<email> matches the id or the email: an OR of two indexes
+            "actor (id or email)",
+            lambda r, n: {"phrase": [f"actor:{_pick(users, r, n)['email']}"]},
+        ),
         Filter("target_id", lambda r, n: {"target_id": [_pick(pop.targets, r, n)["id"]]}),
         Filter(
             "resource_type",

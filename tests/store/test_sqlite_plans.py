@@ -15,6 +15,7 @@ from sealtrail.store import sqlite as sqlite_engine
 from sealtrail.store.sqlite import SQLiteStore
 
 from .factory import HOUR, T0, add_tenant, append, make_event, sample_history
+from .plans import capture_sqlite
 
 PHRASES = [
     "",
@@ -28,6 +29,10 @@ PHRASES = [
     "bob action:member.*",
     "kind:access -actor:u_carol",
     "retention account:acc_1",
+    "target:BOB@example.com",  # id or email: the union of two indexes' rowids where few
+    "actor:ada@example.com",
+    "-target:bob@example.com",
+    "target:bob@example.com action:member.*",
 ]
 
 
@@ -73,3 +78,23 @@ def test_both_plans_return_the_same_pages_and_totals(
     dense = pages(store, query), store.search("acme", query, Page()).total
     assert sparse == dense
     assert sum(len(p) for p in sparse[0]) == sparse[1]
+
+
+def test_an_id_or_email_term_is_a_union_of_rowids_only_where_its_indexes_find_few(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read as a union, a hot address would be read whole before its first page; so
+    it stays a test on each row of the time index's walk, which stops after a page."""
+    monkeypatch.setattr(sqlite_engine, "SPARSE_MATCHES", 5)
+    with capture_sqlite() as captured:
+        other = SQLiteStore(store.url)
+        try:
+            rare = other.search("acme", parse_phrase("target:bob@example.com"), Page())
+            unions = [sql for sql, _ in captured.reads() if "UNION ALL" in sql]
+            captured.clear()
+            hot = other.search("acme", parse_phrase("actor:ada@example.com"), Page())
+            hot_unions = [sql for sql, _ in captured.reads() if "UNION ALL" in sql]
+        finally:
+            other.close()
+    assert rare.total == 2 and any("ORDER BY" in sql for sql in unions), unions
+    assert hot.total is not None and hot.total > 5 and hot_unions == []

@@ -48,6 +48,10 @@ class Dialect:
     contains_nocase: Callable[[str], str]
     # The integers of a column holding a JSON array of them, as a one-column subquery.
     json_integers: Callable[[str], str]
+    # Whether an id-or-email OR may be read as a union of the rowids each column's
+    # index finds (SQLite, which without statistics never picks its MULTI-INDEX OR
+    # for it; PostgreSQL's planner ORs the two index scans itself).
+    union_ors: bool = False
     # Text as stored: every string bound for a text column, and read back.
     escape: Callable[[str], str] = _same
     unescape: Callable[[str], str] = _same

@@ -105,27 +105,104 @@ def _term(dialect: Dialect, term: Term) -> Clause:
     return joined, params
 
 
-def compile_where(
-    dialect: Dialect, tenant_id: str, query: EventQuery, *, text_first: bool = False
-) -> tuple[str, list[Any]]:
-    """The WHERE clause and its parameters.
+_EITHER_COLUMNS: dict[Field, tuple[str, str]] = {
+    Field.ACTOR: ("actor_id", "actor_email"),
+    Field.TARGET: ("target_id", "target_email"),
+}
 
-    ``text_first`` keeps the tenant's index out of the plan when the query has
-    free text (``dialect.unindexed``), so SQLite reads the few full-text
-    matches by rowid instead of walking the tenant's index and testing each
-    row against the match list.
-    """
-    drive_by_text = text_first and any(t.field is Field.TEXT and not t.negate for t in query.terms)
-    clauses = [f"{dialect.unindexed if drive_by_text else ''}tenant_id = ?"]
-    params: list[Any] = [tenant_id]
+
+def either_arms(dialect: Dialect, tenant_id: str, query: EventQuery) -> list[Clause]:
+    """What each index of a positive id-or-email term reads: one ``WHERE`` per column
+    and value (an id-only value has one), with the query's time bounds, which the
+    indexes (tenant_id, column, occurred_at, seq) read as a range."""
+    bound, bound_params = _time_bounds(query)
+    bounds = [bound] if bound else []
+    arms: list[Clause] = []
+    for term in query.terms:
+        if not _has_either(term):
+            continue
+        id_column, email_column = _EITHER_COLUMNS[term.field]
+        for raw in term.values:
+            value = dialect.escape(raw) if isinstance(raw, str) else raw
+            columns = [f"{id_column} = ?"]
+            if "@" in str(value):  # emails always hold an "@": only the id can match
+                columns.append(dialect.nocase_equals(email_column))
+            for column in columns:
+                where = " AND ".join(["tenant_id = ?", column, *bounds])
+                arms.append((where, [tenant_id, value, *bound_params]))
+    return arms
+
+
+def _union_of_rowids(dialect: Dialect, tenant_id: str, term: Term, query: EventQuery) -> Clause:
+    """An id-or-email term as the rowids each column's own index finds:
+    ``rowid IN (… UNION ALL …)``."""
+    arms = either_arms(dialect, tenant_id, EventQuery((term,), query.time))
+    sql = " UNION ALL ".join(f"SELECT rowid FROM events WHERE {where}" for where, _ in arms)
+    return f"rowid IN ({sql})", [p for _, params in arms for p in params]
+
+
+def _time_bounds(query: EventQuery) -> Clause:
+    clauses: list[str] = []
+    params: list[Any] = []
     if query.time.since is not None:
         clauses.append("occurred_at >= ?")
         params.append(to_micros(query.time.since))
     if query.time.until is not None:
         clauses.append("occurred_at < ?")
         params.append(to_micros(query.time.until))
+    return " AND ".join(clauses), params
+
+
+def has_either(query: EventQuery) -> bool:
+    """Whether the query has a positive id-or-email term (an OR of two indexes)."""
+    return any(_has_either(t) for t in query.terms)
+
+
+def _has_either(term: Term) -> bool:
+    return (
+        term.field in _EITHER_COLUMNS
+        and not term.negate
+        and any("@" in str(value) for value in term.values)
+    )
+
+
+def compile_where(
+    dialect: Dialect,
+    tenant_id: str,
+    query: EventQuery,
+    *,
+    text_first: bool = False,
+    by_rowid: bool = False,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause and its parameters.
+
+    ``text_first`` keeps the tenant's index out of the plan when the query has
+    free text (``dialect.unindexed``), so SQLite reads the few full-text
+    matches by rowid instead of walking the tenant's index and testing each
+    row against the match list. ``by_rowid`` does the same for an id-or-email
+    term where the dialect asks for it (``union_ors``): SQLite without
+    statistics reads ``tenant_id = ?`` through any index and tests the OR on
+    every row of the tenant; as the union of what ``(tenant_id, actor_id, …)``
+    and ``(tenant_id, actor_email, …)`` find, each arm reads its own index
+    entries. It reads every one of them before the page, so the caller asks for
+    it only where they are few (``SQLiteStore._by_rowid``).
+    """
+    drive_by_text = text_first and any(t.field is Field.TEXT and not t.negate for t in query.terms)
+    unions = by_rowid and dialect.union_ors
+    drive_by_union = unions and has_either(query)
+    unindexed = dialect.unindexed if drive_by_text or drive_by_union else ""
+    clauses = [f"{unindexed}tenant_id = ?"]
+    params: list[Any] = [tenant_id]
+    bound, bound_params = _time_bounds(query)
+    if bound:
+        clauses.append(bound)
+        params.extend(bound_params)
     for term in query.terms:
-        sql, args = _term(dialect, term)
+        sql, args = (
+            _union_of_rowids(dialect, tenant_id, term, query)
+            if unions and _has_either(term)
+            else _term(dialect, term)
+        )
         clauses.append(sql)
         params.extend(args)
     return " AND ".join(clauses), params

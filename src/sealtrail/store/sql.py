@@ -123,13 +123,15 @@ C = TypeVar("C", bound=Connection)
 class Plan:
     """How ``search`` reads a page: from where, in what order (``{d}``: the direction).
 
-    ``text_first`` compiles the filter to be driven by free text; ``total`` is a
-    total the plan choice already counted.
+    ``text_first`` compiles the filter to be driven by free text, ``by_rowid`` an
+    id-or-email OR by the rowids its two indexes find (``compile_where``); ``total``
+    is a total the plan choice already counted.
     """
 
     source: str = "events"
     order: str = "occurred_at {d}, seq {d}"
     text_first: bool = False
+    by_rowid: bool = False
     total: int | None = None
 
 
@@ -481,7 +483,9 @@ class SQLStore(EventStore, Generic[C]):
         self, tenant_id: str, query: EventQuery, page: Page, *, with_total: bool = True
     ) -> SearchResult:
         plan = self._plan(tenant_id, query)
-        where, params = compile_where(self.dialect, tenant_id, query, text_first=plan.text_first)
+        where, params = compile_where(
+            self.dialect, tenant_id, query, text_first=plan.text_first, by_rowid=plan.by_rowid
+        )
         direction = "DESC" if query.order == "desc" else "ASC"
         if page.cursor is not None:
             op = "<" if query.order == "desc" else ">"
@@ -503,13 +507,28 @@ class SQLStore(EventStore, Generic[C]):
         events = [self.dialect.event_from_row(r) for r in rows[: page.limit]]
         return SearchResult(events, total, len(rows) > page.limit)
 
+    def _by_rowid(self, connection: C, tenant_id: str, query: EventQuery) -> bool:
+        """Whether an id-or-email term is read as the union of its indexes' rowids
+        (``compile_where``): where the engine's dialect asks for it and it is cheap."""
+        return False
+
     def count(self, tenant_id: str, query: EventQuery, cap: int | None = COUNT_CAP) -> int | None:
         return self._read(lambda c: self._count(c, tenant_id, query, cap), replica=True)
 
     def _count(
-        self, connection: C, tenant_id: str, query: EventQuery, cap: int | None
+        self,
+        connection: C,
+        tenant_id: str,
+        query: EventQuery,
+        cap: int | None,
+        *,
+        by_rowid: bool | None = None,
     ) -> int | None:
-        where, params = compile_where(self.dialect, tenant_id, query, text_first=True)
+        if by_rowid is None:
+            by_rowid = self._by_rowid(connection, tenant_id, query)
+        where, params = compile_where(
+            self.dialect, tenant_id, query, text_first=True, by_rowid=by_rowid
+        )
         if cap is None:
             row = self._execute(connection, f"SELECT count(*) FROM events WHERE {where}", params)
             return int(row.fetchone()[0])

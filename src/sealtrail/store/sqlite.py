@@ -45,6 +45,7 @@ from sealtrail.store.codec import (
     to_row,
 )
 from sealtrail.store.dialect import Clause, Dialect
+from sealtrail.store.filters import either_arms, has_either
 from sealtrail.store.sql import (
     ADD_COUNT,
     TAKE_COUNT,
@@ -187,6 +188,7 @@ DIALECT: Final = Dialect(
     ),
     contains_nocase=lambda column: f"instr(lower({column}), lower(?)) > 0",
     json_integers=lambda column: f"SELECT value FROM json_each({column})",
+    union_ors=True,
 )
 
 
@@ -450,15 +452,45 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         # the time index newest first and stops after one page.
         positive = EventQuery(tuple(t for t in query.terms if not t.negate), query.time)
         choose = _needs_plan_choice(positive)
-        estimate = self.count(tenant_id, query, SPARSE_MATCHES) if choose else None
+
+        def decide(connection: sqlite3.Connection) -> tuple[bool, int | None]:
+            by_rowid = self._by_rowid(connection, tenant_id, query)
+            count = self._count(connection, tenant_id, query, SPARSE_MATCHES, by_rowid=by_rowid)
+            return by_rowid, count
+
+        by_rowid, estimate = self._read(decide, replica=True) if choose else (False, None)
         if estimate is not None:  # "+" keeps the time index from being chosen for the order
-            return Plan("events", "+occurred_at {d}, +seq {d}", text_first=True, total=estimate)
+            return Plan(
+                "events",
+                "+occurred_at {d}, +seq {d}",
+                text_first=True,
+                by_rowid=by_rowid,
+                total=estimate,
+            )
         if positive.terms and not choose:
             # One indexed equality: its own (tenant_id, column, occurred_at, seq) index
             # reads exactly the matches in page order. Forcing the time index here
             # would walk the whole tenant to find a rare value's few rows.
             return Plan("events", "occurred_at {d}, seq {d}")
         return Plan("events INDEXED BY events_by_time", "occurred_at {d}, seq {d}")
+
+    def _by_rowid(self, connection: sqlite3.Connection, tenant_id: str, query: EventQuery) -> bool:
+        """An id-or-email term (``actor:ann@example.com``) is an OR that SQLite without
+        statistics tests on every row of the tenant; read as the union of what its two
+        indexes find it costs what they find. That is all of them before the first
+        row, so only where each index finds few (``SPARSE_MATCHES``, counted first,
+        each index read no further than that): a hot address keeps the walk down the
+        time index that stops after one page."""
+        if not has_either(query):
+            return False
+        arms = either_arms(self.dialect, tenant_id, query)
+        probes = " + ".join(
+            f"(SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT ?))"
+            for where, _ in arms
+        )
+        params = [p for _, args in arms for p in (*args, SPARSE_MATCHES + 1)]
+        found = int(self._execute(connection, f"SELECT {probes}", params).fetchone()[0])
+        return found <= SPARSE_MATCHES
 
     def _time_drives_histogram(self, tenant_id: str, query: EventQuery) -> bool:
         # As for a page (``_plan``): without statistics SQLite may walk the range's
