@@ -86,6 +86,7 @@ def test_an_id_or_email_term_is_a_union_of_rowids_only_where_its_indexes_find_fe
     """Read as a union, a hot address would be read whole before its first page; so
     it stays a test on each row of the time index's walk, which stops after a page."""
     monkeypatch.setattr(sqlite_engine, "SPARSE_MATCHES", 5)
+    monkeypatch.setattr(sqlite_engine, "UNION_ROWS", 5)
     with capture_sqlite() as captured:
         other = SQLiteStore(store.url)
         try:

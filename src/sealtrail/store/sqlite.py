@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, make_url
 
 from sealtrail.errors import ConfigurationError, NotFound
 from sealtrail.events import Event
+from sealtrail.limits import COUNT_CAP
 from sealtrail.query import EventQuery, Field, ResourceRef
 from sealtrail.query.text import search_text
 from sealtrail.store import migrations
@@ -67,6 +68,9 @@ _GROUP_LIMIT = 64  # jobs committed together at most
 _ID_CHUNK = 500  # ids per IN (...) lookup, under SQLite's variable limit
 # Up to this many matches a page is read through the filter's own index and sorted.
 SPARSE_MATCHES = 4000
+UNION_ROWS = COUNT_CAP
+"""An id-or-email term is read as a union of rowids up to this many (``_by_rowid``):
+materialised, they cost a few milliseconds; the capped count then needs no walk."""
 
 
 def database_path(url: str) -> str:
@@ -478,9 +482,9 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         """An id-or-email term (``actor:ann@example.com``) is an OR that SQLite without
         statistics tests on every row of the tenant; read as the union of what its two
         indexes find it costs what they find. That is all of them before the first
-        row, so only where each index finds few (``SPARSE_MATCHES``, counted first,
-        each index read no further than that): a hot address keeps the walk down the
-        time index that stops after one page."""
+        row, so only where the indexes find no more than ``UNION_ROWS`` together
+        (counted first, each index read no further than that): a hot address keeps
+        the walk down the time index that stops after one page."""
         if not has_either(query):
             return False
         arms = either_arms(self.dialect, tenant_id, query)
@@ -488,9 +492,9 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             f"(SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT ?))"
             for where, _ in arms
         )
-        params = [p for _, args in arms for p in (*args, SPARSE_MATCHES + 1)]
+        params = [p for _, args in arms for p in (*args, UNION_ROWS + 1)]
         found = int(self._execute(connection, f"SELECT {probes}", params).fetchone()[0])
-        return found <= SPARSE_MATCHES
+        return found <= UNION_ROWS
 
     def _time_drives_histogram(self, tenant_id: str, query: EventQuery) -> bool:
         # As for a page (``_plan``): without statistics SQLite may walk the range's
