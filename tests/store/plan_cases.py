@@ -287,7 +287,7 @@ POINT_READS = {
 
 
 # Indexes no query reads through, and why they stay.
-UNREAD = {
+UNREAD: dict[str, set[str]] = {
     "sqlite": set(),
     "postgres": set(),
 }
