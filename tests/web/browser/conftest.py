@@ -213,7 +213,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         log_file.close()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API runs, its event loop counts as
+# running in the main thread, so an SDK test that calls asyncio.run() later on the same
+# xdist worker would fail ("cannot be called from a running event loop").
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).is_file():
         _unavailable(f"no chromium at {CHROMIUM} (apt-get install chromium)")
