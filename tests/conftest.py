@@ -37,26 +37,6 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"PostgreSQL suite: SKIPPED — {reason}"
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Under ``--dist loadgroup``, fail a grouped test that xdist could not tag.
-
-    pytest-xdist keeps an ``xdist_group`` (the Chromium tests' ``browser``) on one worker
-    by appending ``@group`` to each node id; pytest 9.2 made that a silent no-op, and the
-    browser tests ran on both workers at once unnoticed. This makes such a drift loud.
-    """
-    config = item.config
-    if (
-        hasattr(config, "workerinput")
-        and config.getoption("loadgroup", False)
-        and item.get_closest_marker("xdist_group")
-        and "@" not in item.nodeid
-    ):
-        pytest.fail(
-            "--dist loadgroup did not group this test: pytest-xdist cannot tag node ids"
-            " with this pytest (see the pin in pyproject.toml)"
-        )
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     """The admin URL of a reachable PostgreSQL; skip (fail under CI) without one."""
