@@ -5,8 +5,7 @@ nothing of the others — not their ids, events, summaries or marks. Who may ack
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import pytest
 
@@ -15,31 +14,11 @@ from sealtrail.auth import Principal
 from sealtrail.errors import NotFound, PermissionDenied
 from sealtrail.events import Actor, EventInput
 from sealtrail.query import EventQuery
-from sealtrail.settings import Settings
-from sealtrail.store import open_store
 from sealtrail.store.base import AlertRecord
 
-from ..store.conftest import ENGINES
 from .events import MINUTE, MONDAY
 
 OPERATOR = Principal.operator("acme")
-
-
-@pytest.fixture(params=ENGINES)
-def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'scope.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    audit_log = AuditLog(
-        open_store(url), settings=Settings(signing_key_file=str(tmp_path / "signing.key"))
-    )
-    audit_log.migrate()
-    audit_log.create_tenant("acme")
-    try:
-        yield audit_log
-    finally:
-        audit_log.close()
 
 
 def viewer(role: str, accounts: set[str] | None = None) -> Principal:

@@ -3,8 +3,7 @@ the follower's cursor, two processes on one range, state bounded in the database
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import pytest
 
@@ -15,31 +14,11 @@ from sealtrail.detections.consumer import DetectionConsumer
 from sealtrail.events import Actor, Event, EventInput, Resource
 from sealtrail.follower import Follower, LogBatch
 from sealtrail.query import Page, parse_phrase
-from sealtrail.settings import Settings
-from sealtrail.store import open_store
 from sealtrail.store.base import DetectionCommit, StateChange
 
-from ..store.conftest import ENGINES
 from .events import MINUTE, MONDAY
 
 OPERATOR = Principal.operator("acme")
-
-
-@pytest.fixture(params=ENGINES)
-def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'detections.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    audit_log = AuditLog(
-        open_store(url), settings=Settings(signing_key_file=str(tmp_path / "signing.key"))
-    )
-    audit_log.migrate()
-    audit_log.create_tenant("acme")
-    try:
-        yield audit_log
-    finally:
-        audit_log.close()
 
 
 def failures(audit_log: AuditLog, count: int, start: int = 0, ip: str = "10.0.0.1") -> None:
