@@ -11,11 +11,19 @@ user can reach (a ``tempfile.mkdtemp`` under the system temp dir, removed at the
 The primary must accept replication connections from 127.0.0.1 (``.ci/run`` adds
 ``host replication all 127.0.0.1/32 trust`` to its pg_hba.conf, once) and keep the
 default ``wal_level = replica``.
+
+The copy streams through a replication slot of its own (``sealtrail_standby_<pid>_<port>``):
+without one, a primary busy with the rest of the suite (every fresh test database is
+WAL-logged whole) can recycle the segment the standby needs between the end of the copy
+and the standby's first connection, and the standby then waits forever for WAL that no
+longer exists. The slot is dropped when the standby stops; a slot left by a test process
+that was killed is dropped by the next start.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +35,7 @@ from pathlib import Path
 import psycopg
 
 PG_BIN_ROOT = Path("/usr/lib/postgresql")
+SLOT_PREFIX = "sealtrail_standby_"
 
 
 def _free_port() -> int:
@@ -79,6 +88,16 @@ class Standby:
     def data(self) -> Path:
         return self.root / "data"
 
+    @property
+    def slot(self) -> str:
+        return f"{SLOT_PREFIX}{os.getpid()}_{self.port}"
+
+    def log_tail(self, lines: int = 8) -> str:
+        log = self.root / "standby.log"
+        if not log.exists():
+            return "(no standby log)"
+        return " | ".join(log.read_text(errors="replace").splitlines()[-lines:])
+
     def url(self, primary_database_url: str) -> str:
         """The URL of the same database on the standby."""
         database = primary_database_url.rsplit("/", 1)[1]
@@ -92,6 +111,7 @@ class Standby:
             shutil.chown(root, "postgres", "postgres")
         root.chmod(0o700)
         standby = cls(_free_port(), root, bindir, admin_url)
+        _drop_orphaned_slots(admin_url)
         try:
             standby._copy_and_start()
         except BaseException:
@@ -111,6 +131,8 @@ class Standby:
                 f"--pgdata={self.data}",
                 "--write-recovery-conf",  # -R: standby.signal + primary_conninfo
                 "--wal-method=stream",
+                "--create-slot",
+                f"--slot={self.slot}",
                 "--checkpoint=fast",
                 "--no-sync",
             ],
@@ -191,7 +213,10 @@ class Standby:
                 if found is not None and found[0] is not None and lsn(found[0]) >= wanted:
                     return
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"the standby did not replay up to {row[0]} in {timeout} s")
+                    raise TimeoutError(
+                        f"the standby did not replay up to {row[0]} in {timeout} s; "
+                        f"its log: {self.log_tail()}"
+                    )
                 time.sleep(0.01)  # polling the standby's replay position
 
     def pause_replay(self, database_url: str) -> None:
@@ -219,3 +244,37 @@ class Standby:
                 check=False,
             )
         shutil.rmtree(self.root, ignore_errors=True)
+        # The primary's walsender notices the stopped standby a moment later; until then
+        # the slot is still active and cannot be dropped.
+        deadline = time.monotonic() + 30
+        with psycopg.connect(self.primary_url, autocommit=True) as primary:
+            while True:
+                row = primary.execute(
+                    "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)
+                ).fetchone()
+                if row is None:
+                    return
+                if not row[0]:
+                    primary.execute("SELECT pg_drop_replication_slot(%s)", (self.slot,))
+                    return
+                if time.monotonic() > deadline:
+                    return  # the next start drops it (_drop_orphaned_slots)
+                time.sleep(0.1)  # waiting for the walsender to notice the disconnect
+
+
+def _drop_orphaned_slots(admin_url: str) -> None:
+    """Drop the slots of standbys whose test process no longer runs: a slot nobody reads
+    keeps every WAL segment on the primary from then on."""
+    with psycopg.connect(admin_url, autocommit=True) as primary:
+        names = [
+            str(name)
+            for (name,) in primary.execute(
+                "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE %s AND NOT active",
+                (SLOT_PREFIX + "%",),
+            ).fetchall()
+        ]
+        for name in names:
+            owner = re.fullmatch(re.escape(SLOT_PREFIX) + r"(\d+)_\d+", name)
+            if owner is not None and Path(f"/proc/{owner.group(1)}").exists():
+                continue  # its test process still runs: its standby is reconnecting
+            primary.execute("SELECT pg_drop_replication_slot(%s)", (name,))
