@@ -21,6 +21,9 @@ from sealtrail.limits import DEFAULT_MASK_KEYS, MAX_RATE, MIN_READ_RATE, MIN_WRI
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///./sealtrail.db"
 DEFAULT_CONFIG_FILE: Final = "sealtrail.toml"
+FOLLOWER_PLACES: Final = ("process", "thread", "off")
+"""Where ``serve`` runs the followers (stream delivery, detections): a ``sealtrail follow``
+child it supervises, threads of its API processes, or nowhere (another host runs them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,7 @@ class Settings:
     max_clock_skew: int = 300
     mask_context_keys: str = ",".join(DEFAULT_MASK_KEYS)
     mask_card_numbers: bool = True
+    followers: str = "process"
     stream_delivery: bool = True
     stream_failing_after: int = 600
     stream_lease_seconds: int = 30
@@ -153,6 +157,10 @@ class Settings:
             raise ConfigurationError("connect_timeout must be at least 1 second")
         if self.max_clock_skew < 0:
             raise ConfigurationError("max_clock_skew must be 0 seconds or more")
+        if self.followers not in FOLLOWER_PLACES:
+            raise ConfigurationError(
+                f"followers must be one of {', '.join(FOLLOWER_PLACES)}, not {self.followers!r}"
+            )
         if self.stream_failing_after < 1:
             raise ConfigurationError("stream_failing_after must be at least 1 second")
         for name, lowest in (

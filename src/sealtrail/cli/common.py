@@ -46,10 +46,11 @@ def load_settings(database: str | None, config: str | None = None, **overrides: 
     return Settings.load({"database_url": database, **overrides}, config_file=config)
 
 
-def open_log(settings: Settings, *, migrated: bool = True) -> AuditLog:
+def open_log(settings: Settings, *, migrated: bool = True, serving: bool = False) -> AuditLog:
     """The log the settings name; with ``migrated``, refuse a database without the schema
-    (a mistyped path or an empty database) before anything is read or created."""
-    log = AuditLog.open(settings=settings)
+    (a mistyped path or an empty database) before anything is read or created. ``serving``
+    connects as the API processes do (``runtime_database_url`` when set)."""
+    log = AuditLog.open(settings=settings, serving=serving)
     if migrated:
         try:
             log.require_schema()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import threading
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING
 
@@ -12,6 +15,10 @@ import uvicorn
 from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
 from sealtrail.cli.common import config_option, database_option, load_settings, open_log
+from sealtrail.errors import ConfigurationError
+from sealtrail.limits import STREAM_PACE
+from sealtrail.server.background import HeadWatch, start_detections, start_followers
+from sealtrail.server.follow_process import FollowProcess, follow_command
 from sealtrail.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,16 +32,38 @@ def _run(settings: Settings, config: str | None) -> None:
             os.environ[Settings.env_name(name)] = str(value)
     if config:
         os.environ["SEALTRAIL_CONFIG"] = config
-    uvicorn.run(
-        "sealtrail.server.asgi:create_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level="info",
-        access_log=False,
-        server_header=False,
-    )
+    child = None
+    if settings.followers == "process" and (settings.stream_delivery or settings.detections):
+        child = FollowProcess(follow_command())
+        _stop_first_on_sigterm(child)
+        child.start()
+    try:
+        uvicorn.run(
+            "sealtrail.server.asgi:create_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="info",
+            access_log=False,
+            server_header=False,
+        )
+    finally:
+        if child is not None:
+            child.stop()
+
+
+def _stop_first_on_sigterm(child: FollowProcess) -> None:
+    """uvicorn handles SIGTERM while it serves, then raises it again once it has shut
+    down: this handler then stops the follower child before the default action ends
+    ``serve`` (as it always did, exit status -15)."""
+
+    def stop_then_exit(signum: int, _frame: object) -> None:
+        child.stop()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, stop_then_exit)
 
 
 def _prepare(settings: Settings, *, migrate: bool = True) -> None:
@@ -77,6 +106,58 @@ def serve(
     _prepare(settings, migrate=not no_migrate)
     click.echo(f"Sealtrail on {settings.base_url}  (database {settings.database_url})", err=True)
     _run(settings, config)
+
+
+@click.command()
+@click.option("--parent", type=int, default=None, hidden=True)
+@database_option
+@config_option
+def follow(parent: int | None, database: str | None, config: str | None) -> None:
+    """Run the background followers only: stream delivery and detections, no HTTP.
+
+    What `serve` runs in a child process by default (followers = "process"); run it
+    yourself beside API processes started with followers = "off". stream_delivery and
+    detections say which followers run. Several may run on one database: a lease lets
+    one process work on each stream and each tenant's detections at a time. Stops on
+    SIGTERM or Ctrl-C after the batches in hand.
+    """
+    settings = load_settings(database, config)
+    if not (settings.stream_delivery or settings.detections):
+        raise ConfigurationError("nothing to follow: stream_delivery and detections are both off")
+    log = open_log(settings, serving=True)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s sealtrail follow[%(process)d] %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("sealtrail").setLevel(logging.INFO)
+    what = [
+        n
+        for n, on in (("streams", settings.stream_delivery), ("detections", settings.detections))
+        if on
+    ]
+    streams = start_followers(log) if settings.stream_delivery else None
+    detecting = start_detections(log) if settings.detections else None
+    watch = HeadWatch(log, streams) if streams is not None else None
+    click.echo(f"sealtrail follow (pid {os.getpid()}): {' and '.join(what)}", err=True)
+    try:
+        while not stopping.wait(STREAM_PACE):
+            if parent is not None and os.getppid() != parent:
+                click.echo("sealtrail follow: the serve process is gone; stopping", err=True)
+                break
+            if watch is not None:
+                try:
+                    watch.check()
+                except Exception:  # the database restarting: the followers say so too
+                    logging.getLogger(__name__).exception("follow: could not read the logs' sizes")
+    finally:
+        for pool in (streams, detecting):
+            if pool is not None:
+                pool.stop()
+        log.close()
+    click.echo(f"sealtrail follow (pid {os.getpid()}): stopped", err=True)
 
 
 @click.command()
@@ -128,4 +209,4 @@ def _owner_link(log: AuditLog, info: DemoInfo) -> str:
     return minted.url
 
 
-COMMANDS = [serve, demo]
+COMMANDS = [serve, follow, demo]

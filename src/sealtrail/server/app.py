@@ -46,10 +46,13 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
         threading.Thread(
             target=_resume_erasures, args=(audit_log,), name="sealtrail-erasures", daemon=True
         ).start()
-        followers = start_followers(audit_log) if settings.stream_delivery else None
+        # The followers run here only with followers = "thread"; by default `sealtrail
+        # serve` runs them in a child process (server.follow_process), off this GIL.
+        here = settings.followers == "thread"
+        followers = start_followers(audit_log) if here and settings.stream_delivery else None
         app.state.followers = followers
         # Detections: every tenant's rules follow its log (sealtrail.detections).
-        detecting = start_detections(audit_log) if settings.detections else None
+        detecting = start_detections(audit_log) if here and settings.detections else None
         pruning = ScheduledPruning(audit_log, settings.prune_interval)
         app.state.scheduled_pruning = pruning
         pruning.start()

@@ -9,6 +9,9 @@ consumer's lease in the database lets exactly one of them deliver it at a time.
 
 More background work plugs in the same way: hand ``add_source`` any callable returning
 ``follower_pool.ConsumerPlan``s, e.g. ``pool.add_source(audit_log.detection_plans)``.
+
+A process that only follows (``sealtrail follow``) sees no appends of its own to wake its
+stream followers with; ``HeadWatch`` reads the logs' sizes instead, at the streams' pace.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import socket
 from sealtrail.audit_log import AuditLog
 from sealtrail.follower_pool import FollowerPool, Source
 
-__all__ = ["process_owner", "start_detections", "start_followers"]
+__all__ = ["HeadWatch", "process_owner", "start_detections", "start_followers"]
 
 
 def process_owner() -> str:
@@ -55,3 +58,29 @@ def start_detections(audit_log: AuditLog, *, poll_seconds: float = 2.0) -> Follo
     pool.add_source(audit_log.detection_plans)
     pool.start()
     return pool
+
+
+class HeadWatch:
+    """Nudges a pool's followers when their tenant's log grew in another process.
+
+    ``check()`` (called every ``STREAM_PACE`` by ``sealtrail follow``) reads the size of
+    each log a follower of the pool works on — one small read per tenant — and wakes the
+    tenant's followers when it changed. A follower that is not woken still finds new
+    events at its idle poll (half a second); this takes that wait off the streams'
+    latency without a write (an idle step renews the consumer's lease).
+    """
+
+    def __init__(self, audit_log: AuditLog, pool: FollowerPool) -> None:
+        self._audit_log = audit_log
+        self._pool = pool
+        self._sizes: dict[str, int] = {}
+
+    def check(self) -> None:
+        tenants = {tenant for tenant, _ in self._pool.running()}
+        for tenant in tenants:
+            size = self._audit_log.log_size(tenant)
+            if self._sizes.get(tenant) != size:
+                self._sizes[tenant] = size
+                self._pool.nudge(tenant)
+        for gone in self._sizes.keys() - tenants:
+            del self._sizes[gone]
