@@ -32,6 +32,7 @@ def _one_line_error(result: subprocess.CompletedProcess[bytes]) -> str:
         ("keys", "list"),
         ("checkpoint",),
         ("export", "--tenant", "demo", "--format", "csv"),
+        ("follow",),
     ],
 )
 def test_a_mistyped_sqlite_path_is_reported_and_nothing_is_created(

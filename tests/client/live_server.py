@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -113,6 +114,28 @@ class LiveServer:
             cwd=self.workdir,
         )
         wait_until(self._ready, timeout, f"{self.url}/readyz (log: {self.log_path})")
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "not started"
+        return self._process.pid
+
+    def follow_pids(self) -> list[int]:
+        """The pids of the ``sealtrail follow`` children this server started, in order
+        (its log says ``started sealtrail follow (pid N)`` for each)."""
+        text = self.log_path.read_text("utf-8", errors="replace") if self.log_path.exists() else ""
+        return [int(pid) for pid in re.findall(r"started sealtrail follow \(pid (\d+)\)", text)]
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM, as a service manager stops it; its exit status."""
+        assert self._process is not None, "not started"
+        self._process.send_signal(signal.SIGTERM)
+        status = self._process.wait(timeout)
+        self._process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return status
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush; whatever was in flight is cut off."""

@@ -90,6 +90,8 @@ def stream_api(tmp_path: Path, receiver: Receiver) -> Iterator[StreamApi]:
         # No background detections: their alert events would join the streams these tests
         # count exactly (test_alerts_in_streams turns them on).
         detections=False,
+        # In this process, beside the TestClient's app: no `sealtrail follow` child here.
+        followers="thread",
     )
     log = AuditLog.open(settings=settings)
     log.migrate()

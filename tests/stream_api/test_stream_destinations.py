@@ -27,6 +27,7 @@ def _settings(tmp_path: Path, receiver: Receiver, **extra: object) -> Settings:
         signing_key_file=str(tmp_path / "signing.key"),
         stream_ca_file=str(receiver.cert.cert),
         detections=False,
+        followers="thread",  # the app's own followers: no `serve`, so no follow child
         **extra,  # type: ignore[arg-type]
     )
 
