@@ -34,6 +34,34 @@ class LiveServer:
         unlike a rate, does not depend on what else the shared machine is running."""
         return cpu_seconds(self.pid)
 
+    def follower_pids(self) -> list[int]:
+        """The server's ``sealtrail follow`` children (``followers = "process"``, the
+        default): where stream delivery and detections run."""
+        return follower_pids(self.pid)
+
+    def follower_cpu_seconds(self) -> float:
+        """CPU time the server's follower children have used so far (0 with none)."""
+        return sum(cpu_seconds(pid) for pid in self.follower_pids())
+
+
+def follower_pids(pid: int) -> list[int]:
+    """Children of ``pid`` running ``sealtrail follow`` (any of its threads may have
+    started them: /proc/PID/task/TID/children)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"follow" in command:
+                found.append(int(child))
+    return found
+
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a live process, from ``/proc/<pid>/stat``."""
