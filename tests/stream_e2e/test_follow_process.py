@@ -217,7 +217,7 @@ def test_a_follow_child_outlives_a_killed_serve_by_a_moment_only(
     child = _one_child(server)
     server.kill()
     wait_until(lambda: _gone(child), 10, "the orphaned follow child to stop")
-    assert "the serve process is gone; stopping" in server.log_path.read_text()
+    assert "the serve process is gone; stopped" in server.log_path.read_text()
 
 
 def test_followers_thread_and_off_start_no_child(tmp_path: Path, receiver: Receiver) -> None:

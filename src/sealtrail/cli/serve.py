@@ -16,8 +16,7 @@ from sealtrail.audit_log import AuditLog
 from sealtrail.auth import Principal
 from sealtrail.cli.common import config_option, database_option, load_settings, open_log
 from sealtrail.errors import ConfigurationError
-from sealtrail.limits import STREAM_PACE
-from sealtrail.server.background import HeadWatch, start_detections, start_followers
+from sealtrail.server import background
 from sealtrail.server.follow_process import FollowProcess, follow_command
 from sealtrail.settings import Settings
 
@@ -138,24 +137,11 @@ def follow(parent: int | None, database: str | None, config: str | None) -> None
         for n, on in (("streams", settings.stream_delivery), ("detections", settings.detections))
         if on
     ]
-    streams = start_followers(log) if settings.stream_delivery else None
-    detecting = start_detections(log) if settings.detections else None
-    watch = HeadWatch(log, streams) if streams is not None else None
     click.echo(f"sealtrail follow (pid {os.getpid()}): {' and '.join(what)}", err=True)
     try:
-        while not stopping.wait(STREAM_PACE):
-            if parent is not None and os.getppid() != parent:
-                click.echo("sealtrail follow: the serve process is gone; stopping", err=True)
-                break
-            if watch is not None:
-                try:
-                    watch.check()
-                except Exception:  # the database restarting: the followers say so too
-                    logging.getLogger(__name__).exception("follow: could not read the logs' sizes")
+        if not background.follow(log, settings, stopping, parent=parent):
+            click.echo("sealtrail follow: the serve process is gone; stopped", err=True)
     finally:
-        for pool in (streams, detecting):
-            if pool is not None:
-                pool.stop()
         log.close()
     click.echo(f"sealtrail follow (pid {os.getpid()}): stopped", err=True)
 

@@ -16,14 +16,20 @@ stream followers with; ``HeadWatch`` reads the logs' sizes instead, at the strea
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
+import threading
 
 from sealtrail.audit_log import AuditLog
 from sealtrail.follower_pool import FollowerPool, Source
+from sealtrail.limits import STREAM_PACE
+from sealtrail.settings import Settings
 
-__all__ = ["HeadWatch", "process_owner", "start_detections", "start_followers"]
+__all__ = ["HeadWatch", "follow", "process_owner", "start_detections", "start_followers"]
+
+log = logging.getLogger(__name__)
 
 
 def process_owner() -> str:
@@ -84,3 +90,38 @@ class HeadWatch:
                 self._pool.nudge(tenant)
         for gone in self._sizes.keys() - tenants:
             del self._sizes[gone]
+
+
+def follow(
+    audit_log: AuditLog,
+    settings: Settings,
+    stopping: threading.Event,
+    *,
+    parent: int | None = None,
+) -> bool:
+    """What ``sealtrail follow`` runs: the followers ``settings`` turn on (stream delivery,
+    detections), the streams woken by a ``HeadWatch``, until ``stopping`` is set — or,
+    given the ``parent`` pid, until that process is gone (a ``serve`` killed with
+    SIGKILL), which it returns False for. The followers finish the batches in hand."""
+    streams = start_followers(audit_log) if settings.stream_delivery else None
+    detecting = start_detections(audit_log) if settings.detections else None
+    watch = HeadWatch(audit_log, streams) if streams is not None else None
+    failing: str | None = None
+    try:
+        while not stopping.wait(STREAM_PACE):
+            if parent is not None and os.getppid() != parent:
+                return False
+            if watch is None:
+                continue
+            try:
+                watch.check()
+                failing = None
+            except Exception as exc:  # the database restarting: said once, not every poll
+                if str(exc) != failing:
+                    log.warning("could not read the logs' sizes: %s", exc)
+                failing = str(exc)
+        return True
+    finally:
+        for pool in (streams, detecting):
+            if pool is not None:
+                pool.stop()
