@@ -51,6 +51,7 @@ class Settings:
     mask_context_keys: str = ",".join(DEFAULT_MASK_KEYS)
     mask_card_numbers: bool = True
     followers: str = "process"
+    followers_nice: int = 10
     stream_delivery: bool = True
     stream_failing_after: int = 600
     stream_lease_seconds: int = 30
@@ -161,6 +162,8 @@ class Settings:
             raise ConfigurationError(
                 f"followers must be one of {', '.join(FOLLOWER_PLACES)}, not {self.followers!r}"
             )
+        if not 0 <= self.followers_nice <= 19:
+            raise ConfigurationError(f"followers_nice must be 0..19, not {self.followers_nice}")
         if self.stream_failing_after < 1:
             raise ConfigurationError("stream_failing_after must be at least 1 second")
         for name, lowest in (

@@ -83,6 +83,11 @@ def _parent_of(pid: int) -> int:
     return int(stat[stat.rindex(")") + 2 :].split()[1])
 
 
+def _niceness(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[16])
+
+
 def _one_child(server: LiveServer, count: int = 1) -> int:
     """The pid of serve's ``count``-th follow child, once it is following (it says so)."""
     wait_until(lambda: len(server.follow_pids()) >= count, 30, "serve to start sealtrail follow")
@@ -124,6 +129,8 @@ def test_serve_delivers_and_detects_in_a_follow_child(tmp_path: Path, receiver: 
     try:
         child = _one_child(server)
         assert _parent_of(child) == server.pid
+        # Below the API process: it takes the CPU the requests leave (followers_nice).
+        assert _niceness(child) == _niceness(server.pid) + 10
         stream = _stream(server, key, receiver)
         auth = {"Authorization": f"Bearer {key}"}
         ip = "198.18.0.7"
@@ -264,3 +271,31 @@ def test_follow_with_nothing_to_follow_says_so(tmp_path: Path) -> None:
     assert done.stderr == (
         "error: nothing to follow: stream_delivery and detections are both off\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "FOLLOWERS",
+            "elsewhere",
+            "followers must be one of process, thread, off, not 'elsewhere'",
+        ),
+        ("FOLLOWERS_NICE", "20", "followers_nice must be 0..19, not 20"),
+    ],
+)
+def test_a_bad_followers_setting_is_one_line(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    server = LiveServer(tmp_path)
+    server.env[f"SEALTRAIL_{name}"] = value
+    done = subprocess.run(
+        [SEALTRAIL, "serve", "--database", server.database],
+        env=server.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"error: {message}\n"

@@ -117,8 +117,9 @@ def follow(parent: int | None, database: str | None, config: str | None) -> None
     What `serve` runs in a child process by default (followers = "process"); run it
     yourself beside API processes started with followers = "off". stream_delivery and
     detections say which followers run. Several may run on one database: a lease lets
-    one process work on each stream and each tenant's detections at a time. Stops on
-    SIGTERM or Ctrl-C after the batches in hand.
+    one process work on each stream and each tenant's detections at a time. It runs at
+    niceness followers_nice (default 10), below the API processes. Stops on SIGTERM or
+    Ctrl-C after the batches in hand.
     """
     settings = load_settings(database, config)
     if not (settings.stream_delivery or settings.detections):
@@ -137,6 +138,9 @@ def follow(parent: int | None, database: str | None, config: str | None) -> None
         for n, on in (("streams", settings.stream_delivery), ("detections", settings.detections))
         if on
     ]
+    if settings.followers_nice:
+        # Background work yields the CPU to the API processes' requests (docs/configuration.md).
+        os.nice(settings.followers_nice)
     click.echo(f"sealtrail follow (pid {os.getpid()}): {' and '.join(what)}", err=True)
     try:
         if not background.follow(log, settings, stopping, parent=parent):
