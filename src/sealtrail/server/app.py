@@ -53,6 +53,13 @@ def create_app(audit_log: AuditLog, settings: Settings) -> FastAPI:
         app.state.followers = followers
         # Detections: every tenant's rules follow its log (sealtrail.detections).
         detecting = start_detections(audit_log) if here and settings.detections else None
+        if settings.followers == "process" and (settings.stream_delivery or settings.detections):
+            # Said once per process: an app started without `sealtrail serve` (an ASGI
+            # server pointed at the factory) has no follow child, so nothing delivers.
+            log.info(
+                "stream delivery and detections run in a `sealtrail follow` process"
+                " (followers = process): `sealtrail serve` starts one; otherwise run it"
+            )
         pruning = ScheduledPruning(audit_log, settings.prune_interval)
         app.state.scheduled_pruning = pruning
         pruning.start()
