@@ -8,14 +8,19 @@ excludes nothing (``-account_id:…``), which the aggregate may not serve, so
 the store counts it through the events' indexes. Then the lowest events are
 pruned in batches and the comparison runs again over what is left; erasure
 changes no count; and a database whose events were stored before revision
-0011 gets them counted by the migration.
+0011 gets them counted by the migration. After each step, both tables of
+counts — ``event_counts`` per hour and ``event_day_counts`` per day (0012,
+kept by triggers on the first) — hold exactly the events' GROUP BY, no row
+of zero left behind.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -25,7 +30,7 @@ from sealtrail.limits import KINDS, OUTCOMES
 from sealtrail.privacy import Subject, plan
 from sealtrail.query import EventQuery, Field, Term, parse_phrase
 from sealtrail.store.base import EventStore, FieldErasure
-from sealtrail.store.sql import whole_hours
+from sealtrail.store.sql import SQLStore, whole_hours
 from sealtrail.timeline import DAY, HOUR, MINUTE, Counts, Grid
 
 from .factory import T0, add_tenant, announce_prune, append, make_event
@@ -119,6 +124,31 @@ def same(a: Sequence[Counts], b: Sequence[Counts]) -> bool:
     return plain(a) == plain(b)
 
 
+def counted_as_grouped(store: EventStore) -> None:
+    """``event_counts`` and ``event_day_counts`` hold the events grouped by (tenant, UTC
+    hour or day, kind, outcome), every tenant's, and no other row."""
+    assert isinstance(store, SQLStore)
+
+    def rows(sql: str, tenant_id: str) -> list[Any]:
+        return store._read(lambda c: store._execute(c, sql, (tenant_id,)).fetchall())
+
+    for tenant_id in ("acme", "globex"):  # one tenant a statement, as Citus routes them
+        events = rows(
+            "SELECT occurred_at, kind, outcome FROM events WHERE tenant_id = ?", tenant_id
+        )
+        for table, column, width in (
+            ("event_counts", "hour", HOUR),
+            ("event_day_counts", "day", DAY),
+        ):
+            want = Counter((at - at % width, k, o) for at, k, o in events)
+            found = rows(
+                f"SELECT {column}, kind, outcome, events FROM {table} WHERE tenant_id = ?",
+                tenant_id,
+            )
+            assert {(at, k, o): int(n) for at, k, o, n in found} == want, (tenant_id, table)
+            assert len(found) == len(want), (tenant_id, table)  # no key twice
+
+
 def compare(store: EventStore, rng: random.Random, rounds: int) -> int:
     """Random grids and queries, each answered three ways; how many the aggregate served."""
     events = stored(store, "acme")
@@ -145,6 +175,7 @@ def test_the_aggregate_answers_as_the_events_do_before_and_after_a_prune(
     add_tenant(store, "globex")  # another tenant's counts in the same hours
     random_history(store, "globex", rng, 200)
     random_history(store, "acme", rng, 700)
+    counted_as_grouped(store)
     assert compare(store, rng, 60) >= 20  # many grids were whole hours: served by the aggregate
 
     below = rng.randrange(200, 500)
@@ -152,6 +183,7 @@ def test_the_aggregate_answers_as_the_events_do_before_and_after_a_prune(
     while store.prune_events("acme", rng.randint(1, 150)):
         pass
     assert store.count("acme", EventQuery(), cap=None) == 700 + 1 - below
+    counted_as_grouped(store)
     assert compare(store, rng, 40) >= 10  # the pruned events left the counts too
 
 
@@ -180,6 +212,7 @@ def test_erasure_changes_no_count(store: EventStore) -> None:
         == 30
     )
     assert store.histogram("acme", EventQuery(), grid) == before
+    counted_as_grouped(store)
     assert sum(c.count for c in before) == 30
 
 

@@ -44,6 +44,8 @@ partitions                     partition only when every row in it is pruned,
 event_counts                   SELECT, INSERT; UPDATE of (events): an append adds
                                its batch to the timeline's counts (the prune
                                functions take pruned rows off)
+event_day_counts               SELECT (the same counts per day; a trigger on
+                               event_counts, SECURITY DEFINER, keeps it)
 =============================  ==================================================
 
 The role is NOLOGIN: a login role that is a member of it is what ``serve``
@@ -104,6 +106,7 @@ _GRANTS: Final = (
     "GRANT EXECUTE ON FUNCTION {schema}.sealtrail_drop_pruned_partitions() TO {role}",
     "GRANT SELECT, INSERT ON {schema}.event_counts TO {role}",
     "GRANT UPDATE (events) ON {schema}.event_counts TO {role}",
+    "GRANT SELECT ON {schema}.event_day_counts TO {role}",
 )
 
 

@@ -57,7 +57,7 @@ from sealtrail.store.base import (
 from sealtrail.store.codec import SELECT_LIST
 from sealtrail.store.dialect import Dialect, unchanged_row
 from sealtrail.store.filters import compile_where
-from sealtrail.timeline import HOUR, Counts, Grid
+from sealtrail.timeline import DAY, HOUR, Counts, Grid
 
 T = TypeVar("T")
 
@@ -599,16 +599,20 @@ class SQLStore(EventStore, Generic[C]):
         grid: Grid,
         hours: tuple[int, int],
     ) -> list[Counts]:
-        """The whole hours ``hours`` summed from ``event_counts``, the rest counted in events.
+        """The whole days and hours of ``hours`` summed from the counts, the rest counted
+        in events.
 
-        One statement. Each bucket's whole hours of each (kind, outcome) the
-        query keeps are one range of ``event_counts``' key (tenant, kind,
-        outcome, hour), summed where it lies: the rows read are the tenant's
-        hours x kinds x outcomes within the range, however many events they
-        count, and nothing is sorted or grouped. The events of the clipped
-        first and last hour, if the grid's ends are not on the hour, are read
-        through the time index (under an hour each). ``query`` holds kind and
-        outcome terms only.
+        One statement. When the buckets are whole days from midnight, the
+        grid's whole UTC days are one range of ``event_day_counts``' key
+        (tenant, day, kind, outcome), every kind and outcome at once, grouped
+        by bucket, kind and outcome: a year reads at most days x kinds x
+        outcomes rows, however many events they count. The other hours
+        (every hour when buckets are shorter than a day; else those of the
+        first and last day) are, for each bucket and (kind, outcome) the query
+        keeps, one range of ``event_counts``' key (tenant, kind, outcome,
+        hour), summed where it lies. The events of the clipped first and last hour, if the
+        grid's ends are not on the hour, are read through the time index
+        (under an hour each). ``query`` holds kind and outcome terms only.
         """
         keys = [
             (kind, outcome)
@@ -616,15 +620,40 @@ class SQLStore(EventStore, Generic[C]):
             for outcome in OUTCOMES
             if all(_keeps(t, kind, outcome) for t in query.terms)
         ]
+        days = whole_days(grid, hours)
+        rest = [hours] if days is None else [(hours[0], days[0]), (days[1], hours[1])]
         edges = grid.edges()
         spans = [
-            (i, max(edges[i], hours[0]), min(edges[i + 1], hours[1]))
+            (i, max(edges[i], lo), min(edges[i + 1], hi))
+            for lo, hi in rest
             for i in range(len(edges) - 1)
-            if max(edges[i], hours[0]) < min(edges[i + 1], hours[1])
+            if max(edges[i], lo) < min(edges[i + 1], hi)
         ]
+        base = grid.origin + grid.first * grid.width  # the first bucket's unclipped start
         parts: list[str] = []
         values: list[Any] = []
-        if keys:
+        if keys and days is not None:
+            # Kind and outcome terms keep a product of kinds and outcomes: the
+            # narrowed columns filter the range, the rest need no condition.
+            narrowed = [
+                (column, chosen)
+                for column, chosen, every in (
+                    ("kind", sorted({k for k, _ in keys}), KINDS),
+                    ("outcome", sorted({o for _, o in keys}), OUTCOMES),
+                )
+                if len(chosen) < len(every)
+            ]
+            kept = "".join(
+                f" AND {column} IN ({', '.join('?' * len(chosen))})" for column, chosen in narrowed
+            )
+            parts.append(
+                "SELECT * FROM (SELECT (day - ?) / ?, kind, outcome, sum(events)"
+                f" FROM event_day_counts WHERE tenant_id = ? AND day >= ? AND day < ?{kept}"
+                " GROUP BY 1, 2, 3) AS by_day"
+            )
+            values += [base, grid.width, tenant_id, *days]
+            values += [v for _, chosen in narrowed for v in chosen]
+        if keys and spans:
             spanned = ", ".join(["(?, CAST(? AS BIGINT), CAST(? AS BIGINT))"] * len(spans))
             kept = ", ".join(["(?, ?)"] * len(keys))
             parts.append(
@@ -639,7 +668,6 @@ class SQLStore(EventStore, Generic[C]):
             values += [v for key in keys for v in key]
             values.append(tenant_id)
         where, params = compile_where(self.dialect, tenant_id, query)
-        base = grid.origin + grid.first * grid.width  # the first bucket's unclipped start
         for lo, hi in ((grid.since, hours[0]), (hours[1], grid.until)):
             if lo < hi:
                 parts.append(
@@ -1981,6 +2009,19 @@ def hour_counts(events: Iterable[Event]) -> list[HourCount]:
     """A batch counted per (hour, kind, outcome), in key order: what ``event_counts`` adds."""
     counted = Counter((hour_of(e.occurred_at), e.kind, e.outcome) for e in events)
     return [(hour, kind, outcome, n) for (hour, kind, outcome), n in sorted(counted.items())]
+
+
+def whole_days(grid: Grid, hours: tuple[int, int]) -> tuple[int, int] | None:
+    """The whole UTC days ``[lo, hi)`` within the whole hours ``hours`` of a grid that
+    ``event_day_counts`` may answer for.
+
+    None when a day could straddle two buckets (buckets shorter than a day, or
+    not starting at midnight) or no whole day lies within the hours.
+    """
+    if grid.width % DAY or grid.origin % DAY:
+        return None
+    lo, hi = -(-hours[0] // DAY) * DAY, hours[1] // DAY * DAY
+    return (lo, hi) if lo < hi else None
 
 
 def whole_hours(grid: Grid) -> tuple[int, int] | None:
