@@ -253,7 +253,7 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
             "count_action",
             "count_year_exact",
             "get_event",
-        ) and not case.endswith("_before_0011")
+        ) and not case.endswith(("_before_0011", "_before_0012"))
         figures.append(
             Figure(
                 POSTGRES,

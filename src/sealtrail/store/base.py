@@ -440,7 +440,9 @@ class EventStore(abc.ABC):
         per bucket, oldest first. When the buckets are whole hours and the only
         filters are kinds and outcomes, the whole hours are summed from the
         pre-aggregate ``event_counts`` (kept exact by ``append`` and the prune
-        paths) and only a clipped first and last hour is counted in events;
+        paths) — when the buckets are whole days, the whole days from its
+        rollup ``event_day_counts`` — and only a clipped first and last hour is
+        counted in events;
         sub-hour buckets without filters (or with kinds only) are counted from
         the (tenant, kind, time) and (tenant, outcome, time) indexes alone.
         Exact actions left out (``-action:a,b``) are then subtracted, read
