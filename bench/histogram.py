@@ -20,6 +20,7 @@ same data at the same moment.
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable
@@ -56,17 +57,19 @@ def _timed(work: Callable[[int], object]) -> tuple[float, float]:
 def _interleaved(*works: Callable[[int], object]) -> list[tuple[float, float]]:
     """``works`` run by run in turn: (p50, p95) of each, in ms.
 
-    The order rotates run by run: the first to read a run's grid (the 30 days move)
-    reads its clipped hours' pages cold, the others warm.
+    Each run takes the next of every order of ``works``: the first to read a run's
+    grid (the 30 days move) reads its clipped hours' pages cold, and the one after
+    the index path before 0011 finds the connection's page cache full of its
+    pages; every path gets each place and each predecessor equally often.
     """
     for n in range(WARMUP):
         for work in works:
             work(n)
     timings: list[list[float]] = [[] for _ in works]
     turns = list(zip(works, timings, strict=True))
+    orders = list(itertools.permutations(turns))
     for n in range(RUNS):
-        shift = n % len(turns)
-        for timed, measured in turns[shift:] + turns[:shift]:
+        for timed, measured in orders[n % len(orders)]:
             started = time.perf_counter()
             timed(n)
             measured.append((time.perf_counter() - started) * 1000)
