@@ -3,6 +3,7 @@
     python -m bench.postgres_bench                       # 1 M events for the queries
     python -m bench.postgres_bench --rows 10000000       # the 10 M run (about an hour)
     python -m bench.postgres_bench --only ingest,concurrent --ingest-events 20000
+    python -m bench.postgres_bench --only timeline --rows 10000000 --repeats 30
 
 ``run(report)`` is the entry point for ``make bench``; ``report(name, results)``
 receives each measurement as a flat dict of numbers. Importing this module
@@ -33,6 +34,12 @@ and drops afterwards.
 * ``postgres.layout``: raw COPY rows/s into the shipped layout (monthly
   partitions + ``event_ids``) and into one flat table carrying the same
   indexes plus UNIQUE (tenant_id, id) and (tenant_id, seq).
+* ``postgres.timeline`` (only when asked: ``--only timeline``): the timeline's
+  cases of ``postgres.query`` alone (a year and 30 days, each interleaved with
+  the paths before 0012 and 0011; the year's exact count; the latest page) on
+  the 1 M corpus, then, with ``--rows`` above it, on a corpus derived from it
+  in SQL (``derive_dense``: every tenant's events copied until ``rows``, in
+  minutes where generating them takes about 35), as ``postgres.timeline_<n>m``.
 """
 
 from __future__ import annotations
@@ -633,6 +640,102 @@ def query_cases(url: str, repeats: int) -> tuple[list[QueryCase], list[str]]:
     return cases, ids
 
 
+TIMELINE_CASES = ("latest", "count_year_exact", "histogram_year", "histogram_30_days")
+# What the timeline reads of events: the unique keys, time, kind and outcome.
+_TIMELINE_INDEXES = ("events_pkey", "events_by_time", "events_by_kind", "events_by_outcome")
+
+
+def derive_dense(url: str, copies: int) -> dict[str, float]:
+    """Every tenant's events of a ``load_corpus`` database copied ``copies - 1`` more times
+    by bulk SQL, as ``bench.dataset.ensure_dense`` does for SQLite: each copy's seq
+    renumbered, ``~k`` appended to its id, its times moved by k µs. Indexes the timeline
+    does not read and the generated full-text column are dropped first, ``event_ids`` is
+    not copied (the timeline reads neither); ``event_counts`` is counted again from the
+    events (migration 0012's trigger sums the days), then ``VACUUM ANALYZE``."""
+    timings: dict[str, float] = {}
+    with psycopg.connect(url, autocommit=True) as connection:
+        began = time.perf_counter()
+        dropped = [
+            str(row[0])
+            for row in connection.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'events'"
+                " AND NOT indexname = ANY (%s)",
+                (list(_TIMELINE_INDEXES),),
+            )
+        ]
+        for name in dropped:
+            connection.execute(f'DROP INDEX IF EXISTS "{name}"')
+        connection.execute("ALTER TABLE events DROP COLUMN search")
+        columns = [
+            str(row[0])
+            for row in connection.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = 'events'"
+                " ORDER BY ordinal_position"
+            )
+        ]
+        moved = {
+            "tenant_id": "tenant_id",
+            "seq": "e.seq + %(k)s * b.n",
+            "id": "e.id || %(suffix)s",
+            "occurred_at": "e.occurred_at + %(k)s",
+        }
+        chosen = ", ".join(moved.get(c, f"e.{c}") for c in columns)
+        connection.execute(
+            "CREATE TEMPORARY TABLE base AS"
+            " SELECT tenant_id, max(seq) + 1 AS n FROM events GROUP BY 1"
+        )
+        for k in range(1, copies):
+            connection.execute(
+                f"INSERT INTO events ({', '.join(columns)}) SELECT {chosen}"
+                " FROM events e JOIN base b USING (tenant_id) WHERE e.seq < b.n",
+                {"k": k, "suffix": f"~{k}"},
+            )
+        timings["copy_s"] = time.perf_counter() - began
+        began = time.perf_counter()
+        with connection.transaction():
+            connection.execute("DELETE FROM event_counts")
+            connection.execute(
+                "INSERT INTO event_counts (tenant_id, hour, kind, outcome, events)"
+                f" SELECT tenant_id, occurred_at - mod(mod(occurred_at, {HOUR_US}) + {HOUR_US},"
+                f" {HOUR_US}), kind, outcome, count(*) FROM events GROUP BY 1, 2, 3, 4"
+            )
+        timings["count_s"] = time.perf_counter() - began
+        began = time.perf_counter()
+        connection.execute("VACUUM ANALYZE")
+        timings["vacuum_s"] = time.perf_counter() - began
+        row = connection.execute("SELECT count(*) FROM events").fetchone()
+        assert row is not None
+        timings["rows"] = float(row[0])
+    return timings
+
+
+def measure_timeline(
+    report: Report, admin_url: str, rows: int, repeats: int, *, keep: bool = False
+) -> None:
+    """``postgres.timeline``: the timeline's cases on the 1 M corpus, then on one derived
+    from it up to ``rows`` (whole millions)."""
+    base = min(rows, 1_000_000)
+    with scratch_database(admin_url, keep=keep) as url:
+        report("postgres.load", load_corpus(url, base))
+        sizes = [(base, "postgres.timeline")]
+        if rows > base:
+            sizes.append((rows, f"postgres.timeline_{rows // 1_000_000}m"))
+        for size, name in sizes:
+            if size > base:
+                report(f"{name}.derive", derive_dense(url, size // base))
+            cases, ids = query_cases(url, repeats)
+            store = PostgresStore(url)
+            try:
+                measured = measure_queries(
+                    store, [c for c in cases if c.name in TIMELINE_CASES], ids
+                )
+                for case, result in measured:
+                    report(f"{name}.{case}", {**result, "load_1min": os.getloadavg()[0]})
+            finally:
+                store.close()
+
+
 def measure_queries(
     store: PostgresStore, cases: Sequence[QueryCase], ids: Sequence[str], *, warmup: int = 3
 ) -> Iterator[tuple[str, dict[str, float]]]:
@@ -822,6 +925,7 @@ def measure_layout(
 # -- entry points -------------------------------------------------------------------------------
 
 PARTS = ("ingest", "concurrent", "queries", "fulltext", "layout")
+EXTRA_PARTS = ("timeline",)  # run only when asked for
 
 
 def run(
@@ -862,6 +966,8 @@ def run(
         report("postgres.fulltext", measure_fulltext(admin_url, min(rows, 100_000)))
     if "layout" in only:
         report("postgres.layout", measure_layout(admin_url, min(rows, 100_000)))
+    if "timeline" in only:
+        measure_timeline(report, admin_url, rows, repeats, keep=keep)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -871,14 +977,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--ingest-events", type=int, default=50_000)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=50, help="queries per filter")
-    parser.add_argument("--only", default=",".join(PARTS), help=f"some of {','.join(PARTS)}")
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"some of {','.join(PARTS + EXTRA_PARTS)}"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the query corpus database")
     parser.add_argument(
         "--http-workers", type=int, default=2, help="serve --workers for HTTP ingest; 0 skips it"
     )
     args = parser.parse_args(argv)
     only = [part.strip() for part in args.only.split(",") if part.strip()]
-    unknown = set(only) - set(PARTS)
+    unknown = set(only) - set(PARTS + EXTRA_PARTS)
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     run(
