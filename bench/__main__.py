@@ -5,18 +5,19 @@
     python -m bench --only queries,ledger --ten-million   # add the 10 M figures
     python -m bench --record                      # and write docs/benchmarks.md
 
-Sections: ingest (SQLite: raw, AuditLog, HTTP, ledger overhead), queries (every
-SPEC §6 filter at 1 M events), histogram (the timeline at 1 M events), export
-(CSV/NDJSON rows/s, peak memory), ledger (inclusion proofs, verify rate), privacy
-(erase and prune events/s next to raw UPDATE/DELETE of the same rows), sdk
-(bench/sdk_bench.py), postgres (bench/postgres_bench.py; skipped when no
-server answers) and ratelimits (one key flooding at 10x its limit beside another
-tenant's traffic, on one and two API processes; bench/ratelimit_load.py, needs
-PostgreSQL; skipped when no server answers), streams (webhook delivery throughput,
-ingest → receiver latency at 100 and 1,000 events/s, ingest with 3 streams vs none;
+Sections: ingest (SQLite: raw, AuditLog, HTTP, ledger overhead), queries (every SPEC §6
+filter at 1 M events), histogram (the timeline at 1 M events), export (CSV/NDJSON
+rows/s, peak memory), storage (bytes per event of each table and index of the 1 M
+dataset, from SQLite's dbstat; bench/storage.py), ledger (inclusion proofs, verify
+rate), privacy (erase and prune events/s next to raw UPDATE/DELETE of the same rows),
+sdk (bench/sdk_bench.py), postgres (bench/postgres_bench.py; skipped when no server
+answers) and ratelimits (one key flooding at 10x its limit beside another tenant's
+traffic, on one and two API processes; bench/ratelimit_load.py, needs PostgreSQL;
+skipped when no server answers), streams (webhook delivery throughput, ingest → receiver
+latency at 100 and 1,000 events/s, ingest with 3 streams vs none;
 bench/streams_bench.py) and detections (HTTP ingest with the built-in rules on vs off,
-alert latency; bench/detections.py). The query dataset
-is built once and cached under bench/.data/.
+alert latency; bench/detections.py). The query dataset is built once and cached under
+bench/.data/.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bench import (
     privacy,
     query,
     ratelimit_load,
+    storage,
     streams_bench,
 )
 from bench.report import REPO, Run, from_json, record, table, to_json
@@ -53,6 +55,7 @@ SECTIONS: Final = (
     "queries",
     "histogram",
     "export",
+    "storage",
     "ledger",
     "privacy",
     "sdk",
@@ -192,7 +195,7 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
             clients=args.clients,
             seed=args.seed,
         )
-    needs_data = {"queries", "histogram", "export", "ledger", "privacy"} & set(only)
+    needs_data = {"queries", "histogram", "export", "storage", "ledger", "privacy"} & set(only)
     if needs_data:
         _section(f"dataset ({args.size:,} events in the big tenant)")
         data = dataset.ensure(args.size, seed=args.seed, workers=args.workers)
@@ -205,6 +208,9 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
         if "export" in only:
             _section("export (SQLite)")
             export.run(run, data, work, repeats=args.export_repeats)
+        if "storage" in only:
+            _section("storage (SQLite)")
+            storage.run(run, data)
         if "ledger" in only:
             _section("ledger (SQLite)")
             ledger.run(run, data)

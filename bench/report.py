@@ -110,6 +110,8 @@ def fmt_number(value: float, unit: str) -> str:
         return f"{value:,.1f} µs"
     if unit == "MiB":
         return f"{value:,.1f} MiB"
+    if unit == "B/event":
+        return f"{value:.2f} {unit}" if value < 10 else f"{value:,.1f} {unit}"
     if unit == "%":
         return f"{value:.1f} %"
     return f"{value:,.3g} {unit}"
