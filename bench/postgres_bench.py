@@ -4,6 +4,7 @@
     python -m bench.postgres_bench --rows 10000000       # the 10 M run (about an hour)
     python -m bench.postgres_bench --only ingest,concurrent --ingest-events 20000
     python -m bench.postgres_bench --only timeline --rows 10000000 --repeats 30
+    python -m bench.postgres_bench --only storage        # bytes per event at 1 M
 
 ``run(report)`` is the entry point for ``make bench``; ``report(name, results)``
 receives each measurement as a flat dict of numbers. Importing this module
@@ -40,6 +41,13 @@ and drops afterwards.
   the 1 M corpus, then, with ``--rows`` above it, on a corpus derived from it
   in SQL (``derive_dense``: every tenant's events copied until ``rows``, in
   minutes where generating them takes about 35), as ``postgres.timeline_<n>m``.
+* ``postgres.storage`` (only when asked: ``--only storage``): bytes per event of
+  the 1 M corpus once loaded and ``VACUUM ANALYZE``d, per relation of the schema
+  (``bench.storage.postgres_footprint``: each table with its TOAST, each index,
+  partitions summed into their parent), then the total; each index's key and the
+  plan cases that read through it are printed below the figures. The corpus is
+  COPYed, not appended, so ``tree_nodes`` stays empty and ``event_ids.leaf_hash``
+  is a stand-in of the same width.
 """
 
 from __future__ import annotations
@@ -70,6 +78,7 @@ import httpx
 import orjson
 import psycopg
 
+from bench import storage
 from bench.histogram import before_0011, before_0012
 from sealtrail.audit_log import AuditLog
 from sealtrail.catalog import Catalog
@@ -736,6 +745,36 @@ def measure_timeline(
                 store.close()
 
 
+def measure_storage(report: Report, admin_url: str, rows: int, *, keep: bool = False) -> None:
+    """``postgres.storage``: each relation's bytes per event of the loaded corpus."""
+    with scratch_database(admin_url, keep=keep) as url:
+        report("postgres.load", load_corpus(url, rows))
+        with psycopg.connect(url) as connection:
+            parts = storage.postgres_footprint(connection)
+            row = connection.execute("SELECT count(*) FROM events").fetchone()
+        events = int(row[0]) if row else 0
+        total = sum(p.pages_bytes for p in parts)
+        indexes = sum(p.pages_bytes for p in parts if p.kind.startswith("index"))
+        for part in parts:
+            report(
+                f"postgres.storage.{part.name}",
+                {"b_per_event": part.pages_bytes / events, "bytes": part.pages_bytes},
+            )
+        report(
+            "postgres.storage.total",
+            {
+                "b_per_event": total / events,
+                "tables_b_per_event": (total - indexes) / events,
+                "indexes_b_per_event": indexes / events,
+                "events": events,
+                "load_1min": os.getloadavg()[0],
+            },
+        )
+        for part in parts:
+            detail = f"; {part.serves}" if part.serves else ""
+            print(f"  {part.name} ({part.kind}): {storage.share(part, total)}{detail}")
+
+
 def measure_queries(
     store: PostgresStore, cases: Sequence[QueryCase], ids: Sequence[str], *, warmup: int = 3
 ) -> Iterator[tuple[str, dict[str, float]]]:
@@ -925,7 +964,7 @@ def measure_layout(
 # -- entry points -------------------------------------------------------------------------------
 
 PARTS = ("ingest", "concurrent", "queries", "fulltext", "layout")
-EXTRA_PARTS = ("timeline",)  # run only when asked for
+EXTRA_PARTS = ("timeline", "storage")  # run only when asked for
 
 
 def run(
@@ -968,6 +1007,8 @@ def run(
         report("postgres.layout", measure_layout(admin_url, min(rows, 100_000)))
     if "timeline" in only:
         measure_timeline(report, admin_url, rows, repeats, keep=keep)
+    if "storage" in only:
+        measure_storage(report, admin_url, rows, keep=keep)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -11,7 +11,8 @@ What each index serves is read from the plan tests themselves
 cannot drift from them; objects the cases do not cover carry the plan test that
 names them, or "no plan test names it". PostgreSQL is not measured here: its
 corpus (``bench.postgres_bench``) is built in a scratch database per run and
-dropped.
+dropped, so ``python -m bench.postgres_bench --only storage`` measures it there
+with ``postgres_footprint`` below (the cases' PostgreSQL plans name its indexes).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from bench.dataset import Dataset
 from bench.report import REPO, Figure, Run
@@ -82,15 +83,15 @@ def proof_bytes(path: Path) -> tuple[float, float]:
     return float(salts or 0), float(leaf or 0)
 
 
-def plan_readers() -> dict[str, list[str]]:
-    """Index name -> the plan cases whose SQLite plan must read through it."""
+def plan_readers(engine: str = "sqlite") -> dict[str, list[str]]:
+    """Index name -> the plan cases whose plan on ``engine`` must read through it."""
     from tests.store.plan_cases import CASES, POINT_READS  # the plan tests' own table
 
     readers: dict[str, list[str]] = defaultdict(list)
     for case in CASES:
-        for index in case.sqlite.indexes:
+        for index in (case.sqlite if engine == "sqlite" else case.postgres).indexes:
             readers[index].append(case.name)
-    for read, indexes in POINT_READS["sqlite"].items():
+    for read, indexes in POINT_READS[engine].items():
         for index in indexes:
             readers[index].append(read)
     return readers
@@ -135,6 +136,61 @@ def footprint(path: Path) -> list[Part]:
     return parts
 
 
+# Every relation of the store's schema that is not a partition: a partitioned table or
+# index is the sum of its partitions (pg_partition_tree, empty for a plain one). Tables
+# count TOAST, free space and visibility maps (pg_table_size); indexes their main fork
+# (pg_relation_size).
+_PG_SIZES: Final = """
+SELECT c.relname, t.relname, pg_get_indexdef(c.oid),
+       (SELECT sum(CASE WHEN c.relkind IN ('i', 'I') THEN pg_relation_size(tree.relid)
+                        ELSE pg_table_size(tree.relid) END)
+          FROM (SELECT relid FROM pg_partition_tree(c.oid) UNION SELECT c.oid::regclass)
+            AS tree (relid))
+  FROM pg_class AS c
+  JOIN pg_namespace AS n ON n.oid = c.relnamespace
+  LEFT JOIN pg_index AS i ON i.indexrelid = c.oid
+  LEFT JOIN pg_class AS t ON t.oid = i.indrelid
+ WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'i', 'I')
+   AND NOT c.relispartition
+"""
+
+
+def postgres_footprint(connection: Any) -> list[Part]:
+    """Each table of the schema, then each index (with the plan cases that read through
+    it on PostgreSQL), largest first; those under 0.1 % that no plan case reads summed."""
+    readers = plan_readers("postgres")
+    tables: list[Part] = []
+    indexes: list[Part] = []
+    for name, table, definition, size in connection.execute(_PG_SIZES).fetchall():
+        if table is None:
+            serves = OTHERS[name][0] if name in OTHERS else ""
+            tables.append(Part(name, "table", int(size or 0), serves))
+        else:
+            key = definition[definition.index(" USING ") + 1 :]
+            serves = f"{key}, {_serves(name, readers)}"
+            indexes.append(Part(name, f"index on {table}", int(size or 0), serves))
+    total = sum(p.pages_bytes for p in tables + indexes)
+
+    def shown(part: Part) -> bool:
+        return part.pages_bytes * 1000 >= total or part.name in readers or part.name in OTHERS
+
+    rest = [p for p in tables + indexes if not shown(p)]
+    small_tables = sum(1 for p in rest if p.kind == "table")
+    others = Part(
+        "others",
+        f"{small_tables} tables, {len(rest) - small_tables} indexes",
+        sum(p.pages_bytes for p in rest),
+        "each under 0.1 % and read by no plan case",
+    )
+    by_size = sorted((p for p in tables if shown(p)), key=lambda p: -p.pages_bytes)
+    by_size += sorted((p for p in indexes if shown(p)), key=lambda p: -p.pages_bytes)
+    return [*by_size, others]
+
+
+def share(part: Part, total: int) -> str:
+    return f"{part.pages_bytes / MIB:,.1f} MiB, {part.pages_bytes / total * 100:.1f} %"
+
+
 def run(run: Run, dataset: Dataset, *, section: str = SECTION) -> None:
     parts = footprint(dataset.path)
     total = sum(p.pages_bytes for p in parts)
@@ -146,7 +202,7 @@ def run(run: Run, dataset: Dataset, *, section: str = SECTION) -> None:
             f"{p.name} ({p.kind})",
             p.pages_bytes / events,
             "B/event",
-            detail=f"{p.pages_bytes / MIB:,.1f} MiB, {p.pages_bytes / total * 100:.1f} %",
+            detail=share(p, total),
         )
         for p in parts
     ]
@@ -179,4 +235,4 @@ def run(run: Run, dataset: Dataset, *, section: str = SECTION) -> None:
         if part.kind != "index" and part.name not in OTHERS:
             continue
         run.note(section, f"{part.name}: {part.serves}")
-    run.note(section, "PostgreSQL not measured (its corpus is a scratch database per run)")
+    run.note(section, "PostgreSQL: python -m bench.postgres_bench --only storage")
