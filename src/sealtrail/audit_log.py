@@ -2520,11 +2520,6 @@ class AuditLog:
         options.setdefault("recent", self._recent_events)
         return Follower(self._store, tenant_id, name, consumer, owner=owner, **options)
 
-    def log_size(self, tenant_id: str) -> int:
-        """How many events the tenant's log holds (its tree size): what a follower in a
-        process that appends nothing itself (``sealtrail follow``) watches to wake up."""
-        return self._store.tree_head(tenant_id).size
-
     def _stream_signer(self, record: StreamRecord) -> WebhookSigner | None:
         secrets = self._stream_secrets(record)
         return secrets.signer() if secrets.keys else None

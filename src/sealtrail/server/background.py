@@ -84,7 +84,7 @@ class HeadWatch:
     def check(self) -> None:
         tenants = {tenant for tenant, _ in self._pool.running()}
         for tenant in tenants:
-            size = self._audit_log.log_size(tenant)
+            size = self._audit_log.tree_size(tenant)
             if self._sizes.get(tenant) != size:
                 self._sizes[tenant] = size
                 self._pool.nudge(tenant)
