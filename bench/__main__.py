@@ -11,9 +11,12 @@ rows/s, peak memory), storage (bytes per event of each table and index of the 1 
 dataset, from SQLite's dbstat; bench/storage.py), ledger (inclusion proofs, verify
 rate), privacy (erase and prune events/s next to raw UPDATE/DELETE of the same rows),
 sdk (bench/sdk_bench.py), postgres (bench/postgres_bench.py; skipped when no server
-answers) and ratelimits (one key flooding at 10x its limit beside another tenant's
-traffic, on one and two API processes; bench/ratelimit_load.py, needs PostgreSQL;
-skipped when no server answers), streams (webhook delivery throughput, ingest → receiver
+answers), peer (django-auditlog beside Sealtrail on the same PostgreSQL at 1 M events,
+query p95 side by side, CSV export, bytes per event; bench/peer.py, needs the bench
+dependency group and PostgreSQL, skipped without either) and ratelimits (one key
+flooding at 10x its limit beside another tenant's traffic, on one and two API
+processes; bench/ratelimit_load.py, needs PostgreSQL; skipped when no server answers),
+streams (webhook delivery throughput, ingest → receiver
 latency at 100 and 1,000 events/s, ingest with 3 streams vs none;
 bench/streams_bench.py) and detections (HTTP ingest with the built-in rules on vs off,
 alert latency; bench/detections.py). The query dataset is built once and cached under
@@ -42,6 +45,7 @@ from bench import (
     histogram,
     ingest,
     ledger,
+    peer,
     privacy,
     query,
     ratelimit_load,
@@ -60,6 +64,7 @@ SECTIONS: Final = (
     "privacy",
     "sdk",
     "postgres",
+    "peer",
     "ratelimits",
     "streams",
     "detections",
@@ -262,6 +267,9 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
             ingest_events=args.postgres_events,
             repeats=args.postgres_repeats,
         )
+    if "peer" in only:
+        _section("peer (django-auditlog and Sealtrail on the same PostgreSQL)")
+        peer.run(run, admin_url=args.postgres_url, rows=args.size, repeats=args.postgres_repeats)
 
 
 if __name__ == "__main__":

@@ -155,6 +155,15 @@ SELECT c.relname, t.relname, pg_get_indexdef(c.oid),
 """
 
 
+def postgres_sizes(connection: Any) -> dict[str, tuple[str | None, int]]:
+    """Every table and index of the schema by name: the table an index is on (None for a
+    table) and its bytes, partitions summed."""
+    return {
+        name: (table, int(size or 0))
+        for name, table, _, size in connection.execute(_PG_SIZES).fetchall()
+    }
+
+
 def postgres_footprint(connection: Any) -> list[Part]:
     """Each table of the schema, then each index (with the plan cases that read through
     it on PostgreSQL), largest first; those under 0.1 % that no plan case reads summed."""
