@@ -469,6 +469,13 @@ def pairs(sealtrail_url: str, store: PostgresStore, keys: PeerKeys, repeats: int
             "exact count(*) of a 30-day window",
         ),
         Pair(
+            "count, everything",
+            True,
+            [count(EventQuery())] * repeats,
+            [LogEntry.objects.count] * repeats,
+            "the admin changelist's count(*) of the unfiltered list",
+        ),
+        Pair(
             "by action",
             False,
             [page(params(action=a)) for a in actions],
