@@ -224,14 +224,17 @@ WRITERS: dict[str, Callable[[IngestData, Path], Writer]] = {
 }
 
 
-def interleaved(payload: IngestData, work: Path) -> dict[str, float]:
-    """Events/s of every writer, each into its own fresh database, taking turns per batch.
+def interleaved(payload: IngestData, work: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """Events/s of every writer, each into its own fresh database, taking turns per batch,
+    and the process's CPU µs per event for each (the caller's and the SQLite writer
+    thread's together; what the load of other processes hardly moves).
 
     Batch k goes to every writer before batch k+1 goes to any (the order rotating), so
     background load on a shared machine falls on all of them alike.
     """
     names = list(WRITERS)
     spent = dict.fromkeys(names, 0.0)
+    cpu = dict.fromkeys(names, 0.0)
     with tempfile.TemporaryDirectory(dir=work, prefix="ingest-") as scratch:
         writers: dict[str, Writer] = {}
         try:
@@ -239,17 +242,19 @@ def interleaved(payload: IngestData, work: Path) -> dict[str, float]:
                 directory = Path(scratch) / name
                 directory.mkdir()
                 writers[name] = WRITERS[name](payload, directory)
-            clock = time.perf_counter
+            clock, cpu_clock = time.perf_counter, time.process_time
             for index in range(len(payload.rows)):
                 shift = index % len(names)
                 for name in names[shift:] + names[:shift]:
-                    started = clock()
+                    started, cpu_started = clock(), cpu_clock()
                     writers[name].step(index)
                     spent[name] += clock() - started
+                    cpu[name] += cpu_clock() - cpu_started
         finally:
             for writer in writers.values():
                 writer.close()
-    return {name: payload.count / seconds for name, seconds in spent.items()}
+    rates = {name: payload.count / seconds for name, seconds in spent.items()}
+    return rates, {name: seconds * 1e6 / payload.count for name, seconds in cpu.items()}
 
 
 def measure_http(payload: IngestData, directory: Path, batch_size: int, clients: int) -> float:
@@ -330,10 +335,17 @@ def run(
         f"{http_repeats} run(s) per batch size; its ratio is to the raw median.",
     )
     rates: dict[str, list[float]] = {name: [] for name in WRITERS}
+    cpu: dict[str, list[float]] = {name: [] for name in WRITERS}
     for rep in range(repeats):
-        for name, rate in interleaved(payload, work).items():
+        run_rates, run_cpu = interleaved(payload, work)
+        for name, rate in run_rates.items():
             rates[name].append(rate)
-            print(f"    {name} run {rep + 1}/{repeats}: {rate:,.0f} events/s", flush=True)
+            cpu[name].append(run_cpu[name])
+            print(
+                f"    {name} run {rep + 1}/{repeats}: {rate:,.0f} events/s,"
+                f" {run_cpu[name]:.1f} CPU µs/event",
+                flush=True,
+            )
     http = _repeat(
         work,
         http_repeats,
@@ -423,7 +435,10 @@ def run(
                 "%",
                 detail=(
                     f"median of per-run overheads {', '.join(f'{o:.1f}' for o in overheads)} %; "
-                    f"{with_ledger:,.0f} events/s with, {without:,.0f} without"
+                    f"{with_ledger:,.0f} events/s with, {without:,.0f} without; in CPU "
+                    f"{median(cpu['append']):.1f} µs/event with, {median(cpu['no_ledger']):.1f}"
+                    f" without ({(median(cpu['append']) / median(cpu['no_ledger']) - 1) * 100:.1f} %)"
+                    f", raw {median(cpu['raw']):.1f}"
                 ),
                 target="≤ 15 %",
                 passed=overhead <= 15,

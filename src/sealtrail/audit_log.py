@@ -957,7 +957,7 @@ class AuditLog:
             pending.append(event)
             # The leaf's costly part, done before the store takes the tenant's write lock.
             if event.id not in templates:
-                templates[event.id] = LeafTemplate(event.to_dict(), event.salts)
+                templates[event.id] = LeafTemplate.of_event(event)
         receipts = self._store.append(tenant_id, pending, functools.partial(_seal, templates))
         for listener in self._append_listeners:
             listener(tenant_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,8 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sealtrail.errors import ProofError
+from sealtrail.events import Actor, Event, Resource, Target
+from sealtrail.ledger import leaf as leaf_module
 from sealtrail.ledger.leaf import (
     PERSONAL_FIELDS,
+    LeafTemplate,
     canonical_json,
     commitment,
     decode_salts,
@@ -247,3 +251,63 @@ def test_a_leaf_template_gives_the_leaf_of_every_seq() -> None:
     template = LeafTemplate(event, salts)
     for seq in (0, 1, 9, 10, 12345, 2**53 - 2):
         assert template.leaf_hash(seq) == leaf_hash({**event, "seq": seq}, salts)
+
+
+# -- the template append builds from an Event's own fields --------------------------------
+
+_TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12) | st.sampled_from(
+    ['"seq":9007199254740991', '\u2028\\"/', "caf\u00e9 \U0001f600", ""]
+)
+_OPTIONAL = st.none() | _TEXT
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_TEXT, children, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def _events(draw: st.DrawFn) -> Event:
+    actor = Actor(draw(_TEXT), draw(_TEXT), draw(_OPTIONAL), draw(_OPTIONAL), draw(_OPTIONAL))
+    target = draw(st.none() | st.builds(Target, _TEXT, _TEXT, _OPTIONAL, _OPTIONAL))
+    resource = draw(st.none() | st.builds(Resource, _TEXT, _TEXT, _OPTIONAL))
+    context = draw(st.none() | st.dictionaries(_TEXT, _JSON, max_size=4))
+    event = Event(
+        tenant_id=draw(_TEXT),
+        seq=-1,
+        id=draw(_TEXT),
+        action=draw(_TEXT),
+        category=draw(_TEXT),
+        kind=draw(_TEXT),
+        occurred_at=draw(st.integers(0, 253_402_300_799_999_999)),
+        received_at=draw(st.integers(0, 253_402_300_799_999_999)),
+        outcome=draw(st.sampled_from(["success", "failure"])),
+        actor=actor,
+        target=target,
+        resource=resource,
+        account_id=draw(_OPTIONAL),
+        description=draw(_OPTIONAL),
+        context=context,
+        ip=draw(_OPTIONAL),
+        user_agent=draw(_OPTIONAL),
+        request_id=draw(_OPTIONAL),
+    )
+    present = [p for p in PERSONAL_FIELDS if leaf_module._value(event.to_dict(), p) is not None]
+    salts = {path: draw(st.binary(min_size=16, max_size=16)) for path in present}
+    erased = draw(st.lists(st.sampled_from(present), unique=True, max_size=2)) if present else []
+    commitments = {path: commitment(salts[path], "x") for path in erased}
+    return replace(event, salts=salts, commitments=commitments)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_events(), st.integers(0, 2**53 - 2))
+def test_the_template_of_an_event_is_the_template_of_its_api_object(event: Event, seq: int) -> None:
+    """What append hashes (``LeafTemplate.of_event``) is the leaf of the event as the API
+    and every bundle show it, erased fields included."""
+    reference = leaf_hash(event.with_seq(seq).to_dict(), event.salts)
+    assert LeafTemplate.of_event(event).leaf_hash(seq) == reference
+    assert LeafTemplate(event.to_dict(), event.salts).leaf_hash(seq) == reference

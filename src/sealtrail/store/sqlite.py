@@ -303,6 +303,16 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         return found
 
     def _insert(self, connection: sqlite3.Connection, tenant_id: str, sealed: SealedBatch) -> None:
+        # The tree's nodes go in before the text rows, not after: rows written to another
+        # table after events_fts's in one transaction made SQLite do about 70 µs more work
+        # per event (its text index's pending terms, it seems, handled once per node
+        # written); the same rows before them cost ~5 µs per event (docs/benchmarks.md,
+        # Ingest). The nodes are levels above 0, which nothing about the events checks.
+        if sealed.nodes:
+            connection.executemany(
+                "INSERT INTO tree_nodes (tenant_id, level, idx, hash) VALUES (?, ?, ?, ?)",
+                [(tenant_id, lvl, idx, h) for lvl, idx, h in sealed.nodes],
+            )
         connection.executemany(
             _INSERT_EVENT,
             [to_row(e, h) for e, h in zip(sealed.events, sealed.leaf_hashes, strict=True)],
@@ -313,11 +323,6 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             "INSERT INTO events_fts (rowid, body) VALUES (?, ?)",
             [(first_rowid + i, search_text(e)) for i, e in enumerate(sealed.events)],
         )
-        if sealed.nodes:
-            connection.executemany(
-                "INSERT INTO tree_nodes (tenant_id, level, idx, hash) VALUES (?, ?, ?, ?)",
-                [(tenant_id, lvl, idx, h) for lvl, idx, h in sealed.nodes],
-            )
 
     def _add_counts(
         self, connection: sqlite3.Connection, tenant_id: str, counts: list[HourCount]
