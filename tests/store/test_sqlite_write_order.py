@@ -1,7 +1,7 @@
 """What an append writes after the text index's rows, on SQLite: nothing per event.
 
-Rows written to another table after ``events_fts``'s in the same transaction cost
-SQLite about 70 µs more per row (measured in docs/benchmarks.md, Ingest): appending
+Tree nodes written after ``events_fts``'s rows in the same transaction cost the
+writer about 70 µs of CPU each (measured in docs/benchmarks.md, Ingest): appending
 the tree's nodes after the text rows more than doubled the CPU of an append. So the
 nodes go first. This holds the order, deterministically, from the statements the
 writer's connection really runs (its trace callback), not from a timing.

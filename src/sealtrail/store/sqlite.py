@@ -303,11 +303,13 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         return found
 
     def _insert(self, connection: sqlite3.Connection, tenant_id: str, sealed: SealedBatch) -> None:
-        # The tree's nodes go in before the text rows, not after: rows written to another
-        # table after events_fts's in one transaction made SQLite do about 70 µs more work
-        # per event (its text index's pending terms, it seems, handled once per node
-        # written); the same rows before them cost ~5 µs per event (docs/benchmarks.md,
-        # Ingest). The nodes are levels above 0, which nothing about the events checks.
+        # The tree's nodes go in before the text rows, not after: written after
+        # events_fts's rows in the same transaction, each node cost the writer ~70 µs of
+        # CPU (about one node per event: an append's CPU more than doubled); before them,
+        # ~5 µs (docs/benchmarks.md, Ingest). Why inside SQLite was not isolated (a bare
+        # FTS5 table and a plain table in memory do not show it), so
+        # tests/store/test_sqlite_write_order.py holds the order. The nodes are levels
+        # above 0, which no check on the events reads.
         if sealed.nodes:
             connection.executemany(
                 "INSERT INTO tree_nodes (tenant_id, level, idx, hash) VALUES (?, ?, ?, ?)",
