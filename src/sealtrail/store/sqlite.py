@@ -345,11 +345,23 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
     def _erase(
         self, connection: sqlite3.Connection, tenant_id: str, erasures: Sequence[FieldErasure]
     ) -> int:
+        # The text index's changes wait until every row is updated: rows written to the
+        # events table after events_fts's in one transaction cost SQLite far more than
+        # before them (see _insert), so they are run last, in the order they were made.
+        text_changes: list[tuple[str, tuple[int, str]]] = []
         with self._forgetting(connection):
-            return sum(self._erase_one(connection, tenant_id, e) for e in erasures)
+            erased = sum(self._erase_one(connection, tenant_id, e, text_changes) for e in erasures)
+            for statement, values in text_changes:
+                connection.execute(statement, values)
+        return erased
 
     @staticmethod
-    def _erase_one(connection: sqlite3.Connection, tenant_id: str, erasure: FieldErasure) -> int:
+    def _erase_one(
+        connection: sqlite3.Connection,
+        tenant_id: str,
+        erasure: FieldErasure,
+        text_changes: list[tuple[str, tuple[int, str]]],
+    ) -> int:
         row = connection.execute(
             f"SELECT rowid, {SELECT_LIST} FROM events WHERE tenant_id = ? AND seq = ?",
             (tenant_id, erasure.seq),
@@ -381,12 +393,14 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
                 rowid,
             ),
         )
-        connection.execute(
-            "INSERT INTO events_fts (events_fts, rowid, body) VALUES ('delete', ?, ?)",
-            (rowid, search_text(before)),
+        text_changes.append(
+            (
+                "INSERT INTO events_fts (events_fts, rowid, body) VALUES ('delete', ?, ?)",
+                (rowid, search_text(before)),
+            )
         )
-        connection.execute(
-            "INSERT INTO events_fts (rowid, body) VALUES (?, ?)", (rowid, search_text(after))
+        text_changes.append(
+            ("INSERT INTO events_fts (rowid, body) VALUES (?, ?)", (rowid, search_text(after)))
         )
         return 1
 
