@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -91,6 +92,8 @@ _EXTEND_RETRY_S: Final = 300.0
 COUNTER_CONNECTIONS: Final = 4
 """At most this many connections per store charge rate limits (beside its pool)."""
 _PURGE_WAIT_S: Final = 30.0
+IDLE_CHECK_S: Final = 10.0
+"""A pooled connection idle this long is checked with a round trip before it is lent."""
 # A value folded the way the indexed lower(column) is: ASCII only, as NOCASE does.
 _FOLDED: Final = 'lower(?::text COLLATE "C")'
 
@@ -151,6 +154,46 @@ def _probe(conninfo: str, connect_timeout: float) -> None:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {reason}") from None
 
 
+class _PooledConnection(psycopg.Connection[TupleRow]):
+    """A pool's connection that remembers when it was last given back."""
+
+    returned_at: float = 0.0  # monotonic seconds
+
+
+def _has_unread_input(connection: Connection) -> bool:
+    """Whether the server sent something to an idle connection, without a round trip.
+
+    An idle connection is sent nothing unasked unless the server is ending it: a
+    restart, ``pg_terminate_backend`` or ``idle_session_timeout`` sends an error and
+    closes the socket, which makes it readable. A socket that cannot be polled is
+    suspect too.
+    """
+    try:
+        fd = connection.fileno()
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover (no poll: Windows)
+    except (OSError, ValueError, psycopg.Error):
+        return True
+
+
+def _check_when_suspect(connection: _PooledConnection) -> None:
+    """The pool's check before lending a connection: a round trip only when it is due.
+
+    Checking every connection (``ConnectionPool.check_connection``) costs each
+    query one more round trip. A connection the server ended (a restart, a
+    terminated backend) has unread input, found by polling its socket; one idle
+    for ``IDLE_CHECK_S`` or more may have been cut where nothing says so (a
+    firewall, a host gone), so it gets the round trip. A failed check makes the
+    pool drop the connection and lend another, so neither fails a request.
+    """
+    idle = time.monotonic() - connection.returned_at
+    if idle >= IDLE_CHECK_S or _has_unread_input(connection):
+        ConnectionPool.check_connection(connection)
+
+
 class _Pool:
     """A connection pool opened on first use, so building a store touches nothing."""
 
@@ -167,8 +210,10 @@ class _Pool:
     ) -> None:
         self._conninfo = conninfo
         self._connect_timeout = connect_timeout
+        self._configure = configure
         self._pool = ConnectionPool(
             conninfo,
+            connection_class=_PooledConnection,
             min_size=size[0],
             max_size=size[1],
             # Nothing is prepared: psycopg prepares a statement after five runs, and
@@ -181,24 +226,32 @@ class _Pool:
                 "connect_timeout": max(1, round(connect_timeout)),
             },
             timeout=timeout,
-            check=ConnectionPool.check_connection if checked else None,
-            configure=configure,
+            check=_check_when_suspect if checked else None,
+            configure=self._configured,
             name=name,
             open=False,
         )
         self._lock = threading.Lock()
         self._opened = False
 
-    def connection(
-        self, timeout: float | None = None
-    ) -> contextlib.AbstractContextManager[Connection]:
+    def _configured(self, connection: _PooledConnection) -> None:
+        connection.returned_at = time.monotonic()  # just connected: no check is due
+        if self._configure is not None:
+            self._configure(connection)
+
+    @contextlib.contextmanager
+    def connection(self, timeout: float | None = None) -> Iterator[Connection]:
         if not self._opened:
             with self._lock:
                 if not self._opened:
                     _probe(self._conninfo, self._connect_timeout)
                     self._pool.open()
                     self._opened = True
-        return self._pool.connection(timeout=timeout)
+        with self._pool.connection(timeout=timeout) as connection:
+            try:
+                yield connection
+            finally:
+                connection.returned_at = time.monotonic()
 
     def close(self) -> None:
         with self._lock:
