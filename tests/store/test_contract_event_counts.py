@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
-from sealtrail.events import Actor, Event
+from sealtrail.events import Actor, Event, from_micros, to_micros
 from sealtrail.ledger.leaf import new_salts
 from sealtrail.limits import KINDS, OUTCOMES
 from sealtrail.privacy import Subject, plan
-from sealtrail.query import EventQuery, Field, Term, parse_phrase
+from sealtrail.query import EventQuery, Field, Term, TimeRange, parse_phrase
 from sealtrail.store.base import EventStore, FieldErasure
 from sealtrail.store.sql import SQLStore, whole_hours
 from sealtrail.timeline import DAY, HOUR, MINUTE, Counts, Grid
@@ -229,3 +229,97 @@ def test_a_batch_of_one_hour_adds_one_count(store: EventStore) -> None:
         0,
         60,
     ]
+
+
+# -- exact counts of a time range, summed from the counts ------------------------------------
+def random_ranges(rng: random.Random, rounds: int) -> list[TimeRange]:
+    """Open, empty and random ranges: off the hour (clipped first and last hours), on
+    the hour, under an hour, a day and a bit, the whole span and more."""
+    ranges = [TimeRange(), TimeRange(until=from_micros(START)), TimeRange(since=from_micros(T0))]
+    ranges.append(TimeRange(from_micros(T0), from_micros(T0)))  # empty: since == until
+    for _ in range(rounds):
+        since = START - DAY + rng.randrange(SPAN + DAY)
+        if rng.random() < 0.3:
+            since = since // HOUR * HOUR
+        length = rng.choice((30 * MINUTE, 3 * HOUR, DAY + 7, 5 * DAY, SPAN + 2 * DAY))
+        until = since + rng.randrange(1, length + 1)
+        ranges.append(
+            rng.choice(
+                (
+                    TimeRange(from_micros(since), from_micros(until)),
+                    TimeRange(since=from_micros(since)),
+                    TimeRange(until=from_micros(until)),
+                )
+            )
+        )
+    return ranges
+
+
+def compare_counts(store: EventStore, tenant_id: str, rng: random.Random, rounds: int) -> int:
+    """Each range's exact and capped count against the events counted here and through
+    the events' indexes (a term that leaves nothing out keeps the counts from serving);
+    how many ranges held a whole hour (what the counts serve)."""
+    events = stored(store, tenant_id)
+    served = 0
+    for span in random_ranges(rng, rounds):
+        since = to_micros(span.since) if span.since is not None else None
+        until = to_micros(span.until) if span.until is not None else None
+        want = sum(
+            (since is None or since <= at) and (until is None or at < until) for at, *_ in events
+        )
+        query = EventQuery(time=span)
+        assert store.count(tenant_id, query, cap=None) == want, span
+        assert store.count(tenant_id, EventQuery((NOTHING_LEFT_OUT,), span), cap=None) == want
+        cap = rng.choice((0, 1, want - 1, want, want + 1, 10_000))
+        if cap >= 0:
+            assert store.count(tenant_id, query, cap) == (want if want <= cap else None), span
+        low, high = since if since is not None else -(2**62), until if until is not None else 2**62
+        served += -(-low // HOUR) * HOUR < high // HOUR * HOUR
+    return served
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_counts_of_a_time_range_are_exact_before_and_after_a_prune(
+    store: EventStore, seed: int
+) -> None:
+    rng = random.Random(seed)
+    for tenant_id in ("acme", "globex", "empty"):
+        add_tenant(store, tenant_id)
+    random_history(store, "globex", rng, 200)  # another tenant's counts in the same hours
+    random_history(store, "acme", rng, 600)
+    assert compare_counts(store, "acme", rng, 60) >= 30
+    assert compare_counts(store, "empty", rng, 10) >= 5
+    assert store.count("empty", EventQuery(), cap=None) == 0
+
+    announce_prune(store, "acme", 0, rng.randrange(100, 400))
+    while store.prune_events("acme", rng.randint(1, 150)):
+        pass
+    assert compare_counts(store, "acme", rng, 40) >= 20
+
+    # Every event but the prune's own announcement pruned: the tenant counts one.
+    size = store.count("globex", EventQuery(), cap=None)
+    assert size == 200
+    announce_prune(store, "globex", 0, size)
+    while store.prune_events("globex", 150):
+        pass
+    assert store.count("globex", EventQuery(), cap=None) == 1
+    assert compare_counts(store, "globex", rng, 20) >= 10
+
+
+def test_erasure_changes_no_count_of_a_time_range(store: EventStore) -> None:
+    add_tenant(store, "acme")
+    bob = Actor("user", "u_bob", "member", "Bob", "bob@example.com")
+    append(
+        store,
+        "acme",
+        *(
+            salted(make_event("acme", f"e{i}", actor=bob, occurred_at=T0 + i * 7 * MINUTE))
+            for i in range(30)
+        ),
+    )
+    found = store.subject_events("acme", Subject("id", "u_bob"))
+    store.erase_fields(
+        "acme", [FieldErasure(e.seq, plan(e, Subject("id", "u_bob"))) for e in found]
+    )
+    assert store.count("acme", EventQuery(), cap=None) == 30
+    assert compare_counts(store, "acme", random.Random(6), 20) >= 10

@@ -189,6 +189,74 @@ def test_a_timeline_off_the_hour_reads_only_its_clipped_hours_in_events(engine: 
     assert all("occurred_at" in cond for _, cond in on_events), plan
 
 
+LEAVES_NOTHING_OUT = Term(Field.ACCOUNT_ID, ("no-such-account",), negate=True)
+WHOLE_DAY_COUNTS = {
+    "everything": EventQuery(),
+    "seed_since": next(c.query for c in CASES if c.name == "seed_since"),  # open until
+    "whole_days": EventQuery(time=TimeRange(from_micros(START + DAY), from_micros(START + SPAN))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WHOLE_DAY_COUNTS))
+def test_an_exact_count_of_whole_days_reads_the_day_counts_not_the_events(
+    engine: Engine, name: str
+) -> None:
+    """A count with no term but time (the seed endpoint's exact total, a capped total,
+    the admin's count of everything) is summed as the timeline is: a range on whole
+    days, or none, is one range of event_day_counts' key (tenant, day, …); events are
+    not read, however many the tenant holds."""
+    query = WHOLE_DAY_COUNTS[name]
+    assert not query.terms
+    engine.captured.clear()
+    total = engine.store.count(TENANT, query, cap=None)
+    assert not engine.captured.reads(), engine.captured.reads()
+    ((sql, _params, plan),) = counts_reads(engine)
+    assert "event_counts" not in sql, sql
+    assert total == engine.matches(EventQuery((LEAVES_NOTHING_OUT,), query.time)) > 0
+    if engine.name == "sqlite":
+        searches = [line for line in plan.splitlines() if "event_day_counts" in line]
+        assert searches == [
+            "SEARCH event_day_counts USING PRIMARY KEY (tenant_id=? AND day>? AND day<?)"
+        ], plan
+    else:
+        nodes = _nodes(json.loads(plan)[0]["Plan"])
+        assert {n["Relation Name"] for n in nodes if "Relation Name" in n} == {
+            "event_day_counts"
+        }, plan
+        (index,) = [n for n in nodes if "Index Name" in n]
+        assert index["Index Name"] == "event_day_counts_pkey", plan
+        assert all(column in index["Index Cond"] for column in ("tenant_id", "day")), plan
+
+
+def test_an_exact_count_off_the_hour_reads_only_its_clipped_hours_in_events(
+    engine: Engine,
+) -> None:
+    """A range with since and until inside an hour (the bench's 30-day windows): whole
+    days from event_day_counts, the hours beside them from event_counts, and events
+    only in the two clipped hours, through the (tenant, time) index — one statement;
+    the capped total a search adds is the same statement."""
+    span = TimeRange(
+        from_micros(START + 17 * MINUTE + 3), from_micros(START + SPAN - 40 * MINUTE - 7)
+    )
+    want = engine.matches(EventQuery((LEAVES_NOTHING_OUT,), span))
+    for cap in (None, want, want - 1):
+        engine.captured.clear()
+        total = engine.store.count(TENANT, EventQuery(time=span), cap=cap)
+        assert total == (want if cap is None or want <= cap else None)
+        reads = engine.captured.reads()
+        ((sql, _params, _plan),) = counts_reads(engine)
+        assert "event_day_counts" in sql and "FROM event_counts" in sql, sql
+        assert len(reads) == 1  # the same statement: the counts and the two clipped hours
+        plan = engine.explain(*reads[0])
+        assert not plan.whole and not plan.untenanted, plan
+        counted = {"event_counts_pkey", "event_day_counts_pkey", "event_counts", "event_day_counts"}
+        on_events = [
+            (i, c) for i, c in zip(plan.indexes, plan.conds, strict=True) if i not in counted
+        ]
+        assert [i for i, _ in on_events] == ["events_by_time", "events_by_time"], plan
+        assert all("occurred_at" in cond for _, cond in on_events), plan
+
+
 def test_the_counts_read_do_not_grow_with_the_events(engine: Engine) -> None:
     """What the day rollup reads is bounded by days x kinds x outcomes: the primary key
     (tenant, day, kind, outcome) holds one row per key however many events it counts.

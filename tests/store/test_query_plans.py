@@ -216,9 +216,12 @@ def test_first_page(engine: Engine, case: Case, request: pytest.FixtureRequest) 
         assert result.total == (found if with_total and found <= COUNT_CAP else None)
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CASES if c.seed], ids=[c.name for c in CASES if c.seed]
-)
+# A seed count with no term but time reads no events at all: it is summed from the
+# count tables (test_histogram_plans.py, the whole-days count).
+SEED_FILTERED = [c for c in CASES if c.seed and c.query.terms]
+
+
+@pytest.mark.parametrize("case", SEED_FILTERED, ids=[c.name for c in SEED_FILTERED])
 def test_seed_exact_total(engine: Engine, case: Case, request: pytest.FixtureRequest) -> None:
     """The seed endpoint counts without a cap: through the filter's index, never the table."""
     want = case.on(engine.name, request)

@@ -21,11 +21,12 @@ import json
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 from sealtrail.catalog import EventType
 from sealtrail.errors import Conflict, InconsistentTree, NotFound
-from sealtrail.events import Event
+from sealtrail.events import Event, to_micros
 from sealtrail.limits import KINDS, MAX_ALERT_EVENTS, OUTCOMES, Kind
 from sealtrail.privacy import ACCESS_ACTIONS, Subject
 from sealtrail.query import EventQuery, Field, Page, Term, action_prefix
@@ -62,6 +63,10 @@ from sealtrail.timeline import DAY, HOUR, Counts, Grid
 T = TypeVar("T")
 
 MAX_SEQ: Final = 2**63 - 1  # the largest value a 64-bit integer column holds
+# Every time an event or a time range can name (Python's datetime, year 1 to 9999),
+# in µs, both on a UTC midnight: the bounds of a count with an open side.
+EARLIEST_US: Final = to_micros(datetime.min.replace(tzinfo=UTC))
+LATEST_US: Final = to_micros(datetime.max.replace(tzinfo=UTC)) + 1
 _KEY_COLUMNS: Final = (
     "id, tenant_id, secret_hash, scopes, created_at, name, revoked_at, expires_at,"
     " last_used_at, replaced_by"
@@ -524,6 +529,10 @@ class SQLStore(EventStore, Generic[C]):
         *,
         by_rowid: bool | None = None,
     ) -> int | None:
+        if not query.terms:
+            total = self._summed_count(connection, tenant_id, query)
+            if total is not None:
+                return None if cap is not None and total > cap else total
         if by_rowid is None:
             by_rowid = self._by_rowid(connection, tenant_id, query)
         where, params = compile_where(
@@ -539,6 +548,29 @@ class SQLStore(EventStore, Generic[C]):
         )
         total = int(row.fetchone()[0])
         return None if total > cap else total
+
+    def _summed_count(self, connection: C, tenant_id: str, query: EventQuery) -> int | None:
+        """The events of a time range (or of all time), summed as the timeline sums them.
+
+        For a query with no term, the exact count costs what the range spans,
+        not what it holds: the whole days from ``event_day_counts``, the whole
+        hours beside them from ``event_counts``, and only the clipped first and
+        last hour counted in ``events`` (``_aggregated_histogram`` over one
+        bucket of whole days that holds the range). Appends, prunes and erasure
+        keep both tables exact. None when the range holds no whole hour: the
+        time index counts under two hours of events directly.
+        """
+        since = EARLIEST_US if query.time.since is None else to_micros(query.time.since)
+        until = LATEST_US if query.time.until is None else to_micros(query.time.until)
+        if since >= until:
+            return 0
+        origin = since // DAY * DAY
+        grid = Grid(since, until, -(-(until - origin) // DAY) * DAY, origin)
+        hours = whole_hours(grid)
+        if hours is None:
+            return None
+        (counts,) = self._aggregated_histogram(connection, tenant_id, EventQuery(), grid, hours)
+        return counts.count
 
     # -- the timeline ---------------------------------------------------------------
     def histogram(self, tenant_id: str, query: EventQuery, grid: Grid) -> list[Counts]:
