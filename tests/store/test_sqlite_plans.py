@@ -6,11 +6,13 @@ is moved to force each plan in turn.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sealtrail.query import Cursor, EventQuery, Page, parse_phrase
+from sealtrail.query import Cursor, EventQuery, Order, Page, parse_phrase
 from sealtrail.store import sqlite as sqlite_engine
 from sealtrail.store.sqlite import SQLiteStore
 
@@ -55,11 +57,12 @@ def store(tmp_path: Path) -> SQLiteStore:
     return engine
 
 
-def pages(store: SQLiteStore, query: EventQuery) -> list[list[str]]:
+def pages(store: SQLiteStore, query: EventQuery, *, offset: int = 0) -> list[list[str]]:
     out: list[list[str]] = []
     cursor = None
     while True:
-        result = store.search("acme", query, Page(limit=7, cursor=cursor))
+        page = Page(limit=7, cursor=cursor) if cursor else Page(limit=7, offset=offset)
+        result = store.search("acme", query, page)
         out.append([e.id for e in result.events])
         if not result.has_more:
             return out
@@ -99,3 +102,61 @@ def test_an_id_or_email_term_is_a_union_of_rowids_only_where_its_indexes_find_fe
             other.close()
     assert rare.total == 2 and any("ORDER BY" in sql for sql in unions), unions
     assert hot.total is not None and hot.total > 5 and hot_unions == []
+
+
+TEXT_PHRASES = ["bulk", "bob", '"invited Bob"', "bulk -action:auth.login", "bulk 1", "bulk -1"]
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+@pytest.mark.parametrize("phrase", TEXT_PHRASES)
+def test_free_text_read_from_the_newest_rows_returns_the_same_pages_and_totals(
+    store: SQLiteStore, phrase: str, order: Order, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows of 2, 9 and 200 rows on a history with many equal times: the pages, cursors,
+    offsets and totals are those of the plan that reads every match and sorts them."""
+    query = replace(parse_phrase(phrase), order=order)
+    monkeypatch.setattr(sqlite_engine, "SPARSE_MATCHES", 10_000)
+    sorted_all = (
+        [pages(store, query, offset=n) for n in (0, 3)],
+        store.search("acme", query, Page()).total,
+    )
+    monkeypatch.setattr(sqlite_engine, "SPARSE_MATCHES", 0)
+    monkeypatch.setattr(sqlite_engine, "TEXT_WINDOWS", (2, 9, 200))
+    windowed_pages = 0
+    read_window = SQLiteStore._windowed_text_page
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        nonlocal windowed_pages
+        rows = read_window(*args, **kwargs)
+        windowed_pages += rows is not None
+        return rows
+
+    monkeypatch.setattr(SQLiteStore, "_windowed_text_page", counting)
+    windowed = (
+        [pages(store, query, offset=n) for n in (0, 3)],
+        store.search("acme", query, Page()).total,
+    )
+    assert windowed == sorted_all
+    assert sum(len(p) for p in windowed[0][0]) == windowed[1]
+    assert windowed_pages, "no page was read from a window of the newest rows"
+
+
+def test_a_word_no_window_fills_falls_back_to_the_plan_choice(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows too small for a page: the plan choice reads the page, with the same rows."""
+    query = parse_phrase("bulk")
+    expected = store.search("acme", query, Page(limit=7))
+    monkeypatch.setattr(sqlite_engine, "SPARSE_MATCHES", 0)
+    monkeypatch.setattr(sqlite_engine, "TEXT_WINDOWS", (1,))
+    with capture_sqlite() as captured:
+        other = SQLiteStore(store.url)
+        try:
+            found = other.search("acme", query, Page(limit=7))
+        finally:
+            other.close()
+    assert found == expected
+    assert any("rowid BETWEEN" in sql for sql, _ in captured.reads())
+    assert any(
+        "INDEXED BY events_by_time" in sql and "BETWEEN" not in sql for sql, _ in captured.reads()
+    )

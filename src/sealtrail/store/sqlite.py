@@ -19,6 +19,7 @@ it picks per search (``_plan``) and its ``DIALECT``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import queue
 import sqlite3
 import threading
@@ -33,10 +34,10 @@ from sqlalchemy import create_engine, make_url
 from sealtrail.errors import ConfigurationError, NotFound
 from sealtrail.events import Event
 from sealtrail.limits import COUNT_CAP
-from sealtrail.query import EventQuery, Field, ResourceRef
+from sealtrail.query import EventQuery, Field, Page, ResourceRef, Term
 from sealtrail.query.text import search_text
 from sealtrail.store import migrations
-from sealtrail.store.base import EventShape, FieldErasure, SealedBatch
+from sealtrail.store.base import EventShape, FieldErasure, SealedBatch, SearchResult
 from sealtrail.store.codec import (
     COLUMNS,
     SELECT_LIST,
@@ -46,9 +47,10 @@ from sealtrail.store.codec import (
     to_row,
 )
 from sealtrail.store.dialect import Clause, Dialect
-from sealtrail.store.filters import either_arms, has_either
+from sealtrail.store.filters import compile_where, either_arms, has_either
 from sealtrail.store.sql import (
     ADD_COUNT,
+    MAX_SEQ,
     TAKE_COUNT,
     HourCount,
     Plan,
@@ -71,6 +73,10 @@ SPARSE_MATCHES = 4000
 UNION_ROWS = COUNT_CAP
 """An id-or-email term is read as a union of rowids up to this many (``_by_rowid``):
 materialised, they cost a few milliseconds; the capped count then needs no walk."""
+TEXT_WINDOWS = (2_000, 16_000, 128_000)
+"""How many of the tenant's newest rows a page of free text is looked for among, in
+turn (``_windowed_text_page``): a common word fills a page in the first; a word that
+fills none falls back to the plan choice."""
 
 
 def database_path(url: str) -> str:
@@ -467,6 +473,107 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             done.append("checkpointed and truncated the WAL")
         return done
 
+    def search(
+        self, tenant_id: str, query: EventQuery, page: Page, *, with_total: bool = True
+    ) -> SearchResult:
+        if _text_drives(query):
+            rows = self._read(
+                lambda c: self._windowed_text_page(c, tenant_id, query, page), replica=True
+            )
+            if rows is not None:
+                total = self.count(tenant_id, query, COUNT_CAP) if with_total else None
+                events = [self.dialect.event_from_row(r) for r in rows[: page.limit]]
+                return SearchResult(events, total, len(rows) > page.limit)
+        return super().search(tenant_id, query, page, with_total=with_total)
+
+    def _windowed_text_page(
+        self, connection: sqlite3.Connection, tenant_id: str, query: EventQuery, page: Page
+    ) -> list[Any] | None:
+        """A page of free text read from the tenant's newest rows only, or None.
+
+        ``rowid IN (SELECT rowid FROM events_fts WHERE … MATCH ?)`` is a list of
+        every tenant's matches, built before the first row is read: ~700 k rowids for
+        a common word at 1 M events, hundreds of milliseconds, growing with the
+        database. So a word with many matches is looked for among the tenant's
+        newest ``TEXT_WINDOWS`` rows (those after the cursor, in page order): the
+        rows strictly newer than the window's last are exactly the first rows of the
+        page order, and their rowids lie between the window's least and greatest, so
+        the full-text subquery lists only the matches in that rowid range. Where the
+        window holds a whole page, that is the page; otherwise the next window, and
+        after the last, None (the plan choice decides).
+        """
+        expression = _match_expression(query)
+        probe = connection.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM events_fts WHERE events_fts MATCH ? LIMIT ?)",
+            (expression, SPARSE_MATCHES + 1),
+        ).fetchone()[0]
+        if probe <= SPARSE_MATCHES:
+            return None  # few anywhere: read them all and sort (the plan choice's sparse plan)
+        desc = query.order == "desc"
+        direction, edge, beyond = ("DESC", "min", ">") if desc else ("ASC", "max", "<")
+        walk, walk_params = compile_where(self.dialect, tenant_id, EventQuery(time=query.time))
+        if page.cursor is not None:
+            walk += f" AND (occurred_at, seq) {'<' if desc else '>'} (?, ?)"
+            walk_params += [page.cursor.occurred_at_us, min(page.cursor.seq, MAX_SEQ)]
+        offset = page.offset if page.cursor is None else 0
+        order = f"ORDER BY occurred_at {direction}, seq {direction}"
+        for window in TEXT_WINDOWS:
+            rows_in, low, high, last = connection.execute(
+                f"SELECT count(*), min(rowid), max(rowid), {edge}(occurred_at) FROM"
+                f" (SELECT rowid, occurred_at FROM events INDEXED BY events_by_time"
+                f" WHERE {walk} {order} LIMIT ?) AS newest",
+                [*walk_params, window],
+            ).fetchone()
+            if rows_in == 0:
+                return []
+            whole = rows_in < window  # the window is every row left: no bound needed
+            where, params = compile_where(
+                _rowids_between(low, high), tenant_id, EventQuery(query.terms, query.time)
+            )
+            if page.cursor is not None:
+                where += f" AND (occurred_at, seq) {'<' if desc else '>'} (?, ?)"
+                params += [page.cursor.occurred_at_us, min(page.cursor.seq, MAX_SEQ)]
+            if not whole:
+                where += f" AND occurred_at {beyond} ?"
+                params.append(last)
+            rows = connection.execute(
+                f"SELECT {SELECT_LIST} FROM events INDEXED BY events_by_time WHERE {where}"
+                f" {order} LIMIT ? OFFSET ?",
+                [*params, page.limit + 1, offset],
+            ).fetchall()
+            if whole or len(rows) > page.limit:
+                return rows
+        return None
+
+    def _count(
+        self,
+        connection: sqlite3.Connection,
+        tenant_id: str,
+        query: EventQuery,
+        cap: int | None,
+        *,
+        by_rowid: bool | None = None,
+    ) -> int | None:
+        if not _text_drives(query):
+            return super()._count(connection, tenant_id, query, cap, by_rowid=by_rowid)
+        # Free text drives the count: the full-text index's matches, newest first, each
+        # row's tenant and other terms read by rowid, stopping at the cap. The same
+        # test as ``rowid IN (…)`` without building the list of every tenant's matches.
+        rest = EventQuery(tuple(t for t in query.terms if not _positive_text(t)), query.time)
+        where, params = compile_where(self.dialect, tenant_id, rest)
+        found = (
+            "SELECT 1 FROM (SELECT rowid AS fts_rowid FROM events_fts WHERE events_fts MATCH ?)"
+            " AS found CROSS JOIN events ON events.rowid = found.fts_rowid"
+            f" WHERE {self.dialect.unindexed}{where} ORDER BY found.fts_rowid DESC"
+        )
+        if cap is None:
+            sql, args = f"SELECT count(*) FROM ({found})", [_match_expression(query), *params]
+        else:
+            sql = f"SELECT count(*) FROM ({found} LIMIT ?)"
+            args = [_match_expression(query), *params, cap + 1]
+        total = int(connection.execute(sql, args).fetchone()[0])
+        return None if cap is not None and total > cap else total
+
     def _plan(self, tenant_id: str, query: EventQuery) -> Plan:
         # Without statistics SQLite cannot tell whether a filter matches a few rows
         # (read them through the filter's index, then sort) or many (walk the time
@@ -636,4 +743,36 @@ def _needs_plan_choice(query: EventQuery) -> bool:
         return not isinstance(value, ResourceRef) or value.id is None
     return term.field not in _ORDERED_EQUALITY or (
         term.field is Field.ACTION and str(value).endswith(".*")
+    )
+
+
+def _positive_text(term: Term) -> bool:
+    return term.field is Field.TEXT and not term.negate
+
+
+def _text_drives(query: EventQuery) -> bool:
+    """Whether free text is the query's only positive test (negated terms and the time
+    range are tested on each row it finds)."""
+    positive = [t for t in query.terms if not t.negate]
+    return bool(positive) and all(t.field is Field.TEXT for t in positive)
+
+
+def _match_expression(query: EventQuery) -> str:
+    """The query's positive free text as one FTS5 expression: each term's phrases ORed,
+    the terms ANDed (what ``rowid IN`` one subquery per term tests)."""
+    terms = [t for t in query.terms if _positive_text(t)]
+    return " AND ".join(
+        "(" + " OR ".join(fts_phrase(str(v)) for v in t.values) + ")" for t in terms
+    )
+
+
+def _rowids_between(low: int, high: int) -> Dialect:
+    """The dialect with free text bounded to a range of rowids (``_windowed_text_page``)."""
+    return dataclasses.replace(
+        DIALECT,
+        text_match=lambda text: (
+            "rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?"
+            " AND rowid BETWEEN ? AND ?)",
+            [fts_phrase(text), low, high],
+        ),
     )
