@@ -93,6 +93,9 @@ def viewer(accounts: frozenset[str] | None = None, **fields: str) -> EventQuery:
 
 
 TIME, TEXT = "events_by_time", "events_fts"
+# With several terms SQLite reads through the index of the one that matches fewest rows
+# (each counted, capped, through its own index); an equality's index then reads the page
+# in order ("keyed"), the other terms tested on each row (SQLiteStore._driver).
 # SQLite has no statistics (no sqlite_stat1): it takes "tenant_id = ?" on any index
 # for a few rows, so an id-or-email OR never becomes a MULTI-INDEX OR by itself. The
 # store reads it as the union of the rowids each index finds where they are few
@@ -166,9 +169,9 @@ CASES = [
     case(
         "seed_members_of_target",
         seed_endpoint(action="member.*", targetUserId=V.common_target),
-        "events_by_action",
-        keyed=False,
+        "events_by_target_id",  # ~1,200 rows of a target, where member.* is a range of ~3,600
         pg="events_by_target_id+events_by_action_group",
+        pg_keyed=False,
         seed=True,
     ),
     # -- search-phrase keys ----------------------------------------------------------------
@@ -219,15 +222,15 @@ CASES = [
     case(
         "phrase_two_keys_common",
         parse_phrase(f"action:{V.common_action} actor:{V.common_actor}"),
-        "events_by_actor_id",
-        keyed=False,
-        pg_keyed=True,
+        "events_by_action",  # both match thousands: the first of the two equalities
+        pg="events_by_actor_id",
     ),
     case(
         "phrase_rare_and_common",
         parse_phrase(f"action:{V.rare_action} account:{V.rare_account}"),
-        "events_by_account",
-        keyed=False,
+        "events_by_action",  # three rows each: the first of the two equalities
+        pg="events_by_account",
+        pg_keyed=False,
     ),
     case(
         "phrase_word_and_key",

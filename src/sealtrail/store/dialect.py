@@ -42,7 +42,7 @@ class Dialect:
     false: str
     unindexed: str
     nocase_equals: Callable[[str], str]
-    action_prefix: Callable[[str], Clause]
+    action_prefix: Callable[[str, str], Clause]  # (prefix, column)
     text_match: Callable[[str], Clause]
     # Whether a column's text holds a value, ASCII-case-insensitively (erasure).
     contains_nocase: Callable[[str], str]

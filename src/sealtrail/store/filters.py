@@ -9,7 +9,7 @@ escaping of stored text.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sealtrail.events import to_micros
@@ -17,54 +17,62 @@ from sealtrail.query import EventQuery, Field, ResourceRef, Term
 from sealtrail.store.codec import network_range
 from sealtrail.store.dialect import Clause, Dialect
 
-Builder = Callable[[Dialect, object], Clause]
+Builder = Callable[[Dialect, object, str], Clause]
+"""A value's clause; the ``str`` goes before each column (``dialect.unindexed`` keeps
+the term's index out of the plan, ``compile_where``'s ``kept_off``)."""
 
 
 def _equals(column: str) -> Builder:
-    def build(_dialect: Dialect, value: object) -> Clause:
-        return f"{column} = ?", [value]
+    def build(_dialect: Dialect, value: object, off: str) -> Clause:
+        return f"{off}{column} = ?", [value]
 
     return build
 
 
 def _nocase_equals(column: str) -> Builder:
-    def build(dialect: Dialect, value: object) -> Clause:
-        return dialect.nocase_equals(column), [value]
+    def build(dialect: Dialect, value: object, off: str) -> Clause:
+        return dialect.nocase_equals(off + column), [value]
 
     return build
 
 
-def _action(dialect: Dialect, value: object) -> Clause:
+def _action(dialect: Dialect, value: object, off: str) -> Clause:
     text = str(value)
     if text.endswith(".*"):
-        return dialect.action_prefix(text[:-1])  # "member."
-    return "action = ?", [text]
+        return dialect.action_prefix(text[:-1], off + "action")  # "member."
+    return f"{off}action = ?", [text]
 
 
 def _either(id_column: str, email_column: str) -> Builder:
-    def build(dialect: Dialect, value: object) -> Clause:
+    def build(dialect: Dialect, value: object, off: str) -> Clause:
         if "@" not in str(value):  # emails always hold an "@": only the id can match
-            return f"{id_column} = ?", [value]
-        return f"({id_column} = ? OR {dialect.nocase_equals(email_column)})", [value, value]
+            return f"{off}{id_column} = ?", [value]
+        return (
+            f"({off}{id_column} = ? OR {dialect.nocase_equals(off + email_column)})",
+            [value, value],
+        )
 
     return build
 
 
-def _resource(dialect: Dialect, value: object) -> Clause:
+def _resource(dialect: Dialect, value: object, off: str) -> Clause:
     assert isinstance(value, ResourceRef)
     kind = dialect.escape(value.type)
     if value.id is None:
-        return "resource_type = ?", [kind]
-    return "(resource_type = ? AND resource_id = ?)", [kind, dialect.escape(value.id)]
+        return f"{off}resource_type = ?", [kind]
+    return (
+        f"({off}resource_type = ? AND {off}resource_id = ?)",
+        [kind, dialect.escape(value.id)],
+    )
 
 
-def _ip(_dialect: Dialect, value: object) -> Clause:
+def _ip(_dialect: Dialect, value: object, off: str) -> Clause:
     assert isinstance(value, ipaddress.IPv4Network | ipaddress.IPv6Network)
     low, high = network_range(value)
-    return "ip_key BETWEEN ? AND ?", [low, high]
+    return f"{off}ip_key BETWEEN ? AND ?", [low, high]
 
 
-def _text(dialect: Dialect, value: object) -> Clause:
+def _text(dialect: Dialect, value: object, _off: str) -> Clause:
     return dialect.text_match(str(value))
 
 
@@ -87,13 +95,16 @@ _BUILDERS: dict[Field, Builder] = {
 }
 
 
-def _term(dialect: Dialect, term: Term) -> Clause:
+def term_clause(dialect: Dialect, term: Term, *, kept_off: bool = False) -> Clause:
+    """One term's test (``kept_off``: with its columns kept out of the plan)."""
     parts: list[str] = []
     params: list[Any] = []
     build = _BUILDERS[term.field]
+    off = dialect.unindexed if kept_off else ""
     for value in term.values:
         # Stored text is escaped (see the dialect); so is every string compared with it.
-        sql, args = build(dialect, dialect.escape(value) if isinstance(value, str) else value)
+        value = dialect.escape(value) if isinstance(value, str) else value
+        sql, args = build(dialect, value, off)
         parts.append(sql)
         params.extend(args)
     if not parts:
@@ -173,6 +184,7 @@ def compile_where(
     *,
     text_first: bool = False,
     by_rowid: bool = False,
+    kept_off: Collection[Term] = (),
 ) -> tuple[str, list[Any]]:
     """The WHERE clause and its parameters.
 
@@ -185,7 +197,9 @@ def compile_where(
     every row of the tenant; as the union of what ``(tenant_id, actor_id, …)``
     and ``(tenant_id, actor_email, …)`` find, each arm reads its own index
     entries. It reads every one of them before the page, so the caller asks for
-    it only where they are few (``SQLiteStore._by_rowid``).
+    it only where they are few (``SQLiteStore._by_rowid``). The columns of the
+    ``kept_off`` terms are kept out of the plan too (``SQLiteStore._driver``: the
+    page and the count are read through the most selective term's index).
     """
     drive_by_text = text_first and any(t.field is Field.TEXT and not t.negate for t in query.terms)
     unions = by_rowid and dialect.union_ors
@@ -201,7 +215,7 @@ def compile_where(
         sql, args = (
             _union_of_rowids(dialect, tenant_id, term, query)
             if unions and _has_either(term)
-            else _term(dialect, term)
+            else term_clause(dialect, term, kept_off=term in kept_off)
         )
         clauses.append(sql)
         params.extend(args)

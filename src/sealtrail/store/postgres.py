@@ -98,15 +98,15 @@ IDLE_CHECK_S: Final = 10.0
 _FOLDED: Final = 'lower(?::text COLLATE "C")'
 
 
-def _action_prefix(prefix: str) -> Clause:
+def _action_prefix(prefix: str, column: str) -> Clause:
     group, _, deeper = prefix[:-1].partition(".")
     # Every action has a dot, so "member.*" is exactly "first segment is member":
     # one test the events_by_action_group index answers in time order.
     if not deeper:
-        return "split_part(action, '.', 1) = ?", [group]
+        return f"split_part({column}, '.', 1) = ?", [group]
     # Deeper prefixes add the range of everything between "a.b." and "a.b/".
     return (
-        "(split_part(action, '.', 1) = ? AND action >= ? AND action < ?)",
+        f"(split_part({column}, '.', 1) = ? AND {column} >= ? AND {column} < ?)",
         [group, prefix, prefix[:-1] + "/"],
     )
 

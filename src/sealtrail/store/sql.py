@@ -129,8 +129,9 @@ class Plan:
     """How ``search`` reads a page: from where, in what order (``{d}``: the direction).
 
     ``text_first`` compiles the filter to be driven by free text, ``by_rowid`` an
-    id-or-email OR by the rowids its two indexes find (``compile_where``); ``total``
-    is a total the plan choice already counted.
+    id-or-email OR by the rowids its two indexes find, ``kept_off`` the terms whose
+    indexes must not read the page or the count (``compile_where``); ``total`` is a
+    total the plan choice already counted.
     """
 
     source: str = "events"
@@ -138,6 +139,7 @@ class Plan:
     text_first: bool = False
     by_rowid: bool = False
     total: int | None = None
+    kept_off: frozenset[Term] = frozenset()
 
 
 class SQLStore(EventStore, Generic[C]):
@@ -489,7 +491,12 @@ class SQLStore(EventStore, Generic[C]):
     ) -> SearchResult:
         plan = self._plan(tenant_id, query)
         where, params = compile_where(
-            self.dialect, tenant_id, query, text_first=plan.text_first, by_rowid=plan.by_rowid
+            self.dialect,
+            tenant_id,
+            query,
+            text_first=plan.text_first,
+            by_rowid=plan.by_rowid,
+            kept_off=plan.kept_off,
         )
         direction = "DESC" if query.order == "desc" else "ASC"
         if page.cursor is not None:
@@ -506,7 +513,9 @@ class SQLStore(EventStore, Generic[C]):
             rows = self._execute(connection, sql, [*params, page.limit + 1, offset]).fetchall()
             if not with_total or plan.total is not None:
                 return rows, plan.total if with_total else None
-            return rows, self._count(connection, tenant_id, query, COUNT_CAP)
+            return rows, self._count(
+                connection, tenant_id, query, COUNT_CAP, kept_off=plan.kept_off
+            )
 
         rows, total = self._read(work, replica=True)
         events = [self.dialect.event_from_row(r) for r in rows[: page.limit]]
@@ -528,6 +537,7 @@ class SQLStore(EventStore, Generic[C]):
         cap: int | None,
         *,
         by_rowid: bool | None = None,
+        kept_off: frozenset[Term] = frozenset(),
     ) -> int | None:
         if not query.terms:
             total = self._summed_count(connection, tenant_id, query)
@@ -536,7 +546,7 @@ class SQLStore(EventStore, Generic[C]):
         if by_rowid is None:
             by_rowid = self._by_rowid(connection, tenant_id, query)
         where, params = compile_where(
-            self.dialect, tenant_id, query, text_first=True, by_rowid=by_rowid
+            self.dialect, tenant_id, query, text_first=True, by_rowid=by_rowid, kept_off=kept_off
         )
         if cap is None:
             row = self._execute(connection, f"SELECT count(*) FROM events WHERE {where}", params)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from sqlalchemy import create_engine, make_url
 
 from sealtrail.errors import ConfigurationError, NotFound
-from sealtrail.events import Event
+from sealtrail.events import Event, to_micros
 from sealtrail.limits import COUNT_CAP
 from sealtrail.query import EventQuery, Field, Page, ResourceRef, Term
 from sealtrail.query.text import search_text
@@ -176,9 +176,9 @@ def fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _action_prefix(prefix: str) -> Clause:
+def _action_prefix(prefix: str, column: str) -> Clause:
     # "member." — everything that sorts between it and "member/"
-    return "(action >= ? AND action < ?)", [prefix, prefix[:-1] + "/"]
+    return f"({column} >= ? AND {column} < ?)", [prefix, prefix[:-1] + "/"]
 
 
 DIALECT: Final = Dialect(
@@ -553,9 +553,15 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         cap: int | None,
         *,
         by_rowid: bool | None = None,
+        kept_off: frozenset[Term] | None = None,
     ) -> int | None:
+        if kept_off is None:  # a count of its own (``count``): the same driver as a page's
+            positive = EventQuery(tuple(t for t in query.terms if not t.negate), query.time)
+            kept_off, _ = self._driver(connection, tenant_id, positive)
         if not _text_drives(query):
-            return super()._count(connection, tenant_id, query, cap, by_rowid=by_rowid)
+            return super()._count(
+                connection, tenant_id, query, cap, by_rowid=by_rowid, kept_off=kept_off
+            )
         # Free text drives the count: the full-text index's matches, newest first, each
         # row's tenant and other terms read by rowid, stopping at the cap. The same
         # test as ``rowid IN (…)`` without building the list of every tenant's matches.
@@ -585,12 +591,27 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         positive = EventQuery(tuple(t for t in query.terms if not t.negate), query.time)
         choose = _needs_plan_choice(positive)
 
-        def decide(connection: sqlite3.Connection) -> tuple[bool, int | None]:
+        def decide(
+            connection: sqlite3.Connection,
+        ) -> tuple[bool, frozenset[Term], bool, int | None]:
             by_rowid = self._by_rowid(connection, tenant_id, query)
-            count = self._count(connection, tenant_id, query, SPARSE_MATCHES, by_rowid=by_rowid)
-            return by_rowid, count
+            kept_off, ordered = self._driver(connection, tenant_id, positive)
+            if ordered and not by_rowid:
+                return by_rowid, kept_off, ordered, None  # no count needed: see below
+            count = self._count(
+                connection, tenant_id, query, SPARSE_MATCHES, by_rowid=by_rowid, kept_off=kept_off
+            )
+            return by_rowid, kept_off, ordered, count
 
-        by_rowid, estimate = self._read(decide, replica=True) if choose else (False, None)
+        by_rowid, kept_off, ordered, estimate = (
+            self._read(decide, replica=True) if choose else (False, frozenset(), False, None)
+        )
+        if ordered and not by_rowid:
+            # The fewest-matching term is an indexed equality: its index holds every
+            # match in page order, so the page walks it and stops after one page,
+            # testing the other terms on each row; few matches or many. Sorting them
+            # would read each of its rows (a row read per entry) to find them all.
+            return Plan("events", "occurred_at {d}, seq {d}", kept_off=kept_off)
         if estimate is not None:  # "+" keeps the time index from being chosen for the order
             return Plan(
                 "events",
@@ -598,13 +619,51 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
                 text_first=True,
                 by_rowid=by_rowid,
                 total=estimate,
+                kept_off=kept_off,
             )
         if positive.terms and not choose:
             # One indexed equality: its own (tenant_id, column, occurred_at, seq) index
             # reads exactly the matches in page order. Forcing the time index here
             # would walk the whole tenant to find a rare value's few rows.
             return Plan("events", "occurred_at {d}, seq {d}")
-        return Plan("events INDEXED BY events_by_time", "occurred_at {d}, seq {d}")
+        return Plan(
+            "events INDEXED BY events_by_time", "occurred_at {d}, seq {d}", kept_off=kept_off
+        )
+
+    def _driver(
+        self, connection: sqlite3.Connection, tenant_id: str, query: EventQuery
+    ) -> tuple[frozenset[Term], bool]:
+        """Of several positive terms an index could read, the one that matches the
+        fewest rows (each counted through its own index, no further than the plan
+        threshold; an equality wins a tie, then the first). Where that is an equality,
+        whose index reads its matches in page order, the others' indexes are kept off
+        (returned, with True):
+        SQLite without statistics would as soon read ``action:member.*`` (a range of
+        100 k entries at 1 M events, each row read to test the actor) as
+        ``actor:usr_00010`` (5 k entries) for the two together."""
+        candidates = [t for t in query.terms if _indexed_single(t)]
+        if len(candidates) < 2:
+            return frozenset(), False
+        found: list[tuple[int, bool, int]] = []
+        # The time range is tested on each entry ("+"): the term's own index reads it.
+        bounds = [("+occurred_at >= ?", query.time.since), ("+occurred_at < ?", query.time.until)]
+        for i, term in enumerate(candidates):
+            where, params = compile_where(self.dialect, tenant_id, EventQuery((term,)))
+            for clause, moment in bounds:
+                if moment is not None:
+                    where += f" AND {clause}"
+                    params.append(to_micros(moment))
+            (matches,) = connection.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT ?)",
+                [*params, SPARSE_MATCHES + 1],
+            ).fetchone()
+            found.append((matches, _needs_plan_choice(EventQuery((term,))), i))
+        _, unordered, best = min(found)
+        if unordered:
+            # A range or a resource type: its index holds no time after the value, so
+            # with a time range SQLite may rightly prefer the time index; its own choice.
+            return frozenset(), False
+        return frozenset(t for i, t in enumerate(candidates) if i != best), True
 
     def _by_rowid(self, connection: sqlite3.Connection, tenant_id: str, query: EventQuery) -> bool:
         """An id-or-email term (``actor:ann@example.com``) is an OR that SQLite without
@@ -743,6 +802,19 @@ def _needs_plan_choice(query: EventQuery) -> bool:
         return not isinstance(value, ResourceRef) or value.id is None
     return term.field not in _ORDERED_EQUALITY or (
         term.field is Field.ACTION and str(value).endswith(".*")
+    )
+
+
+def _indexed_single(term: Term) -> bool:
+    """A positive term of one value that an index of its column reads (a range too)."""
+    if term.negate or len(term.values) != 1:
+        return False
+    if term.field in (Field.ACTOR, Field.TARGET):  # an "@" is an id-or-email OR
+        return "@" not in str(term.values[0])
+    return term.field in _ORDERED_EQUALITY or term.field in (
+        Field.RESOURCE,
+        Field.RESOURCE_TYPE,
+        Field.IP,
     )
 
 
