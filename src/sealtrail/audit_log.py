@@ -107,6 +107,7 @@ from sealtrail.limits import (
     STREAM_DELIVERY_LOG,
     STREAM_PACE,
     TAIL_BATCH,
+    DeliveryKind,
     ExportFormat,
 )
 from sealtrail.masking import Masker, parse_patterns
@@ -2657,7 +2658,7 @@ def _seal(
 
 def _delivery(
     record: StreamRecord,
-    kind: str,
+    kind: DeliveryKind,
     first_seq: int | None,
     last_seq: int | None,
     events: int,

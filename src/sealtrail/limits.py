@@ -101,6 +101,11 @@ StreamFormat = Literal["json", "ndjson", "ocsf", "cef"]
 STREAM_FORMATS: Final[tuple[StreamFormat, ...]] = get_args(StreamFormat)
 StreamDestinationType = Literal["webhook", "syslog"]
 STREAM_DESTINATION_TYPES: Final[tuple[StreamDestinationType, ...]] = get_args(StreamDestinationType)
+StreamState = Literal["active", "paused", "failing"]
+"""What a stream shows (``stream_admin.StreamView.status``): ``paused`` by its owner,
+``failing`` when its deliveries fail, else ``active``; only the first two can be set."""
+DeliveryKind = Literal["batch", "test"]
+"""An attempt of a stream's delivery log: a batch of the log, or a test message."""
 MAX_STREAM_NAME: Final = 128
 MAX_STREAM_URL: Final = 2048
 MAX_STREAMS_PER_TENANT: Final = 20

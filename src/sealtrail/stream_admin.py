@@ -24,6 +24,7 @@ from typing import Any, Final
 import httpx
 
 from sealtrail.events import format_timestamp
+from sealtrail.limits import StreamState
 from sealtrail.store.base import ConsumerState, DeliveryRecord, StreamRecord
 from sealtrail.streams.config import SecretSet, StreamSpec, WebhookDestination
 
@@ -72,7 +73,7 @@ class StreamView:
         return self.record.id
 
     @property
-    def status(self) -> str:
+    def status(self) -> StreamState:
         if self.record.status == "paused":
             return "paused"
         if self.state is not None and self.state.failing:

@@ -1,4 +1,5 @@
-"""The HTTP API through the real app, on a fresh SQLite database per test."""
+"""The HTTP API through the real app, on a fresh SQLite database per test; every JSON
+response checked against the served /openapi.json (tests/documented.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from sealtrail.audit_log import AuditLog
 from sealtrail.server.app import create_app
 from sealtrail.settings import Settings
+from tests.documented import check_every_response
 from tests.keys import quiet_api_key
 
 
@@ -64,6 +66,7 @@ def api(settings: Settings) -> Iterator[Api]:
     log.create_tenant("acme")
     log.create_tenant("globex")
     with TestClient(create_app(log, settings)) as client:
+        check_every_response(client)
         yield Api(client, log, {})
     log.close()
 

@@ -141,3 +141,25 @@ def test_a_replay_stores_nothing(api: Api) -> None:
     )
     assert len(custom.json()["alerts"]) == 11
     assert api.log.alerts(Principal.operator("acme")) == []
+
+
+def test_alert_pages_and_tuned_rules_show_every_member(api: Api) -> None:
+    """The members that are null until something sets them, set (tests/documented.py checks
+    each answer against /openapi.json): a page with a next one, a rule with context and
+    hours."""
+    api.post(failed_logins(10, ip="198.51.100.1"))
+    api.post(failed_logins(10, ip="198.51.100.2"))
+    evaluate(api)
+    first = api.get("/v1/alerts", limit=1).json()
+    assert len(first["alerts"]) == 1 and first["next_before"] == first["alerts"][0]["id"]
+    second = api.get("/v1/alerts", limit=1, before=first["next_before"]).json()
+    assert second["alerts"][0]["id"] != first["alerts"][0]["id"]
+    headers = api.headers(scopes=MANAGE)
+    tuned = api.client.patch(
+        "/v1/detections/failed-logins-per-ip",
+        json={"context": {"method": ["password"]}, "hours": "outside", "enabled": False},
+        headers=headers,
+    )
+    assert tuned.status_code == 200, tuned.text
+    assert tuned.json()["context"] == {"method": ["password"]}
+    assert tuned.json()["hours"] == "outside" and tuned.json()["enabled"] is False

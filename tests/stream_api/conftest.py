@@ -1,4 +1,5 @@
-"""The stream API through the real app, delivering to a local HTTPS receiver."""
+"""The stream API through the real app, delivering to a local HTTPS receiver; every JSON
+response checked against the served /openapi.json (tests/documented.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from sealtrail.audit_log import AuditLog
 from sealtrail.server.app import create_app
 from sealtrail.settings import Settings
+from tests.documented import check_every_response
 from tests.keys import quiet_api_key
 from tests.streams.webhook_receiver import Receiver
 from tests.streams.webhook_receiver import receiver as receiver  # the fixture
@@ -98,5 +100,6 @@ def stream_api(tmp_path: Path, receiver: Receiver) -> Iterator[StreamApi]:
     log.create_tenant("acme")
     log.create_tenant("globex")
     with TestClient(create_app(log, settings)) as client:
+        check_every_response(client)
         yield StreamApi(client, log, receiver, {})
     log.close()

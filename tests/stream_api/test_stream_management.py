@@ -137,3 +137,23 @@ def test_replay_and_deliveries_check_their_input(stream_api: StreamApi) -> None:
     change = stream_api.call("PATCH", f"/v1/streams/{sid}", {"destination": SYSLOG})
     assert change.status_code == 422 and "cannot change" in change.json()["error"]["message"]
     assert stream_api.call("PATCH", f"/v1/streams/{sid}", {"status": "off"}).status_code == 422
+
+
+def test_an_attempt_that_reaches_nothing_is_shown_without_an_http_status(
+    stream_api: StreamApi,
+) -> None:
+    """The attempt's nullable members as the code writes them (tests/documented.py checks
+    each answer against /openapi.json): a syslog stream whose host refuses the connection."""
+    nowhere = {"type": "syslog", "host": "127.0.0.1", "port": 9, "tls": False}
+    created = stream_api.call(
+        "POST", "/v1/streams", {"name": "nowhere", "destination": nowhere, "format": "cef"}
+    )
+    assert created.status_code == 201, created.text
+    sid = created.json()["id"]
+    answer = stream_api.call("POST", f"/v1/streams/{sid}/test")
+    assert answer.status_code == 200, answer.text
+    attempt = answer.json()["delivery"]
+    assert attempt["delivered"] is False and attempt["status"] is None and attempt["error"]
+    assert attempt["kind"] == "test" and attempt["first_seq"] is None
+    log = stream_api.call("GET", f"/v1/streams/{sid}/deliveries?limit=100").json()
+    assert attempt in log["deliveries"]

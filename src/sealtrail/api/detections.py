@@ -10,7 +10,7 @@ and says what it would have opened (not under ``/v1/detections/``: a rule may be
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from fastapi import APIRouter, Request
@@ -28,9 +28,9 @@ router = APIRouter(tags=["detections"])
 
 JSON = "application/json"
 RULE_SHAPE = '{"name", "phrase", "severity", "condition"?, "context"?, "hours"?, "title"?}'
-
-
-_OK = schemas.content(JSON, {"type": "object"}, "the rule(s), settings or alert(s) as JSON")
+_RULE: Final = schemas.returns(schemas.RuleOut, "the rule")
+_SETTINGS: Final = schemas.returns(schemas.DetectionSettingsOut, "the detection settings")
+_ALERT: Final = schemas.returns(schemas.AlertOut, "the alert")
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -46,7 +46,10 @@ def _settings_dict(request: Request) -> dict[str, str]:
     "/v1/detections",
     summary="The tenant's detection rules: built-in and its own",
     response_class=Response,
-    **schemas.operation(errors=(422,), responses={200: _OK}),
+    **schemas.operation(
+        errors=(422,),
+        responses={200: schemas.returns(schemas.RuleList, "the rules and the settings")},
+    ),
 )
 def list_detections(request: Request) -> Response:
     query_lists(request, allowed=())
@@ -64,7 +67,7 @@ def list_detections(request: Request) -> Response:
         body=schemas.json_body(schemas.RULE_IN),
         responses={
             201: {
-                **_OK,
+                **_RULE,
                 **schemas.links(
                     GetDetection=("get_detection", {"name": "$response.body#/name"}),
                     UpdateDetection=("update_detection", {"name": "$response.body#/name"}),
@@ -88,7 +91,7 @@ async def add_detection(request: Request) -> Response:
     **schemas.operation(
         errors=(*schemas.BODY, 404),
         body=schemas.json_body(schemas.RULE_TEST_IN),
-        responses={200: _OK},
+        responses={200: schemas.returns(schemas.ReplayOut, "the alerts it would have opened")},
     ),
 )
 async def test_detection(request: Request) -> Response:
@@ -115,7 +118,7 @@ async def test_detection(request: Request) -> Response:
     "/v1/detections/{name}",
     summary="One detection rule",
     response_class=Response,
-    **schemas.operation(errors=(404, 422), responses={200: _OK}),
+    **schemas.operation(errors=(404, 422), responses={200: _RULE}),
 )
 def get_detection(request: Request, name: str) -> Response:
     rule = deps.audit_log(request).detection_rule(deps.principal(request), name)
@@ -129,7 +132,7 @@ def get_detection(request: Request, name: str) -> Response:
     **schemas.operation(
         errors=(*schemas.BODY, 404),
         body=schemas.json_body(schemas.RULE_CHANGE_IN),
-        responses={200: _OK},
+        responses={200: _RULE},
     ),
 )
 async def update_detection(request: Request, name: str) -> Response:
@@ -146,7 +149,7 @@ async def update_detection(request: Request, name: str) -> Response:
     **schemas.operation(
         errors=(404, 422),
         responses={
-            200: {**_OK, "description": "a built-in rule, put back to its defaults"},
+            200: schemas.returns(schemas.RuleOut, "a built-in rule, put back to its defaults"),
             204: {"description": "The rule was deleted"},
         },
     ),
@@ -162,7 +165,7 @@ def delete_detection(request: Request, name: str) -> Response:
     "/v1/detection-settings",
     summary="The time zone and business hours rules read",
     response_class=Response,
-    **schemas.operation(responses={200: _OK}),
+    **schemas.operation(responses={200: _SETTINGS}),
 )
 def get_detection_settings(request: Request) -> Response:
     return _json(_settings_dict(request))
@@ -175,7 +178,7 @@ def get_detection_settings(request: Request) -> Response:
     **schemas.operation(
         errors=schemas.BODY,
         body=schemas.json_body(schemas.DETECTION_SETTINGS_IN),
-        responses={200: _OK},
+        responses={200: _SETTINGS},
     ),
 )
 async def put_detection_settings(request: Request) -> Response:
@@ -199,7 +202,7 @@ async def put_detection_settings(request: Request) -> Response:
         errors=(404, 422),
         auth="key_or_viewer",
         parameters=schemas.ALERT_PARAMETERS,
-        responses={200: _OK},
+        responses={200: schemas.returns(schemas.AlertPage, "the alerts, newest first")},
     ),
 )
 def list_alerts(request: Request) -> Response:
@@ -220,7 +223,7 @@ def list_alerts(request: Request) -> Response:
     "/v1/alerts/{alert_id}",
     summary="One alert",
     response_class=Response,
-    **schemas.operation(errors=(404, 422), auth="key_or_viewer", responses={200: _OK}),
+    **schemas.operation(errors=(404, 422), auth="key_or_viewer", responses={200: _ALERT}),
 )
 def get_alert(request: Request, alert_id: str) -> Response:
     alert = deps.audit_log(request).alert(deps.principal(request), alert_id)
@@ -231,7 +234,7 @@ def get_alert(request: Request, alert_id: str) -> Response:
     "/v1/alerts/{alert_id}/acknowledge",
     summary="Acknowledge an alert (recorded as audit_log.alert_acknowledged)",
     response_class=Response,
-    **schemas.operation(errors=(404, 422), responses={200: _OK}),
+    **schemas.operation(errors=(404, 422), responses={200: _ALERT}),
 )
 def acknowledge_alert(request: Request, alert_id: str) -> Response:
     principal = deps.principal(request)
@@ -243,7 +246,7 @@ def acknowledge_alert(request: Request, alert_id: str) -> Response:
     "/v1/alerts/{alert_id}/resolve",
     summary="Resolve an alert (recorded as audit_log.alert_resolved)",
     response_class=Response,
-    **schemas.operation(errors=(404, 422), responses={200: _OK}),
+    **schemas.operation(errors=(404, 422), responses={200: _ALERT}),
 )
 def resolve_alert(request: Request, alert_id: str) -> Response:
     principal = deps.principal(request)

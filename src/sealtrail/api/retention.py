@@ -25,9 +25,7 @@ JSON = "application/json"
     response_class=Response,
     **schemas.operation(
         auth="key_or_viewer",
-        responses={
-            200: schemas.content("application/json", {"type": "object"}, "the retention policy")
-        },
+        responses={200: schemas.returns(schemas.RetentionOut, "the retention policy")},
     ),
 )
 def get_retention(request: Request) -> Response:
@@ -44,9 +42,7 @@ def get_retention(request: Request) -> Response:
     **schemas.operation(
         errors=schemas.BODY,
         body=schemas.json_body(schemas.RETENTION_IN),
-        responses={
-            200: schemas.content("application/json", {"type": "object"}, "the retention policy")
-        },
+        responses={200: schemas.returns(schemas.RetentionOut, "the retention policy")},
     ),
 )
 async def put_retention(request: Request) -> Response:

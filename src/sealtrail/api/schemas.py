@@ -16,11 +16,12 @@ parameters, its body and its links to the operations that use what it returns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic.json_schema import SkipJsonSchema
 
-from sealtrail.detections.rules import HOURS
+from sealtrail.detections.rules import HOURS, Hours
 from sealtrail.events import EVENT_FIELDS, SERVER_FIELDS
 from sealtrail.limits import (
     ACTION_REGEX,
@@ -59,8 +60,13 @@ from sealtrail.limits import (
     SLUG_REGEX,
     STREAM_FORMATS,
     ActorType,
+    AlertStatus,
+    DeliveryKind,
     Kind,
     Outcome,
+    Severity,
+    StreamFormat,
+    StreamState,
 )
 from sealtrail.query import MAX_PHRASE_LENGTH
 from sealtrail.query.params import MAX_ACTIONS
@@ -234,6 +240,215 @@ class ErasureOut(BaseModel):
     reason: str | None = None
     created_at: str | None = None
     finished_at: str | None = None
+
+
+# -- streams, detections, alerts, retention ----------------------------------------------
+# What stream_admin's, detections' and retention's ``to_dict`` write, member for member;
+# closed (``extra="forbid"``), so a member the code adds without documenting it fails
+# tests/api/test_openapi.py, the API tests (tests/documented.py checks every response)
+# and the fuzz run's response_schema_conformance.
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+"""A time as ``events.format_timestamp`` writes it: RFC 3339 in UTC, with microseconds."""
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _sometimes(description: str, **constraints: Any) -> Any:
+    """A member the code writes only when ``description`` says so: absent otherwise,
+    never null (``x: str | SkipJsonSchema[None] = _sometimes(...)``)."""
+    return Field(None, description=description, json_schema_extra=_no_default, **constraints)
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WebhookDestinationOut(_Closed):
+    type: Literal["webhook"]
+    url: str
+
+
+class SyslogDestinationOut(_Closed):
+    type: Literal["syslog"]
+    host: str
+    port: int = Field(ge=1, le=65535)
+    tls: bool
+
+
+class StreamProgressOut(_Closed):
+    next_seq: int = Field(ge=0, description="the seq the stream delivers next")
+    lag: int = Field(ge=0, description="events of the log past next_seq")
+    attempts: int = Field(ge=0, description="failed attempts in the current run of failures")
+    last_error: str | None
+    failing_since: Timestamp | None
+    retry_at: Timestamp | None = Field(description="null unless a failure is being retried")
+
+
+class V1SigningOut(_Closed):
+    scheme: Literal["v1"] = Field(description="HMAC-SHA256")
+
+
+class V1aSigningOut(_Closed):
+    scheme: Literal["v1a"] = Field(description="Ed25519")
+    public_key: str = Field(pattern="^whpk_", description="what receivers verify with")
+
+
+class V1KeyOut(_Closed):
+    current: bool
+    retires_at: int | None = Field(description="Unix seconds; null for the current key")
+    scheme: Literal["v1"]
+
+
+class V1aKeyOut(_Closed):
+    current: bool
+    retires_at: int | None = Field(description="Unix seconds; null for the current key")
+    scheme: Literal["v1a"]
+    public_key: str = Field(pattern="^whpk_")
+
+
+class _StreamOut(_Closed):
+    id: str
+    name: str
+    format: StreamFormat
+    filter: str | None = Field(description="a search phrase; null: every event")
+    status: StreamState
+    created_at: Timestamp
+    updated_at: Timestamp
+    delivery: StreamProgressOut
+
+
+class WebhookStreamOut(_StreamOut):
+    destination: WebhookDestinationOut
+    signing: Annotated[V1SigningOut | V1aSigningOut, Field(discriminator="scheme")] | None = Field(
+        description="the current key's scheme (null: no current key)"
+    )
+    signing_keys: list[Annotated[V1KeyOut | V1aKeyOut, Field(discriminator="scheme")]] = Field(
+        description="the keys that sign now, never a secret: the current one and rotated ones"
+        " until they retire"
+    )
+
+
+class WebhookStreamNewKeyOut(WebhookStreamOut):
+    secret: str | SkipJsonSchema[None] = _sometimes(
+        "the v1 secret Sealtrail generated (whsec_…), in this answer only: absent for a v1a"
+        " key (receivers need only signing.public_key) and for a key the owner sent",
+        pattern="^whsec_",
+    )
+
+
+class SyslogStreamOut(_StreamOut):
+    destination: SyslogDestinationOut
+
+
+class StreamOut(RootModel[WebhookStreamOut | SyslogStreamOut]):
+    """A stream (never a secret)."""
+
+
+class CreatedStreamOut(RootModel[WebhookStreamNewKeyOut | SyslogStreamOut]):
+    """A stream just created: a webhook's generated v1 secret shows here, once."""
+
+
+class StreamList(_Closed):
+    streams: list[StreamOut]
+
+
+class DeliveryAttemptOut(_Closed):
+    id: str
+    at: Timestamp
+    kind: DeliveryKind
+    first_seq: int | None = Field(description="the batch's first seq; null for a test")
+    last_seq: int | None
+    events: int = Field(ge=0)
+    attempt: int = Field(ge=1, description="of this batch: 1, then each retry")
+    delivered: bool
+    status: int | None = Field(description="the HTTP status; null without an HTTP answer")
+    latency_ms: float = Field(ge=0)
+    error: str | None
+
+
+class DeliveryLog(_Closed):
+    deliveries: list[DeliveryAttemptOut] = Field(description="newest first")
+
+
+class StreamTestOut(_Closed):
+    delivery: DeliveryAttemptOut
+
+
+class RuleOut(_Closed):
+    name: str
+    title: str
+    phrase: str
+    condition: str | None
+    context: dict[str, list[str]] | None
+    hours: Hours | None
+    severity: Severity
+    enabled: bool
+    builtin: bool
+
+
+class DetectionSettingsOut(_Closed):
+    timezone: str = Field(description="an IANA time zone")
+    business_hours: str = Field(description="like `Mon-Fri 08:00-18:00`")
+
+
+class RuleList(_Closed):
+    rules: list[RuleOut]
+    settings: DetectionSettingsOut
+
+
+class ReplayAlertOut(_Closed):
+    rule: str
+    severity: Severity
+    summary: str
+    event_ids: list[str]
+    event_seqs: list[int]
+    event_count: int = Field(ge=1)
+    first_event_at: Timestamp
+    last_event_at: Timestamp
+    search: str = Field(description="a search phrase showing the events around it")
+
+
+class ReplayOut(_Closed):
+    alerts: list[ReplayAlertOut] = Field(description="what the rule would have opened")
+
+
+class AlertOut(_Closed):
+    id: str
+    rule: str
+    severity: Severity
+    opened_at: Timestamp
+    status: AlertStatus
+    event_ids: list[str] = Field(description="up to 100, in log order")
+    summary: str
+    title: str
+    group: dict[str, str] = Field(description="the values it was counted by")
+    event_seqs: list[int]
+    event_count: int = Field(ge=1, description="all of them")
+    first_event_at: Timestamp
+    last_event_at: Timestamp
+    search: str = Field(description="a search phrase showing the events around it")
+    acknowledged_by: str | None
+    acknowledged_at: Timestamp | None
+    resolved_by: str | None
+    resolved_at: Timestamp | None
+
+
+class AlertPage(_Closed):
+    alerts: list[AlertOut] = Field(description="newest first")
+    next_before: str | None = Field(description="`before` for the next page; null: no more")
+
+
+class RetentionRuleOut(_Closed):
+    action_prefix: str = Field(pattern=RETENTION_PREFIX_REGEX)
+    days: int = Field(ge=1, le=MAX_RETENTION_DAYS)
+
+
+class RetentionOut(_Closed):
+    tenant_id: str
+    days: int | None = Field(ge=1, le=MAX_RETENTION_DAYS, description="null: forever")
+    rules: list[RetentionRuleOut] = Field(description="the longest matching prefix wins")
 
 
 class HealthOut(BaseModel):
@@ -852,6 +1067,11 @@ def operation(
     if body is not None:
         extra_doc["requestBody"] = dict(body)
     return {"responses": documented, "openapi_extra": extra_doc}
+
+
+def returns(model: Any, description: str) -> dict[str, Any]:
+    """A successful JSON response: ``model`` is the shape the handler writes."""
+    return {"model": model, "description": description}
 
 
 def content(media_type: str, schema: Mapping[str, Any], description: str) -> dict[str, Any]:

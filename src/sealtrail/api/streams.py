@@ -25,7 +25,7 @@ from sealtrail.streams.config import SigningChoice, StreamSpec
 router = APIRouter(prefix="/v1/streams", tags=["streams"])
 
 JSON = "application/json"
-_OK = schemas.content(JSON, {"type": "object"}, "the stream (or its deliveries) as JSON")
+_STREAM_OK = schemas.returns(schemas.StreamOut, "the stream")
 _STREAM = (
     'a stream: {"name", "destination": {"type": "webhook", "url"} | {"type": "syslog",'
     ' "host", "port", "tls"}, "format", "filter"?, "signing"?: {"scheme": "v1" | "v1a"}}'
@@ -69,7 +69,10 @@ def _object(body: Any, allowed: set[str]) -> dict[str, Any]:
         body=schemas.json_body(schemas.STREAM_IN),
         responses={
             201: {
-                **_OK,
+                **schemas.returns(
+                    schemas.CreatedStreamOut,
+                    "the stream; a webhook's generated v1 secret is in this answer only",
+                ),
                 **schemas.links(GetStream=("get_stream", {"stream_id": "$response.body#/id"})),
             },
             409: {"description": f"the tenant has {MAX_STREAMS_PER_TENANT} streams, the most"},
@@ -91,7 +94,9 @@ async def create_stream(request: Request) -> Response:
     "",
     summary="The tenant's streams, with how their delivery is going",
     response_class=Response,
-    **schemas.operation(errors=(422,), responses={200: _OK}),
+    **schemas.operation(
+        errors=(422,), responses={200: schemas.returns(schemas.StreamList, "the streams")}
+    ),
 )
 def list_streams(request: Request) -> Response:
     principal = deps.principal(request)
@@ -105,7 +110,7 @@ def list_streams(request: Request) -> Response:
     "/{stream_id}",
     summary="One stream",
     response_class=Response,
-    **schemas.operation(errors=(404, 422), responses={200: _OK}),
+    **schemas.operation(errors=(404, 422), responses={200: _STREAM_OK}),
 )
 def get_stream(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)
@@ -120,7 +125,7 @@ def get_stream(request: Request, stream_id: str) -> Response:
     **schemas.operation(
         errors=(*schemas.BODY, 404),
         body=schemas.json_body(schemas.STREAM_CHANGE_IN),
-        responses={200: _OK},
+        responses={200: _STREAM_OK},
     ),
 )
 async def update_stream(request: Request, stream_id: str) -> Response:
@@ -149,7 +154,10 @@ def delete_stream(request: Request, stream_id: str) -> Response:
     "/{stream_id}/test",
     summary="Send the stream a signed test message now",
     response_class=Response,
-    **schemas.operation(errors=(404, 422), responses={200: _OK}),
+    **schemas.operation(
+        errors=(404, 422),
+        responses={200: schemas.returns(schemas.StreamTestOut, "the attempt, as logged")},
+    ),
 )
 async def test_stream(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)
@@ -165,7 +173,7 @@ async def test_stream(request: Request, stream_id: str) -> Response:
     **schemas.operation(
         errors=(*schemas.BODY, 404),
         body=schemas.json_body(schemas.REPLAY_IN),
-        responses={202: _OK},
+        responses={202: _STREAM_OK},
     ),
 )
 async def replay_stream(request: Request, stream_id: str) -> Response:
@@ -186,7 +194,16 @@ async def replay_stream(request: Request, stream_id: str) -> Response:
         " signs on for a while"
     ),
     response_class=Response,
-    **schemas.operation(errors=(*schemas.BODY, 404), body=schemas.ROTATE_IN, responses={200: _OK}),
+    **schemas.operation(
+        errors=(*schemas.BODY, 404),
+        body=schemas.ROTATE_IN,
+        responses={
+            200: schemas.returns(
+                schemas.WebhookStreamNewKeyOut,
+                "the stream with its new key; a generated v1 secret is in this answer only",
+            )
+        },
+    ),
 )
 async def rotate_secret(request: Request, stream_id: str) -> Response:
     principal = deps.principal(request)
@@ -220,7 +237,7 @@ async def rotate_secret(request: Request, stream_id: str) -> Response:
                 "limit", "attempts, newest first", schemas.integer(1, STREAM_DELIVERY_LOG)
             )
         ],
-        responses={200: _OK},
+        responses={200: schemas.returns(schemas.DeliveryLog, "the attempts, newest first")},
     ),
 )
 def stream_deliveries(request: Request, stream_id: str) -> Response:
