@@ -171,6 +171,7 @@ SEMANTIC: Final[tuple[tuple[str, str, str], ...]] = (
     ("invalid_input", r"is not an IANA time zone", "the time zone database"),
     ("invalid_input", r"^business hours .* are not like", "the business-hours grammar"),
     ("invalid_input", r"^a rule's name cannot be changed", "against the stored rule"),
+    ("invalid_input", r"^a stream's destination type cannot change", "against the stored stream"),
     ("invalid_input", r"^each action prefix may be named once", "unique by one member"),
     ("invalid_input", r"^event type .*: description has", "the description template grammar"),
     ("invalid_input", r"^signing is for webhook streams", "one field against another"),

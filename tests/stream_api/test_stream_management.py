@@ -137,6 +137,8 @@ def test_replay_and_deliveries_check_their_input(stream_api: StreamApi) -> None:
     change = stream_api.call("PATCH", f"/v1/streams/{sid}", {"destination": SYSLOG})
     assert change.status_code == 422 and "cannot change" in change.json()["error"]["message"]
     assert stream_api.call("PATCH", f"/v1/streams/{sid}", {"status": "off"}).status_code == 422
+    # Found by fuzzing: null was taken as "no change", which the document does not allow.
+    assert stream_api.call("PATCH", f"/v1/streams/{sid}", {"status": None}).status_code == 422
 
 
 def test_an_attempt_that_reaches_nothing_is_shown_without_an_http_status(

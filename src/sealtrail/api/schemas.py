@@ -868,6 +868,8 @@ STREAM_IN: Final = _object(
 STREAM_CHANGE_IN: Final = {
     **_object({**_STREAM_MEMBERS, "status": _enum(STREAM_STATUSES)}, []),
     "minProperties": 1,
+    "description": "the members to change; destination, if sent, is of the stream's own type"
+    " (webhook or syslog: a stream's destination type cannot change)",
 }
 REPLAY_IN: Final = _object({"from_seq": _integer(0, MAX_OFFSET)}, ["from_seq"])
 ROTATE_IN: Final = {

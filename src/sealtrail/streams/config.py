@@ -226,7 +226,7 @@ class StreamSpec:
         if "filter" in body:
             spec = replace(spec, filter=_filter(body["filter"]))
         status = body.get("status")
-        if status is not None and status not in STREAM_STATUSES:
+        if "status" in body and status not in STREAM_STATUSES:  # null too: not a status
             raise InvalidInput(f"status must be one of {', '.join(STREAM_STATUSES)}")
         if type(spec.destination) is not type(self.destination):
             raise InvalidInput(
