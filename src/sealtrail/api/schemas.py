@@ -871,9 +871,18 @@ STREAM_CHANGE_IN: Final = {
     "description": "the members to change; destination, if sent, is of the stream's own type"
     " (webhook or syslog: a stream's destination type cannot change)",
 }
-REPLAY_IN: Final = _object({"from_seq": _integer(0, MAX_OFFSET)}, ["from_seq"])
+REPLAY_IN: Final = _object(
+    {
+        "from_seq": {
+            **_integer(0, MAX_OFFSET),
+            "description": "at most the log's size (the next seq): 422 past it",
+        }
+    },
+    ["from_seq"],
+)
 ROTATE_IN: Final = {
     "required": False,
+    "description": "webhook streams only (a syslog stream has no key to rotate: 422)",
     "content": {
         JSON: {
             "schema": _object(

@@ -123,9 +123,9 @@ def get_stream(request: Request, stream_id: str) -> Response:
     summary='Change a stream; {"status": "paused"} pauses it, "active" resumes it',
     response_class=Response,
     **schemas.operation(
-        errors=(*schemas.BODY, 404),
+        errors=(*schemas.BODY, 404, 409),
         body=schemas.json_body(schemas.STREAM_CHANGE_IN),
-        responses={200: _STREAM_OK},
+        responses={200: _STREAM_OK, 409: {"description": "another stream has that name"}},
     ),
 )
 async def update_stream(request: Request, stream_id: str) -> Response:
