@@ -488,11 +488,14 @@ _NO_CONTROL: Final = r"^[^\x00-\x1f\x7f]*$"
 _EMAIL: Final = r"^[^\s\x00-\x1f\x7f]+@[^\s@\x00-\x1f\x7f]+$"
 _NAME_LINE: Final = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 """A name on one line with something besides blanks (no control character anywhere)."""
-_NOT_BLANK: Final = (
-    "[^\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_PY_SPACE: Final = (
+    "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-"""Something besides what Python's ``str.strip()`` drops (more than JSON Schema's ``\\s``);
-the characters themselves, so every regex dialect reads the same class."""
+"""What Python's ``str.isspace()`` and ``str.strip()`` take for blanks (more than JSON
+Schema's ``\\s``: ``\\x85`` and ``\\x1c``-``\\x1f`` too), for a character class; the
+characters themselves, so every regex dialect reads the same class."""
+_NOT_BLANK: Final = f"[^{_PY_SPACE}]"
+"""Something besides what Python's ``str.strip()`` drops."""
 
 
 def _string(
@@ -829,7 +832,7 @@ _WEBHOOK: Final = _object(
 _SYSLOG: Final = _object(
     {
         "type": {"const": "syslog"},
-        "host": _string(253, pattern=r"^[^\s/@\x00-\x1f\x7f]+$"),
+        "host": _string(253, pattern=rf"^[^/@\x00-\x1f\x7f{_PY_SPACE}]+$"),
         "port": _integer(1, 65535),
         "tls": {"type": "boolean"},
     },
