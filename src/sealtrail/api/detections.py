@@ -234,7 +234,7 @@ def get_alert(request: Request, alert_id: str) -> Response:
     "/v1/alerts/{alert_id}/acknowledge",
     summary="Acknowledge an alert (recorded as audit_log.alert_acknowledged)",
     response_class=Response,
-    **schemas.operation(errors=(404, 422), responses={200: _ALERT}),
+    **schemas.operation(errors=(404, 422), auth="key_or_viewer", responses={200: _ALERT}),
 )
 def acknowledge_alert(request: Request, alert_id: str) -> Response:
     principal = deps.principal(request)
@@ -246,7 +246,7 @@ def acknowledge_alert(request: Request, alert_id: str) -> Response:
     "/v1/alerts/{alert_id}/resolve",
     summary="Resolve an alert (recorded as audit_log.alert_resolved)",
     response_class=Response,
-    **schemas.operation(errors=(404, 422), responses={200: _ALERT}),
+    **schemas.operation(errors=(404, 422), auth="key_or_viewer", responses={200: _ALERT}),
 )
 def resolve_alert(request: Request, alert_id: str) -> Response:
     principal = deps.principal(request)

@@ -1010,7 +1010,8 @@ SECURITY_SCHEMES: Final = {
         "in": "cookie",
         "name": COOKIE,
         "description": f"a viewer session (docs/viewer.md); `{SECURE_COOKIE}` over HTTPS. "
-        "Reads only, within the session's role and accounts",
+        "Reads, within the session's role and accounts; an owner's or admin's session also "
+        "acknowledges and resolves the tenant's alerts",
     },
 }
 Auth = Literal["key", "key_or_viewer", "none"]
