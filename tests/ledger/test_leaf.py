@@ -255,19 +255,9 @@ def test_a_leaf_template_gives_the_leaf_of_every_seq() -> None:
 
 # -- the template append builds from an Event's own fields --------------------------------
 
-_TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12) | st.sampled_from(
-    ['"seq":9007199254740991', '\u2028\\"/', "caf\u00e9 \U0001f600", ""]
-)
+# the leaf's own hazards beside any text: its seq marker, escapes, non-ASCII
+_TEXT = text | st.sampled_from(['"seq":9007199254740991', '\u2028\\"/', "caf\u00e9 \U0001f600", ""])
 _OPTIONAL = st.none() | _TEXT
-_JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**53) + 1, 2**53 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | _TEXT,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(_TEXT, children, max_size=3),
-    max_leaves=8,
-)
 
 
 @st.composite
@@ -275,7 +265,7 @@ def _events(draw: st.DrawFn) -> Event:
     actor = Actor(draw(_TEXT), draw(_TEXT), draw(_OPTIONAL), draw(_OPTIONAL), draw(_OPTIONAL))
     target = draw(st.none() | st.builds(Target, _TEXT, _TEXT, _OPTIONAL, _OPTIONAL))
     resource = draw(st.none() | st.builds(Resource, _TEXT, _TEXT, _OPTIONAL))
-    context = draw(st.none() | st.dictionaries(_TEXT, _JSON, max_size=4))
+    context = draw(st.none() | st.dictionaries(_TEXT, json_values, max_size=4))
     event = Event(
         tenant_id=draw(_TEXT),
         seq=-1,
