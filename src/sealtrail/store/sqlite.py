@@ -484,7 +484,46 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
                 total = self.count(tenant_id, query, COUNT_CAP) if with_total else None
                 events = [self.dialect.event_from_row(r) for r in rows[: page.limit]]
                 return SearchResult(events, total, len(rows) > page.limit)
+        elif _either_drives(query):
+            rows = self._read(lambda c: self._either_page(c, tenant_id, query, page), replica=True)
+            total = self.count(tenant_id, query, COUNT_CAP) if with_total else None
+            events = [self.dialect.event_from_row(r) for r in rows[: page.limit]]
+            return SearchResult(events, total, len(rows) > page.limit)
         return super().search(tenant_id, query, page, with_total=with_total)
+
+    def _either_page(
+        self, connection: sqlite3.Connection, tenant_id: str, query: EventQuery, page: Page
+    ) -> list[Any]:
+        """A page of an id-or-email term (the viewer's actor field): each column's own
+        index read in page order, no further than the page, and the pages merged.
+
+        Each of ``(tenant_id, actor_id, occurred_at, seq)`` and ``(tenant_id,
+        actor_email, occurred_at, seq)`` holds its matches in page order, so the first
+        ``offset + limit + 1`` of the union are among the first that many of each; an
+        event found by both is one row (``UNION``). The union of every match's rowid,
+        then a sort, read each matching row first: up to 10,000 at 1 M events.
+        """
+        positive = next(t for t in query.terms if not t.negate)
+        rest = EventQuery(tuple(t for t in query.terms if t.negate), query.time)
+        rest_where, rest_params = compile_where(self.dialect, tenant_id, rest)
+        desc = query.order == "desc"
+        direction = "DESC" if desc else "ASC"
+        order = f"ORDER BY occurred_at {direction}, seq {direction}"
+        after, after_params = "", []
+        if page.cursor is not None:
+            after = f" AND (occurred_at, seq) {'<' if desc else '>'} (?, ?)"
+            after_params = [page.cursor.occurred_at_us, min(page.cursor.seq, MAX_SEQ)]
+        offset = page.offset if page.cursor is None else 0
+        wanted = offset + page.limit + 1
+        arms, params = [], []
+        for where, args in either_arms(self.dialect, tenant_id, EventQuery((positive,))):
+            arms.append(
+                f"SELECT * FROM (SELECT {SELECT_LIST} FROM events"
+                f" WHERE {where} AND {rest_where}{after} {order} LIMIT ?)"
+            )
+            params += [*args, *rest_params, *after_params, wanted]
+        sql = f"SELECT * FROM ({' UNION '.join(arms)}) {order} LIMIT ? OFFSET ?"
+        return connection.execute(sql, [*params, page.limit + 1, offset]).fetchall()
 
     def _windowed_text_page(
         self, connection: sqlite3.Connection, tenant_id: str, query: EventQuery, page: Page
@@ -820,6 +859,13 @@ def _indexed_single(term: Term) -> bool:
 
 def _positive_text(term: Term) -> bool:
     return term.field is Field.TEXT and not term.negate
+
+
+def _either_drives(query: EventQuery) -> bool:
+    """Whether the query's one positive test is an id-or-email term (negated terms and
+    the time range are tested on each row its indexes find)."""
+    positive = [t for t in query.terms if not t.negate]
+    return len(positive) == 1 and has_either(EventQuery((positive[0],)))
 
 
 def _text_drives(query: EventQuery) -> bool:
