@@ -118,19 +118,7 @@ def test_a_timeline_of_whole_days_reads_the_day_counts_not_the_events(
     sql, _params, plan = reads[0]
     assert "event_counts" not in sql, sql
     assert sum(c.count for c in counts) == engine.matches(query)
-    if engine.name == "sqlite":
-        searches = [line for line in plan.splitlines() if "event_day_counts" in line]
-        assert searches == [
-            "SEARCH event_day_counts USING PRIMARY KEY (tenant_id=? AND day>? AND day<?)"
-        ], plan
-    else:
-        nodes = _nodes(json.loads(plan)[0]["Plan"])
-        assert {n["Relation Name"] for n in nodes if "Relation Name" in n} == {
-            "event_day_counts"
-        }, plan
-        (index,) = [n for n in nodes if "Index Name" in n]  # an index scan, or a bitmap's
-        assert index["Index Name"] == "event_day_counts_pkey", plan
-        assert all(column in index["Index Cond"] for column in ("tenant_id", "day")), plan
+    _reads_one_range_of_day_counts(engine, plan)
 
 
 def test_a_timeline_of_hours_reads_the_hour_counts(engine: Engine) -> None:
@@ -213,19 +201,7 @@ def test_an_exact_count_of_whole_days_reads_the_day_counts_not_the_events(
     ((sql, _params, plan),) = counts_reads(engine)
     assert "event_counts" not in sql, sql
     assert total == engine.matches(EventQuery((LEAVES_NOTHING_OUT,), query.time)) > 0
-    if engine.name == "sqlite":
-        searches = [line for line in plan.splitlines() if "event_day_counts" in line]
-        assert searches == [
-            "SEARCH event_day_counts USING PRIMARY KEY (tenant_id=? AND day>? AND day<?)"
-        ], plan
-    else:
-        nodes = _nodes(json.loads(plan)[0]["Plan"])
-        assert {n["Relation Name"] for n in nodes if "Relation Name" in n} == {
-            "event_day_counts"
-        }, plan
-        (index,) = [n for n in nodes if "Index Name" in n]
-        assert index["Index Name"] == "event_day_counts_pkey", plan
-        assert all(column in index["Index Cond"] for column in ("tenant_id", "day")), plan
+    _reads_one_range_of_day_counts(engine, plan)
 
 
 def test_an_exact_count_off_the_hour_reads_only_its_clipped_hours_in_events(
@@ -350,3 +326,19 @@ def test_a_filtered_timeline_reads_through_the_filters_index(
     assert len(grouped) == 1, [p.sql for p in plans]  # beside it, SQLite's capped count
     for plan in plans:
         check_count(plan, want, found)
+
+
+def _reads_one_range_of_day_counts(engine: Engine, plan: str) -> None:
+    """The plan reads event_day_counts alone, through one range of its primary key
+    (tenant, day, …)."""
+    if engine.name == "sqlite":
+        searches = [line for line in plan.splitlines() if "event_day_counts" in line]
+        assert searches == [
+            "SEARCH event_day_counts USING PRIMARY KEY (tenant_id=? AND day>? AND day<?)"
+        ], plan
+        return
+    nodes = _nodes(json.loads(plan)[0]["Plan"])
+    assert {n["Relation Name"] for n in nodes if "Relation Name" in n} == {"event_day_counts"}, plan
+    (index,) = [n for n in nodes if "Index Name" in n]  # an index scan, or a bitmap's
+    assert index["Index Name"] == "event_day_counts_pkey", plan
+    assert all(column in index["Index Cond"] for column in ("tenant_id", "day")), plan

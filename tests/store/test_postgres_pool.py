@@ -2,7 +2,7 @@
 and that connections the server ended never fail the request that follows.
 
 Round trips are counted, not timed: every statement of every connection of the store
-is recorded (a cursor wrapper, as test_postgres_rate_counters.py does), the pool's
+is recorded (a cursor wrapper, tests/store/recording.py), the pool's
 check included — ``ConnectionPool.check_connection`` sends an empty statement.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest
@@ -20,26 +19,19 @@ from sealtrail.store import postgres
 from sealtrail.store.postgres import PostgresStore
 
 from .factory import HOUR, T0, add_tenant, append, make_event
+from .recording import Sent
 
 pytestmark = pytest.mark.postgres
 
-SENT: list[str] = []
+SENT = Sent()
 CHECK = ""  # what the pool's check sends
-
-
-class _Recording(psycopg.Cursor[Any]):
-    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        SENT.append(" ".join(str(query).split()))
-        return super().execute(query, params, **kwargs)
-
-
-def _record(connection: psycopg.Connection[Any]) -> None:
-    connection.cursor_factory = _Recording
 
 
 @pytest.fixture
 def store(postgres_url: str) -> Iterator[PostgresStore]:
-    made = PostgresStore(postgres_url, min_connections=1, max_connections=2, configure=_record)
+    made = PostgresStore(
+        postgres_url, min_connections=1, max_connections=2, configure=SENT.configure
+    )
     made.migrate()
     add_tenant(made)
     events = [make_event("acme", f"e{i}", occurred_at=T0 + i * HOUR) for i in range(30)]

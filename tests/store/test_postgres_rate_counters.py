@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest
@@ -21,26 +20,17 @@ from sealtrail.store.postgres import PostgresStore
 
 from ..rate_clock import Clock
 from .factory import add_tenant
+from .recording import Sent
 
 pytestmark = pytest.mark.postgres
 
-SENT: list[str] = []
-
-
-class _Recording(psycopg.Cursor[Any]):
-    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        SENT.append(" ".join(str(query).split()))
-        return super().execute(query, params, **kwargs)
-
-
-def _record(connection: psycopg.Connection[Any]) -> None:
-    connection.cursor_factory = _Recording
+SENT = Sent()
 
 
 @pytest.fixture
 def stores(postgres_url: str) -> Iterator[list[PostgresStore]]:
     """Two stores on one database, as two API processes have."""
-    made = [PostgresStore(postgres_url, configure=_record) for _ in range(2)]
+    made = [PostgresStore(postgres_url, configure=SENT.configure) for _ in range(2)]
     made[0].migrate()
     add_tenant(made[0])
     try:
