@@ -115,9 +115,11 @@ def postgres_reason(admin_url: str) -> str | None:
 def run_postgres(
     report: Run, *, admin_url: str, rows: int, ingest_events: int, repeats: int
 ) -> None:
+    # A 10 M run is recorded in a block of its own, beside the 1 M one.
+    section = POSTGRES if rows < 10_000_000 else f"{POSTGRES}-10m"
     reason = postgres_reason(admin_url)
     if reason is not None:
-        report.note(POSTGRES, f"skipped: {reason} (set --postgres-url)")
+        report.note(section, f"skipped: {reason} (set --postgres-url)")
         print(f"postgres: SKIPPED — {reason}", flush=True)
         return
     from bench import postgres_bench
@@ -130,9 +132,9 @@ def run_postgres(
         ingest_events=ingest_events,
         repeats=repeats,
     )
-    report.add(postgres_figures(results, rows))
+    report.add(postgres_figures(results, rows, section))
     report.note(
-        POSTGRES,
+        section,
         "From bench/postgres_bench.py, each part in a scratch database on "
         f"{admin_url.rsplit('@', 1)[-1]}: ingest of {ingest_events:,} events; queries over "
         f"{rows:,} events after VACUUM ANALYZE, p50/p95 over {repeats} values per filter, "
@@ -149,17 +151,17 @@ def _unit(key: str) -> str | None:
     return None
 
 
-def _generic(name: str, values: Mapping[str, float]) -> list[Figure]:
+def _generic(name: str, values: Mapping[str, float], section: str) -> list[Figure]:
     """Lines for a report this module has no special reading of."""
     figures = []
     for key, value in values.items():
         unit = _unit(key)
         if unit is not None:
-            figures.append(Figure(POSTGRES, f"{name.removeprefix('postgres.')} {key}", value, unit))
+            figures.append(Figure(section, f"{name.removeprefix('postgres.')} {key}", value, unit))
     return figures
 
 
-def postgres_figures(results: Results, rows: int) -> list[Figure]:
+def postgres_figures(results: Results, rows: int, section: str = POSTGRES) -> list[Figure]:
     figures: list[Figure] = []
     known = {"postgres.ingest", "postgres.concurrent", "postgres.load", "postgres.fulltext"}
     known |= {"postgres.layout"}
@@ -168,7 +170,7 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
         raw = ingest["raw_copy_eps"]
         figures.append(
             Figure(
-                POSTGRES,
+                section,
                 f"raw binary COPY into events, batches of {int(ingest['batch'])} (baseline)",
                 raw,
                 "events/s",
@@ -177,7 +179,7 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
         )
         figures.append(
             Figure(
-                POSTGRES,
+                section,
                 f"PostgresStore.append, batches of {int(ingest['batch'])} (ledger included)",
                 ingest["store_eps"],
                 "events/s",
@@ -190,7 +192,7 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
         if "http_eps" in ingest:
             figures.append(
                 Figure(
-                    POSTGRES,
+                    section,
                     f"HTTP POST, batches of {min(int(ingest['batch']), 1000)}, "
                     f"serve --workers {int(ingest['http_workers'])}, "
                     f"{int(ingest['http_clients'])} clients",
@@ -210,7 +212,7 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
         ):
             figures.append(
                 Figure(
-                    POSTGRES,
+                    section,
                     f"{int(concurrent['processes'])} processes appending to {label}, "
                     f"batches of {int(concurrent['batch'])}",
                     concurrent[key],
@@ -224,7 +226,7 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
     if load is not None:
         figures.append(
             Figure(
-                POSTGRES,
+                section,
                 f"COPY building the {int(load['rows']):,}-event query corpus",
                 load["load_rows_per_s"],
                 "rows/s",
@@ -236,7 +238,7 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
     if latest is not None:
         figures.append(
             Figure(
-                POSTGRES,
+                section,
                 "query latest page, tenant only (baseline)",
                 latest["p95_ms"],
                 "ms",
@@ -256,7 +258,7 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
         ) and not case.endswith(("_before_0011", "_before_0012"))
         figures.append(
             Figure(
-                POSTGRES,
+                section,
                 f"query {case}",
                 values["p95_ms"],
                 "ms",
@@ -276,7 +278,7 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
                 continue
             figures.append(
                 Figure(
-                    POSTGRES,
+                    section,
                     f"COPY with the {variant} text index, {int(fulltext['rows']):,} rows",
                     rate,
                     "rows/s",
@@ -292,7 +294,7 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
     if layout is not None and "partitioned_with_ids_rows_per_s" in layout:
         figures.append(
             Figure(
-                POSTGRES,
+                section,
                 f"COPY into the shipped layout (partitions + event_ids), "
                 f"{int(layout.get('rows', 0)):,} rows",
                 layout["partitioned_with_ids_rows_per_s"],
@@ -303,5 +305,5 @@ def postgres_figures(results: Results, rows: int) -> list[Figure]:
         )
     for name, values in results.items():
         if name not in known and not name.startswith("postgres.query."):
-            figures.extend(_generic(name, values))
+            figures.extend(_generic(name, values, section))
     return figures
