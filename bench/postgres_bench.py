@@ -85,6 +85,7 @@ from sealtrail.catalog import Catalog
 from sealtrail.events import Actor, Event, Resource, Target, format_timestamp, to_micros
 from sealtrail.ledger import leaf, tree
 from sealtrail.query import Cursor, EventQuery, Page, query_from_params
+from sealtrail.retention import PRUNED_ACTION
 from sealtrail.settings import Settings
 from sealtrail.store.base import SealedBatch, Tenant, TreeHead
 from sealtrail.store.codec import COLUMNS
@@ -195,7 +196,8 @@ class Corpus:
 
     def __post_init__(self) -> None:
         rng = random.Random(self.seed)
-        self.actions = [t.name for t in self.catalog.types()]
+        # Not the prune record: only Sealtrail's own pruning writes it (a client's is refused).
+        self.actions = [t.name for t in self.catalog.types() if t.name != PRUNED_ACTION]
         rng.shuffle(self.actions)
         # Zipf-like: a few actions (logins, views) dominate, as they do in real trails.
         self.action_weights = [1 / (rank + 1) for rank in range(len(self.actions))]
@@ -427,15 +429,15 @@ def _http_ingest(url: str, data: Sequence[Event], batch: int, workers: int, clie
                 orjson.dumps({"events": [e.to_dict() for e in chunk]})
                 for chunk in _batches(data, batch)
             ]
-            failures: list[int] = []
+            failures: list[tuple[int, str]] = []
 
             def post(share: Sequence[bytes]) -> None:
                 headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
                 with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
                     for body in share:
-                        status = client.post("/v1/events", content=body).status_code
-                        if status != 201:
-                            failures.append(status)
+                        response = client.post("/v1/events", content=body)
+                        if response.status_code != 201:
+                            failures.append((response.status_code, response.text[:300]))
 
             threads = [
                 threading.Thread(target=post, args=(bodies[i::clients],)) for i in range(clients)
@@ -447,7 +449,8 @@ def _http_ingest(url: str, data: Sequence[Event], batch: int, workers: int, clie
                 thread.join()
             elapsed = time.perf_counter() - began
             if failures:
-                raise RuntimeError(f"{len(failures)} batches refused, e.g. HTTP {failures[0]}")
+                status, text = failures[0]
+                raise RuntimeError(f"{len(failures)} batches refused, e.g. HTTP {status}: {text}")
             return elapsed
         finally:
             server.terminate()

@@ -229,6 +229,8 @@ class Plan:
     untenanted: list[str] = field(default_factory=list)  # an index read without tenant_id
     sorts: list[float] = field(default_factory=list)  # rows each sort takes (inf: unknown)
     conds: list[str] = field(default_factory=list)  # what each index read is bounded by
+    tables: list[str] = field(default_factory=list)  # PostgreSQL: the partitions read
+    reads_nothing: bool = False  # PostgreSQL: every partition it reads is empty
 
     def __str__(self) -> str:
         return f"{self.sql}\n{self.text}"
@@ -321,6 +323,7 @@ class PostgresExplainer:
         root = document[0]["Plan"]
         plan = Plan("postgres", sql, json.dumps(_summary(root), indent=1))
         self._walk(root, plan)
+        plan.reads_nothing = bool(plan.tables) and not set(plan.tables) & self.populated
         return plan
 
     def _walk(self, node: dict[str, Any], plan: Plan) -> None:
@@ -329,6 +332,9 @@ class PostgresExplainer:
             plan.sorts.append(float(node["Plans"][0]["Plan Rows"]))
         if kind == "Seq Scan" and node.get("Relation Name") in self.populated:
             plan.whole.append(node["Relation Name"])
+        relation = node.get("Relation Name")
+        if relation is not None and relation.startswith("events"):
+            plan.tables.append(relation)
         index = node.get("Index Name")
         if index is not None:
             name = self.parents.get(index, index)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from sealtrail.events import Actor, Event, to_micros
 from sealtrail.query import (
     EventQuery,
     Field,
@@ -127,8 +130,6 @@ def test_offset_and_total(history: EventStore) -> None:
 
 
 def test_empty_time_range_matches_nothing(history: EventStore) -> None:
-    from datetime import UTC, datetime
-
     moment = datetime(2026, 3, 1, 3, tzinfo=UTC)
     assert ids(history, EventQuery(time=TimeRange(moment, moment))) == []
 
@@ -137,3 +138,86 @@ def test_stream_yields_every_match_in_order(history: EventStore) -> None:
     chunks = list(history.stream("acme", params(order="asc"), chunk_size=4))
     assert [len(c) for c in chunks] == [4, 2]
     assert [e.id for c in chunks for e in c] == ["e0", "e1", "e2", "e3", "e4", "e5"]
+
+
+def _month_start(moment: datetime) -> datetime:
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def test_pages_across_months_are_whole_and_in_order(store: EventStore) -> None:
+    """Pages through the last months, where PostgreSQL reads the recent month
+    partitions first and the rest after (``_page_windows``): every page equals the
+    ordered matches, across each month start, with several events at one moment
+    on either side of it, for pages of any size, with filters, bounds and cursors."""
+    from sealtrail.query import Cursor
+
+    add_tenant(store, "months")
+    now = datetime.now(UTC)
+    edges = [_month_start(now - timedelta(days=days)) for days in (0, 30, 61, 92)]
+    moments = [now - timedelta(days=d, hours=5) for d in range(0, 120, 3)]
+    for edge in edges:
+        moments += [edge - timedelta(microseconds=1), edge, edge, edge + timedelta(microseconds=1)]
+    kinds = ("create", "update", "delete")
+    events = [
+        make_event(
+            "months",
+            f"m{i}",
+            occurred_at=to_micros(at),
+            received_at=to_micros(at),
+            kind=kinds[i % 3],
+            outcome="failure" if i % 7 == 0 else "success",
+            actor=Actor("user", f"u_{i % 4}", "member", None, None),
+        )
+        for i, at in enumerate(sorted(moments))
+    ]
+    append(store, "months", *events)
+    by_id = {e.id: (e.occurred_at, i) for i, e in enumerate(events)}  # seq follows i
+
+    queries = [
+        EventQuery(),
+        params(kind="update"),
+        params(kind="delete", outcome="failure"),
+        params(actor_id="u_1"),
+        EventQuery((Term(Field.KIND, ("create",), negate=True),)),
+        EventQuery(time=TimeRange(None, edges[1])),
+        EventQuery(time=TimeRange(edges[2], edges[0] + timedelta(days=2))),
+        EventQuery(time=TimeRange(edges[1] - timedelta(days=1), None)),
+    ]
+    for query in queries:
+        expected = sorted(
+            (e.id for e in events if _matches(e, query)),
+            key=lambda ident: by_id[ident],
+            reverse=True,
+        )
+        assert expected, query
+        for limit in (1, 5, 7, 50):
+            first = store.search("months", query, Page(limit))
+            assert [e.id for e in first.events] == expected[:limit], (query, limit)
+            assert first.has_more == (len(expected) > limit)
+            seen: list[str] = []
+            cursor = None
+            while True:
+                result = store.search("months", query, Page(limit, cursor=cursor), with_total=False)
+                seen += [e.id for e in result.events]
+                if not result.has_more:
+                    break
+                last = result.events[-1]
+                cursor = Cursor(last.occurred_at, last.seq, "desc")
+            assert seen == expected, (query, limit)
+
+
+def _matches(event: Event, query: EventQuery) -> bool:
+    since, until = query.time.since, query.time.until
+    if (since is not None and event.occurred_at < to_micros(since)) or (
+        until is not None and event.occurred_at >= to_micros(until)
+    ):
+        return False
+    for term in query.terms:
+        value = {
+            Field.KIND: event.kind,
+            Field.OUTCOME: event.outcome,
+            Field.ACTOR_ID: event.actor.id,
+        }[term.field]
+        if (value in term.values) == term.negate:
+            return False
+    return True

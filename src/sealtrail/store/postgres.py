@@ -33,7 +33,7 @@ import select
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import psycopg
@@ -44,8 +44,9 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from sealtrail.errors import DatabaseUnavailable, NotFound
-from sealtrail.events import Event
+from sealtrail.events import Event, from_micros
 from sealtrail.limits import REPLICA_WAIT
+from sealtrail.query import EventQuery, Field, Page, TimeRange
 from sealtrail.store import migrations
 from sealtrail.store.base import EventShape, FieldErasure, Receipt, SealedBatch, Sealer
 from sealtrail.store.codec import COLUMNS, pack_commitments
@@ -94,6 +95,15 @@ COUNTER_CONNECTIONS: Final = 4
 _PURGE_WAIT_S: Final = 30.0
 IDLE_CHECK_S: Final = 10.0
 """A pooled connection idle this long is checked with a round trip before it is lent."""
+# A newest-first page reads first from the month partitions holding at least this
+# much of the recent past (``_page_windows``), then from the rest if it is not full.
+RECENT_WINDOW: Final = timedelta(days=30)
+# Fields of a few values per tenant (a value matches many events, recent ones
+# too), where that first window mostly fills the page; an id or a word is often
+# absent from it, and a second statement would cost more than it saves.
+_FEW_VALUES: Final = frozenset(
+    {Field.ACTION, Field.CATEGORY, Field.KIND, Field.OUTCOME, Field.RESOURCE_TYPE}
+)
 # A value folded the way the indexed lower(column) is: ASCII only, as NOCASE does.
 _FOLDED: Final = 'lower(?::text COLLATE "C")'
 
@@ -636,6 +646,40 @@ class PostgresStore(SQLStore[Connection]):
                 cursor.execute(sql, params)
                 while rows := cursor.fetchmany(chunk_size):
                     yield rows
+
+    def _page_windows(self, query: EventQuery, page: Page) -> list[EventQuery]:
+        """Newest first: the month partitions of the last 30 days or more, then the rest.
+
+        PostgreSQL plans a statement over every partition it may touch, each with
+        its 16 indexes: ~0.9 ms of a newest page's ~1.2 ms in the server at 17
+        partitions, against ~0.2 ms when the time bounds confine it to one or two
+        (plan-time pruning needs constants, which a cursor's row comparison is
+        not). A page that fills in the recent window needs nothing older; one
+        that does not (a rare value) reads the rest in a second statement, on
+        the same connection. So only pages with no term or with terms that match
+        many events (negated, or on a field of few values) are cut; the rest, and
+        oldest-first pages, are read whole.
+        """
+        if query.order != "desc":
+            return [query]
+        if not all(term.negate or term.field in _FEW_VALUES for term in query.terms):
+            return [query]
+        try:
+            upper = query.time.until
+            if page.cursor is not None:
+                after = from_micros(page.cursor.occurred_at_us + 1)  # its own µs, by seq
+                upper = after if upper is None else min(upper, after)
+            recent = (upper or datetime.now(UTC)) - RECENT_WINDOW
+            split = datetime(recent.year, recent.month, 1, tzinfo=UTC)
+        except (OverflowError, ValueError):  # a cursor or bound near the ends of time
+            return [query]
+        since = query.time.since
+        if since is not None and since >= split:
+            return [query]  # its own bounds confine it already
+        return [
+            EventQuery(query.terms, TimeRange(split, upper), query.order),
+            EventQuery(query.terms, TimeRange(since, split), query.order),
+        ]
 
     def get_events_by_seq(self, tenant_id: str, seqs: Sequence[int]) -> list[Event]:
         if not seqs:

@@ -490,27 +490,35 @@ class SQLStore(EventStore, Generic[C]):
         self, tenant_id: str, query: EventQuery, page: Page, *, with_total: bool = True
     ) -> SearchResult:
         plan = self._plan(tenant_id, query)
-        where, params = compile_where(
-            self.dialect,
-            tenant_id,
-            query,
-            text_first=plan.text_first,
-            by_rowid=plan.by_rowid,
-            kept_off=plan.kept_off,
-        )
         direction = "DESC" if query.order == "desc" else "ASC"
-        if page.cursor is not None:
-            op = "<" if query.order == "desc" else ">"
-            where += f" AND (occurred_at, seq) {op} (?, ?)"
-            params += [page.cursor.occurred_at_us, min(page.cursor.seq, MAX_SEQ)]
-        sql = (
-            f"SELECT {SELECT_LIST} FROM {plan.source} WHERE {where}"
-            f" ORDER BY {plan.order.format(d=direction)} LIMIT ? OFFSET ?"
-        )
         offset = page.offset if page.cursor is None else 0
+        statements = []
+        for window in [query] if offset else self._page_windows(query, page):
+            where, params = compile_where(
+                self.dialect,
+                tenant_id,
+                window,
+                text_first=plan.text_first,
+                by_rowid=plan.by_rowid,
+                kept_off=plan.kept_off,
+            )
+            if page.cursor is not None:
+                op = "<" if query.order == "desc" else ">"
+                where += f" AND (occurred_at, seq) {op} (?, ?)"
+                params += [page.cursor.occurred_at_us, min(page.cursor.seq, MAX_SEQ)]
+            sql = (
+                f"SELECT {SELECT_LIST} FROM {plan.source} WHERE {where}"
+                f" ORDER BY {plan.order.format(d=direction)} LIMIT ? OFFSET ?"
+            )
+            statements.append((sql, params))
 
         def work(connection: C) -> tuple[list[Any], int | None]:
-            rows = self._execute(connection, sql, [*params, page.limit + 1, offset]).fetchall()
+            rows: list[Any] = []
+            for sql, params in statements:  # windows in the page's order, disjoint in time
+                wanted = page.limit + 1 - len(rows)
+                rows += self._execute(connection, sql, [*params, wanted, offset]).fetchall()
+                if len(rows) > page.limit:
+                    break
             if not with_total or plan.total is not None:
                 return rows, plan.total if with_total else None
             return rows, self._count(
@@ -520,6 +528,13 @@ class SQLStore(EventStore, Generic[C]):
         rows, total = self._read(work, replica=True)
         events = [self.dialect.event_from_row(r) for r in rows[: page.limit]]
         return SearchResult(events, total, len(rows) > page.limit)
+
+    def _page_windows(self, query: EventQuery, page: Page) -> list[EventQuery]:
+        """``query`` cut into time windows read one after another, in the page's order,
+        until the page is full: the windows are disjoint and together cover ``query``'s
+        time. One window (``query`` itself) unless the engine gains by reading a page
+        in parts; a page at an offset is always read whole."""
+        return [query]
 
     def _by_rowid(self, connection: C, tenant_id: str, query: EventQuery) -> bool:
         """Whether an id-or-email term is read as the union of its indexes' rowids
