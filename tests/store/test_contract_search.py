@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sealtrail.events import Actor, Event, to_micros
+from sealtrail.events import Actor, Event, from_micros, to_micros
 from sealtrail.query import (
     EventQuery,
     Field,
@@ -221,3 +221,41 @@ def _matches(event: Event, query: EventQuery) -> bool:
         if (value in term.values) == term.negate:
             return False
     return True
+
+
+def test_an_id_or_email_count_is_exact_up_to_its_cap(store: EventStore) -> None:
+    """``actor:<address>`` matches the actor id or (case-insensitively) the email: an
+    event matching both is counted once, and a cap is passed by the union even where
+    neither column alone passes it."""
+    add_tenant(store, "either")
+    address = "ann@example.com"
+    actors = (
+        [Actor("user", address, "member", None, None)] * 3  # the id only
+        + [Actor("user", f"u{i}", "member", None, "Ann@Example.com") for i in range(4)]
+        + [Actor("user", address, "member", None, address)] * 2  # both
+        + [Actor("user", "other", "member", None, "other@example.com")] * 5
+    )
+    events = [
+        make_event(
+            "either",
+            f"x{i}",
+            actor=actor,
+            kind="delete" if i in (1, 4) else "update",
+            occurred_at=T0 + i * HOUR,
+            received_at=T0 + i * HOUR,
+        )
+        for i, actor in enumerate(actors)
+    ]
+    append(store, "either", *events)
+    query = parse_phrase(f"actor:{address}")
+    assert store.count("either", query, cap=None) == 9
+    for cap, expected in ((100, 9), (9, 9), (8, None), (5, None), (2, None)):
+        assert store.count("either", query, cap=cap) == expected, cap
+    not_deleted = query.and_(parse_phrase("-kind:delete"))
+    assert store.count("either", not_deleted, cap=None) == 7
+    assert store.count("either", not_deleted, cap=7) == 7
+    assert store.count("either", not_deleted, cap=6) is None
+    later = query.and_(EventQuery(time=TimeRange(from_micros(T0 + 5 * HOUR), None)))
+    assert store.count("either", later, cap=10) == 4
+    result = store.search("either", query, Page(limit=3))
+    assert result.total == 9 and [e.id for e in result.events] == ["x8", "x7", "x6"]

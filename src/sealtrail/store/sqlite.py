@@ -525,6 +525,33 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         sql = f"SELECT * FROM ({' UNION '.join(arms)}) {order} LIMIT ? OFFSET ?"
         return connection.execute(sql, [*params, page.limit + 1, offset]).fetchall()
 
+    def _either_count(
+        self, connection: sqlite3.Connection, tenant_id: str, query: EventQuery, cap: int | None
+    ) -> int | None:
+        """The matches of an id-or-email term, counted as ``_either_page`` reads them:
+        each column's own index, the other tests made on each row it finds, and the
+        rowids merged (an event both find is counted once).
+
+        Capped, each index is read no further than ``cap + 1`` matches: if one of
+        them has more, so has the union; if neither has, each read is whole and the
+        union exact. The OR itself, once too many match for ``_by_rowid``'s union,
+        is tested on every row of the tenant (2.5 s at 1 M events).
+        """
+        positive = next(t for t in query.terms if not t.negate)
+        rest = EventQuery(tuple(t for t in query.terms if t.negate), query.time)
+        rest_where, rest_params = compile_where(self.dialect, tenant_id, rest)
+        limit = [] if cap is None else [cap + 1]
+        arms, params = [], []
+        for where, args in either_arms(self.dialect, tenant_id, EventQuery((positive,))):
+            arms.append(
+                f"SELECT * FROM (SELECT rowid FROM events WHERE {where} AND {rest_where}"
+                f"{' LIMIT ?' if limit else ''})"
+            )
+            params += [*args, *rest_params, *limit]
+        sql = f"SELECT count(*) FROM ({' UNION '.join(arms)})"
+        total = int(connection.execute(sql, params).fetchone()[0])
+        return None if cap is not None and total > cap else total
+
     def _windowed_text_page(
         self, connection: sqlite3.Connection, tenant_id: str, query: EventQuery, page: Page
     ) -> list[Any] | None:
@@ -594,6 +621,8 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         by_rowid: bool | None = None,
         kept_off: frozenset[Term] | None = None,
     ) -> int | None:
+        if _either_drives(query):
+            return self._either_count(connection, tenant_id, query, cap)
         if kept_off is None:  # a count of its own (``count``): the same driver as a page's
             positive = EventQuery(tuple(t for t in query.terms if not t.negate), query.time)
             kept_off, _ = self._driver(connection, tenant_id, positive)
