@@ -80,10 +80,12 @@ import psycopg
 
 from bench import storage
 from bench.histogram import before_0011, before_0012
+from bench.server import UNLIMITED
 from sealtrail.audit_log import AuditLog
 from sealtrail.catalog import Catalog
 from sealtrail.events import Actor, Event, Resource, Target, format_timestamp, to_micros
 from sealtrail.ledger import leaf, tree
+from sealtrail.limits import MAX_RATE
 from sealtrail.query import Cursor, EventQuery, Page, query_from_params
 from sealtrail.retention import PRUNED_ACTION
 from sealtrail.settings import Settings
@@ -411,7 +413,12 @@ def _http_ingest(url: str, data: Sequence[Event], batch: int, workers: int, clie
                 "--database",
                 url,
             ],
-            env={**os.environ, "SEALTRAIL_SIGNING_KEY_FILE": key_file},
+            env={
+                **os.environ,
+                "SEALTRAIL_SIGNING_KEY_FILE": key_file,
+                # counted against limits too high to refuse, as bench/server.py does
+                **{Settings.env_name(name): str(MAX_RATE) for name in UNLIMITED},
+            },
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
