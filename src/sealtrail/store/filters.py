@@ -60,8 +60,10 @@ def _resource(dialect: Dialect, value: object, off: str) -> Clause:
     kind = dialect.escape(value.type)
     if value.id is None:
         return f"{off}resource_type = ?", [kind]
+    # One resource's events, in time order, are a range of events_by_resource_id; its
+    # type is tested on each (a type's index would read every event of that type).
     return (
-        f"({off}resource_type = ? AND {off}resource_id = ?)",
+        f"({dialect.unindexed}resource_type = ? AND {off}resource_id = ?)",
         [kind, dialect.escape(value.id)],
     )
 

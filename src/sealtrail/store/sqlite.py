@@ -728,8 +728,8 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             found.append((matches, _needs_plan_choice(EventQuery((term,))), i))
         _, unordered, best = min(found)
         if unordered:
-            # A range or a resource type: its index holds no time after the value, so
-            # with a time range SQLite may rightly prefer the time index; its own choice.
+            # A range (an action prefix, a network): its index holds no time after the
+            # value, so with a time range SQLite may rightly prefer the time index.
             return frozenset(), False
         return frozenset(t for i, t in enumerate(candidates) if i != best), True
 
@@ -848,6 +848,7 @@ _ORDERED_EQUALITY = frozenset(
         Field.ACTOR_ID,
         Field.ACTOR_EMAIL,
         Field.TARGET_ID,
+        Field.RESOURCE_TYPE,
         Field.RESOURCE_ID,
         Field.ACCOUNT_ID,
     }
@@ -866,8 +867,8 @@ def _needs_plan_choice(query: EventQuery) -> bool:
     value = term.values[0]
     if term.field in (Field.ACTOR, Field.TARGET):  # without "@" only the id can match
         return "@" in str(value)
-    if term.field is Field.RESOURCE:  # type and id: the (type, id, occurred_at, seq) index
-        return not isinstance(value, ResourceRef) or value.id is None
+    if term.field is Field.RESOURCE:  # a type's index, or with an id the id's
+        return not isinstance(value, ResourceRef)
     return term.field not in _ORDERED_EQUALITY or (
         term.field is Field.ACTION and str(value).endswith(".*")
     )
@@ -879,11 +880,7 @@ def _indexed_single(term: Term) -> bool:
         return False
     if term.field in (Field.ACTOR, Field.TARGET):  # an "@" is an id-or-email OR
         return "@" not in str(term.values[0])
-    return term.field in _ORDERED_EQUALITY or term.field in (
-        Field.RESOURCE,
-        Field.RESOURCE_TYPE,
-        Field.IP,
-    )
+    return term.field in _ORDERED_EQUALITY or term.field in (Field.RESOURCE, Field.IP)
 
 
 def _positive_text(term: Term) -> bool:
