@@ -364,6 +364,28 @@ def test_a_count_of_an_id_or_email_term_reads_its_two_indexes(
             assert used and used <= {"events_by_actor_id", "events_by_actor_email"}, plan
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"ip": "203.0.113.0/24"}, {"action": "tenant.*"}],
+    ids=["ip_network_rare", "action_prefix_rare"],
+)
+def test_a_few_matches_of_a_range_are_sorted_as_index_entries(
+    engine: Engine, params: dict[str, str]
+) -> None:
+    """SQLite sorts a range's few matches (no index holds them in time order) by what
+    the range's index holds, and reads only the page's rows: sorting the rows read
+    each match's row first (42 ms p95 for a /24 at 10 M events)."""
+    query = query_from_params({k: [v] for k, v in params.items()})[0]
+    found = engine.matches(query)
+    assert 0 < found < SORT_BOUND
+    result, plans = engine.run_search(first_page(query, with_total=False))
+    assert len(result.events) == min(found, LIMIT)
+    pages, _counts = split(plans)
+    if engine.name == "sqlite":
+        (page,) = pages
+        assert "COVERING INDEX" in page.text, page
+
+
 # -- reads by id and seq (proofs, exports, verification) ----------------------------------
 def point_reads(store: EventStore) -> dict[str, Callable[[], object]]:
     return {

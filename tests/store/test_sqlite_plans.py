@@ -76,9 +76,11 @@ def test_both_plans_return_the_same_pages_and_totals(
     store: SQLiteStore, phrase: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     query = parse_phrase(phrase)
-    monkeypatch.setattr(sqlite_engine, "SPARSE_MATCHES", 10_000)
+    for threshold in ("SPARSE_MATCHES", "SPARSE_ENTRIES"):
+        monkeypatch.setattr(sqlite_engine, threshold, 10_000)
     sparse = pages(store, query), store.search("acme", query, Page()).total
-    monkeypatch.setattr(sqlite_engine, "SPARSE_MATCHES", 0)
+    for threshold in ("SPARSE_MATCHES", "SPARSE_ENTRIES"):
+        monkeypatch.setattr(sqlite_engine, threshold, 0)
     dense = pages(store, query), store.search("acme", query, Page()).total
     assert sparse == dense
     assert sum(len(p) for p in sparse[0]) == sparse[1]

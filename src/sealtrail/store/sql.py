@@ -131,7 +131,9 @@ class Plan:
     ``text_first`` compiles the filter to be driven by free text, ``by_rowid`` an
     id-or-email OR by the rowids its two indexes find, ``kept_off`` the terms whose
     indexes must not read the page or the count (``compile_where``); ``total`` is a
-    total the plan choice already counted.
+    total the plan choice already counted. ``rows_last`` finds the page's rowids
+    first, sorting what the driving index holds, and reads only those rows (SQLite:
+    a sort of every match reads each match's row first).
     """
 
     source: str = "events"
@@ -140,6 +142,7 @@ class Plan:
     by_rowid: bool = False
     total: int | None = None
     kept_off: frozenset[Term] = frozenset()
+    rows_last: bool = False
 
 
 class SQLStore(EventStore, Generic[C]):
@@ -506,10 +509,19 @@ class SQLStore(EventStore, Generic[C]):
                 op = "<" if query.order == "desc" else ">"
                 where += f" AND (occurred_at, seq) {op} (?, ?)"
                 params += [page.cursor.occurred_at_us, min(page.cursor.seq, MAX_SEQ)]
-            sql = (
-                f"SELECT {SELECT_LIST} FROM {plan.source} WHERE {where}"
-                f" ORDER BY {plan.order.format(d=direction)} LIMIT ? OFFSET ?"
-            )
+            order = plan.order.format(d=direction)
+            if plan.rows_last:
+                sql = (
+                    f"SELECT {SELECT_LIST} FROM events WHERE rowid IN"
+                    f" (SELECT rowid FROM {plan.source} WHERE {where}"
+                    f" ORDER BY {order} LIMIT ? OFFSET ?)"
+                    f" ORDER BY +occurred_at {direction}, +seq {direction}"
+                )
+            else:
+                sql = (
+                    f"SELECT {SELECT_LIST} FROM {plan.source} WHERE {where}"
+                    f" ORDER BY {order} LIMIT ? OFFSET ?"
+                )
             statements.append((sql, params))
 
         def work(connection: C) -> tuple[list[Any], int | None]:

@@ -70,6 +70,10 @@ _GROUP_LIMIT = 64  # jobs committed together at most
 _ID_CHUNK = 500  # ids per IN (...) lookup, under SQLite's variable limit
 # Up to this many matches a page is read through the filter's own index and sorted.
 SPARSE_MATCHES = 4000
+SPARSE_ENTRIES = COUNT_CAP
+"""Up to this many matches of one positive range (a network, an action prefix, several
+values of one field) a page is found by sorting the range's index entries, which hold
+everything its test needs, and only the page's rows are read (``Plan.rows_last``)."""
 UNION_ROWS = COUNT_CAP
 """An id-or-email term is read as a union of rowids up to this many (``_by_rowid``):
 materialised, they cost a few milliseconds; the capped count then needs no walk."""
@@ -666,8 +670,9 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             kept_off, ordered = self._driver(connection, tenant_id, positive)
             if ordered and not by_rowid:
                 return by_rowid, kept_off, ordered, None  # no count needed: see below
+            sparse = SPARSE_ENTRIES if _sorted_as_entries(query) else SPARSE_MATCHES
             count = self._count(
-                connection, tenant_id, query, SPARSE_MATCHES, by_rowid=by_rowid, kept_off=kept_off
+                connection, tenant_id, query, sparse, by_rowid=by_rowid, kept_off=kept_off
             )
             return by_rowid, kept_off, ordered, count
 
@@ -681,6 +686,8 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             # would read each of its rows (a row read per entry) to find them all.
             return Plan("events", "occurred_at {d}, seq {d}", kept_off=kept_off)
         if estimate is not None:  # "+" keeps the time index from being chosen for the order
+            # Few matches: sorted by what the index read holds (a range of a covering
+            # index: its entries alone), then only the page's rows are read.
             return Plan(
                 "events",
                 "+occurred_at {d}, +seq {d}",
@@ -688,6 +695,7 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
                 by_rowid=by_rowid,
                 total=estimate,
                 kept_off=kept_off,
+                rows_last=True,
             )
         if positive.terms and not choose:
             # One indexed equality: its own (tenant_id, column, occurred_at, seq) index
@@ -872,6 +880,15 @@ def _needs_plan_choice(query: EventQuery) -> bool:
     return term.field not in _ORDERED_EQUALITY or (
         term.field is Field.ACTION and str(value).endswith(".*")
     )
+
+
+def _sorted_as_entries(query: EventQuery) -> bool:
+    """Whether the query is one positive term whose index entries answer it whole (and
+    its time range): their sort reads no row, so more of them may be sorted."""
+    if len(query.terms) != 1:
+        return False
+    term = query.terms[0]
+    return not term.negate and term.field is not Field.TEXT and not has_either(query)
 
 
 def _indexed_single(term: Term) -> bool:
