@@ -10,12 +10,13 @@ here in Python, kind by kind and failures too.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
+from alembic.config import Config
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
@@ -39,6 +40,14 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def migrate_to(url: str, revision: str) -> None:
+    _step(url, command.upgrade, revision)
+
+
+def downgrade_to(url: str, revision: str) -> None:
+    _step(url, command.downgrade, revision)
+
+
+def _step(url: str, step: Callable[[Config, str], None], revision: str) -> None:
     if url.startswith("sqlite"):
         engine, name = create_engine(url), "sqlite"
     else:
@@ -47,7 +56,7 @@ def migrate_to(url: str, revision: str) -> None:
         engine, name = create_engine(sqlalchemy_url(url), poolclass=NullPool), "postgres"
     try:
         with engine.begin() as connection:
-            command.upgrade(migrations._config(name, connection), revision)
+            step(migrations._config(name, connection), revision)
     finally:
         engine.dispose()
 

@@ -11,17 +11,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from alembic import command
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
-
 from sealtrail.events import Resource
 from sealtrail.query import Page, query_from_params
-from sealtrail.store import migrations, open_store
+from sealtrail.store import open_store
 from sealtrail.store.base import EventStore
 
 from .factory import HOUR, T0, add_tenant, append, make_event
-from .test_migration_0011 import migrate_to, url
+from .test_migration_0011 import downgrade_to, migrate_to, url
 
 __all__ = ["url"]
 
@@ -57,20 +53,6 @@ def _indexes(url: str) -> set[str]:
                 " AND tablename LIKE 'events%'"
             ).fetchall()
     return {name for (name,) in rows}
-
-
-def _downgrade(url: str, revision: str) -> None:
-    if url.startswith("sqlite"):
-        engine, name = create_engine(url), "sqlite"
-    else:
-        from sealtrail.store.postgres_admin import sqlalchemy_url
-
-        engine, name = create_engine(sqlalchemy_url(url), poolclass=NullPool), "postgres"
-    try:
-        with engine.begin() as connection:
-            command.downgrade(migrations._config(name, connection), revision)
-    finally:
-        engine.dispose()
 
 
 def _pages(store: EventStore) -> dict[str, list[str]]:
@@ -117,6 +99,6 @@ def test_0013_reads_a_resource_type_through_an_index_in_time_order(url: str) -> 
     if not url.startswith("sqlite"):  # each month partition has its own copy
         assert any(name.endswith("_tenant_id_resource_type_occurred_at_seq_idx") for name in after)
 
-    _downgrade(url, "0012")
+    downgrade_to(url, "0012")
     restored = _indexes(url)
     assert "events_by_resource" in restored and "events_by_resource_type" not in restored
