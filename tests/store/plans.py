@@ -338,6 +338,8 @@ class PostgresExplainer:
         index = node.get("Index Name")
         if index is not None:
             name = self.parents.get(index, index)
+            if _POINT_LOOKUP.search(node.get("Index Cond", "")):
+                name = "rowid"  # one row by its key (a page's rows read last), as SQLite's
             plan.indexes.append(name)
             cond = node.get("Index Cond", "")
             plan.conds.append(cond)
@@ -345,6 +347,10 @@ class PostgresExplainer:
                 plan.untenanted.append(name)
         for child in node.get("Plans", []):
             self._walk(child, plan)
+
+
+# A row found by its whole key, joined from a page's sorted keys (``Plan.rows_last``).
+_POINT_LOOKUP = re.compile(r"\(occurred_at = matches\.occurred_at\) AND \(seq = matches\.seq\)")
 
 
 def _summary(node: dict[str, Any]) -> Any:

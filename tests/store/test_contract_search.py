@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 import pytest
 
@@ -167,6 +168,7 @@ def test_pages_across_months_are_whole_and_in_order(store: EventStore) -> None:
             kind=kinds[i % 3],
             outcome="failure" if i % 7 == 0 else "success",
             actor=Actor("user", f"u_{i % 4}", "member", None, None),
+            ip=f"10.1.2.{i}" if i % 2 else f"192.168.0.{i}",
         )
         for i, at in enumerate(sorted(moments))
     ]
@@ -178,6 +180,7 @@ def test_pages_across_months_are_whole_and_in_order(store: EventStore) -> None:
         params(kind="update"),
         params(kind="delete", outcome="failure"),
         params(actor_id="u_1"),
+        params(ip="10.1.2.0/24"),  # sorted as index entries, the page's rows read last
         EventQuery((Term(Field.KIND, ("create",), negate=True),)),
         EventQuery(time=TimeRange(None, edges[1])),
         EventQuery(time=TimeRange(edges[2], edges[0] + timedelta(days=2))),
@@ -213,12 +216,17 @@ def _matches(event: Event, query: EventQuery) -> bool:
     ):
         return False
     for term in query.terms:
-        value = {
-            Field.KIND: event.kind,
-            Field.OUTCOME: event.outcome,
-            Field.ACTOR_ID: event.actor.id,
-        }[term.field]
-        if (value in term.values) == term.negate:
+        if term.field is Field.IP:
+            networks = [v for v in term.values if isinstance(v, IPv4Network | IPv6Network)]
+            found = any(ip_address(event.ip or "0.0.0.0") in net for net in networks)
+        else:
+            value = {
+                Field.KIND: event.kind,
+                Field.OUTCOME: event.outcome,
+                Field.ACTOR_ID: event.actor.id,
+            }[term.field]
+            found = value in term.values
+        if found == term.negate:
             return False
     return True
 

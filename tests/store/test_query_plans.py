@@ -372,9 +372,10 @@ def test_a_count_of_an_id_or_email_term_reads_its_two_indexes(
 def test_a_few_matches_of_a_range_are_sorted_as_index_entries(
     engine: Engine, params: dict[str, str]
 ) -> None:
-    """SQLite sorts a range's few matches (no index holds them in time order) by what
-    the range's index holds, and reads only the page's rows: sorting the rows read
-    each match's row first (42 ms p95 for a /24 at 10 M events)."""
+    """A range's few matches (no index holds them in time order) are sorted by what the
+    range's index holds, and only the page's rows are read: sorting the rows read each
+    match's row first (42 ms p95 for a /24 at 10 M events on SQLite, 41 on PostgreSQL).
+    PostgreSQL reads an action prefix through ``events_by_action_group`` in order."""
     query = query_from_params({k: [v] for k, v in params.items()})[0]
     found = engine.matches(query)
     assert 0 < found < SORT_BOUND
@@ -384,6 +385,10 @@ def test_a_few_matches_of_a_range_are_sorted_as_index_entries(
     if engine.name == "sqlite":
         (page,) = pages
         assert "COVERING INDEX" in page.text, page
+    elif "ip" in params:
+        (page,) = pages
+        assert '"Index Only Scan"' in page.text and "events_by_ip" in page.indexes, page
+        assert set(page.indexes) <= {"events_by_ip", "rowid"}, page
 
 
 # -- reads by id and seq (proofs, exports, verification) ----------------------------------

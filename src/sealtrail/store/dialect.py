@@ -48,6 +48,10 @@ class Dialect:
     contains_nocase: Callable[[str], str]
     # The integers of a column holding a JSON array of them, as a one-column subquery.
     json_integers: Callable[[str], str]
+    # A page whose matches are sorted by what the driving index holds, then only its
+    # rows read (``Plan.rows_last``): (source, where, order, direction) -> the SELECT,
+    # whose last two parameters are the inner LIMIT and OFFSET.
+    rows_last: Callable[[str, str, str, str], str]
     # Whether an id-or-email OR may be read as a union of the rowids each column's
     # index finds (SQLite, which without statistics never picks its MULTI-INDEX OR
     # for it; PostgreSQL's planner ORs the two index scans itself).

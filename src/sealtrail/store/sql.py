@@ -131,9 +131,9 @@ class Plan:
     ``text_first`` compiles the filter to be driven by free text, ``by_rowid`` an
     id-or-email OR by the rowids its two indexes find, ``kept_off`` the terms whose
     indexes must not read the page or the count (``compile_where``); ``total`` is a
-    total the plan choice already counted. ``rows_last`` finds the page's rowids
-    first, sorting what the driving index holds, and reads only those rows (SQLite:
-    a sort of every match reads each match's row first).
+    total the plan choice already counted. ``rows_last`` finds the page's keys
+    first, sorting what the driving index holds, and reads only those rows
+    (``Dialect.rows_last``): a sort of every match reads each match's row first.
     """
 
     source: str = "events"
@@ -511,12 +511,7 @@ class SQLStore(EventStore, Generic[C]):
                 params += [page.cursor.occurred_at_us, min(page.cursor.seq, MAX_SEQ)]
             order = plan.order.format(d=direction)
             if plan.rows_last:
-                sql = (
-                    f"SELECT {SELECT_LIST} FROM events WHERE rowid IN"
-                    f" (SELECT rowid FROM {plan.source} WHERE {where}"
-                    f" ORDER BY {order} LIMIT ? OFFSET ?)"
-                    f" ORDER BY +occurred_at {direction}, +seq {direction}"
-                )
+                sql = self.dialect.rows_last(plan.source, where, order, direction)
             else:
                 sql = (
                     f"SELECT {SELECT_LIST} FROM {plan.source} WHERE {where}"

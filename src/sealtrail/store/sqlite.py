@@ -185,6 +185,15 @@ def _action_prefix(prefix: str, column: str) -> Clause:
     return f"({column} >= ? AND {column} < ?)", [prefix, prefix[:-1] + "/"]
 
 
+def _rows_last(source: str, where: str, order: str, direction: str) -> str:
+    """The page's rowids from the index read alone, then its rows (``Plan.rows_last``)."""
+    return (
+        f"SELECT {SELECT_LIST} FROM events WHERE rowid IN"
+        f" (SELECT rowid FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?)"
+        f" ORDER BY +occurred_at {direction}, +seq {direction}"
+    )
+
+
 DIALECT: Final = Dialect(
     placeholder="?",
     for_update="",  # the writer thread is the only writer: appends already take turns
@@ -202,6 +211,7 @@ DIALECT: Final = Dialect(
     ),
     contains_nocase=lambda column: f"instr(lower({column}), lower(?)) > 0",
     json_integers=lambda column: f"SELECT value FROM json_each({column})",
+    rows_last=_rows_last,
     union_ors=True,
 )
 
