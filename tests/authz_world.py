@@ -14,6 +14,7 @@ import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -67,6 +68,15 @@ CREDENTIALS: Final = (
     "s_out",
     *VIEWER_ROLES,
 )
+
+
+def _last_sunday_night() -> str:
+    """03:00 UTC on the Sunday before today: outside every weekday's business hours."""
+    now = datetime.now(UTC)
+    sunday = (now - timedelta(days=now.weekday() + 1)).replace(
+        hour=3, minute=0, second=0, microsecond=0
+    )
+    return sunday.isoformat().replace("+00:00", "Z")
 
 
 def failed_logins(
@@ -218,6 +228,9 @@ def _plant(world: World) -> None:
                 {
                     "id": "ev-globex",
                     "action": "member.invited",
+                    # on a Sunday: the after-hours rule opens an alert naming its actor
+                    # (and so the marker) whatever the time of day the suite runs
+                    "occurred_at": _last_sunday_night(),
                     "actor": {"type": "user", "id": "u_g", "name": f"{TENANT_MARK} Gus"},
                     "resource": {"type": "project", "id": "p1", "name": f"{TENANT_MARK} project"},
                     "description": f"{TENANT_MARK} of the other tenant",
