@@ -121,11 +121,6 @@ def _action_prefix(prefix: str, column: str) -> Clause:
     )
 
 
-# Case-insensitive email matches compare lower(column), which under the columns'
-# "C" collation folds ASCII letters only — what SQLite's NOCASE does — and is what
-# the partial lower(...) indexes are built on. Free text is a phrase over the
-# generated ``search`` tsvector (sealtrail_phrase splits the words the way the
-# stored vector was split). Text is stored escaped (postgres_rows).
 def _rows_last(source: str, where: str, order: str, direction: str) -> str:
     """The page's keys from index-only reads, then its rows by ``(tenant_id, occurred_at,
     seq)``: one probe of ``events_by_time`` each, in the one partition their time names
@@ -137,6 +132,11 @@ def _rows_last(source: str, where: str, order: str, direction: str) -> str:
     )
 
 
+# Case-insensitive email matches compare lower(column), which under the columns'
+# "C" collation folds ASCII letters only — what SQLite's NOCASE does — and is what
+# the partial lower(...) indexes are built on. Free text is a phrase over the
+# generated ``search`` tsvector (sealtrail_phrase splits the words the way the
+# stored vector was split). Text is stored escaped (postgres_rows).
 DIALECT: Final = Dialect(
     placeholder="%s",
     for_update=" FOR UPDATE",

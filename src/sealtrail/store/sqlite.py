@@ -34,7 +34,7 @@ from sqlalchemy import create_engine, make_url
 from sealtrail.errors import ConfigurationError, NotFound
 from sealtrail.events import Event, to_micros
 from sealtrail.limits import COUNT_CAP
-from sealtrail.query import EventQuery, Field, Page, ResourceRef, Term
+from sealtrail.query import EventQuery, Field, Page, Term
 from sealtrail.query.text import search_text
 from sealtrail.store import migrations
 from sealtrail.store.base import EventShape, FieldErasure, SealedBatch, SearchResult
@@ -517,9 +517,7 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         event found by both is one row (``UNION``). The union of every match's rowid,
         then a sort, read each matching row first: up to 10,000 at 1 M events.
         """
-        positive = next(t for t in query.terms if not t.negate)
-        rest = EventQuery(tuple(t for t in query.terms if t.negate), query.time)
-        rest_where, rest_params = compile_where(self.dialect, tenant_id, rest)
+        arms, rest_where, rest_params = self._either_parts(tenant_id, query)
         desc = query.order == "desc"
         direction = "DESC" if desc else "ASC"
         order = f"ORDER BY occurred_at {direction}, seq {direction}"
@@ -529,15 +527,26 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             after_params = [page.cursor.occurred_at_us, min(page.cursor.seq, MAX_SEQ)]
         offset = page.offset if page.cursor is None else 0
         wanted = offset + page.limit + 1
-        arms, params = [], []
-        for where, args in either_arms(self.dialect, tenant_id, EventQuery((positive,))):
-            arms.append(
+        selects, params = [], []
+        for where, args in arms:
+            selects.append(
                 f"SELECT * FROM (SELECT {SELECT_LIST} FROM events"
                 f" WHERE {where} AND {rest_where}{after} {order} LIMIT ?)"
             )
             params += [*args, *rest_params, *after_params, wanted]
-        sql = f"SELECT * FROM ({' UNION '.join(arms)}) {order} LIMIT ? OFFSET ?"
+        sql = f"SELECT * FROM ({' UNION '.join(selects)}) {order} LIMIT ? OFFSET ?"
         return connection.execute(sql, [*params, page.limit + 1, offset]).fetchall()
+
+    def _either_parts(
+        self, tenant_id: str, query: EventQuery
+    ) -> tuple[list[Clause], str, list[Any]]:
+        """A lone id-or-email term's index reads (``either_arms``: one per column and
+        value), and what every row they find must pass: the negated terms and the time."""
+        positive = next(t for t in query.terms if not t.negate)
+        rest = EventQuery(tuple(t for t in query.terms if t.negate), query.time)
+        rest_where, rest_params = compile_where(self.dialect, tenant_id, rest)
+        arms = either_arms(self.dialect, tenant_id, EventQuery((positive,)))
+        return arms, rest_where, rest_params
 
     def _either_count(
         self, connection: sqlite3.Connection, tenant_id: str, query: EventQuery, cap: int | None
@@ -551,18 +560,16 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         union exact. The OR itself, once too many match for ``_by_rowid``'s union,
         is tested on every row of the tenant (2.5 s at 1 M events).
         """
-        positive = next(t for t in query.terms if not t.negate)
-        rest = EventQuery(tuple(t for t in query.terms if t.negate), query.time)
-        rest_where, rest_params = compile_where(self.dialect, tenant_id, rest)
+        arms, rest_where, rest_params = self._either_parts(tenant_id, query)
         limit = [] if cap is None else [cap + 1]
-        arms, params = [], []
-        for where, args in either_arms(self.dialect, tenant_id, EventQuery((positive,))):
-            arms.append(
+        selects, params = [], []
+        for where, args in arms:
+            selects.append(
                 f"SELECT * FROM (SELECT rowid FROM events WHERE {where} AND {rest_where}"
                 f"{' LIMIT ?' if limit else ''})"
             )
             params += [*args, *rest_params, *limit]
-        sql = f"SELECT count(*) FROM ({' UNION '.join(arms)})"
+        sql = f"SELECT count(*) FROM ({' UNION '.join(selects)})"
         total = int(connection.execute(sql, params).fetchone()[0])
         return None if cap is not None and total > cap else total
 
@@ -885,8 +892,8 @@ def _needs_plan_choice(query: EventQuery) -> bool:
     value = term.values[0]
     if term.field in (Field.ACTOR, Field.TARGET):  # without "@" only the id can match
         return "@" in str(value)
-    if term.field is Field.RESOURCE:  # a type's index, or with an id the id's
-        return not isinstance(value, ResourceRef)
+    if term.field is Field.RESOURCE:  # a type's index, or with an id the id's: in order
+        return False
     return term.field not in _ORDERED_EQUALITY or (
         term.field is Field.ACTION and str(value).endswith(".*")
     )
