@@ -52,7 +52,7 @@ from sealtrail.ledger.leaf import PERSONAL_FIELDS, SALT_SIZE, LeafTemplate
 from sealtrail.query.text import search_text
 from sealtrail.settings import Settings
 from sealtrail.store.codec import COLUMNS, to_row
-from sealtrail.store.sql import hour_of
+from sealtrail.store.sql import day_of, hour_of
 from sealtrail.store.sqlite import _INSERT_EVENT, SQLiteStore
 
 DATA_DIR: Final = REPO / "bench" / ".data"
@@ -278,9 +278,13 @@ def _build(dataset: Dataset, workers: int) -> None:
 
     sizes = [0] * len(dataset.plans)
     frontiers: list[list[bytes]] = [[] for _ in dataset.plans]
-    # The timeline's counts (event_counts), added up here as an append adds a batch's.
-    at, kind, outcome = (COLUMNS.index(c) for c in ("occurred_at", "kind", "outcome"))
+    # The timeline's counts (event_counts) and each actor's day counts (actor_day_counts),
+    # added up here as an append adds a batch's.
+    at, kind, outcome, actor = (
+        COLUMNS.index(c) for c in ("occurred_at", "kind", "outcome", "actor_id")
+    )
     counts: Counter[tuple[str, int, str, str]] = Counter()
+    actor_counts: Counter[tuple[str, str, int]] = Counter()
     jobs = _jobs(dataset)
     done = 0
     last_print = time.perf_counter()
@@ -307,6 +311,7 @@ def _build(dataset: Dataset, workers: int) -> None:
             frontiers[index], sizes[index] = grown.frontier, grown.size
             tenant = dataset.plans[index].tenant_id
             counts.update((tenant, hour_of(r[at]), r[kind], r[outcome]) for r in rows)
+            actor_counts.update((tenant, r[actor], day_of(r[at])) for r in rows)
             done += len(rows)
             if done % 100_000 < CHUNK:
                 connection.execute("COMMIT")
@@ -319,6 +324,10 @@ def _build(dataset: Dataset, workers: int) -> None:
             "INSERT INTO event_counts (tenant_id, hour, kind, outcome, events)"
             " VALUES (?, ?, ?, ?, ?)",
             [(*key, n) for key, n in sorted(counts.items())],
+        )
+        connection.executemany(
+            "INSERT INTO actor_day_counts (tenant_id, actor_id, day, events) VALUES (?, ?, ?, ?)",
+            [(*key, n) for key, n in sorted(actor_counts.items())],
         )
         for plan, size, frontier in zip(dataset.plans, sizes, frontiers, strict=True):
             connection.execute(
@@ -388,7 +397,7 @@ def ensure_dense(base: Dataset, copies: int) -> Dataset:
     reads (time, kind, outcome: the clipped hours, the index path before
     0011 and the count baseline) — the others took minutes each at this size
     and no timeline case here reads them. ``event_counts`` is counted from the
-    rows by the same GROUP BY as migration 0011's backfill.
+    rows by the same GROUP BY as migration 0011's backfill, ``actor_day_counts`` as 0014's.
     """
     stem = f"{base.path.stem}-dense{copies}"
     big = base.big
@@ -454,6 +463,12 @@ def ensure_dense(base: Dataset, copies: int) -> Dataset:
             "INSERT INTO event_counts (tenant_id, hour, kind, outcome, events)"
             f" SELECT tenant_id, occurred_at - ((occurred_at % {hour}) + {hour}) % {hour},"
             " kind, outcome, count(*) FROM events GROUP BY 1, 2, 3, 4"
+        )
+        day = 86_400_000_000
+        connection.execute(
+            "INSERT INTO actor_day_counts (tenant_id, actor_id, day, events)"
+            f" SELECT tenant_id, actor_id, occurred_at - ((occurred_at % {day}) + {day}) % {day},"
+            " count(*) FROM events GROUP BY 1, 2, 3"
         )
         connection.execute("PRAGMA journal_mode=WAL")
     finally:

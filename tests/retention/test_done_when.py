@@ -27,7 +27,7 @@ from sealtrail.demo import seed_demo
 from sealtrail.demo.cast import TENANT_ID
 from sealtrail.events import from_micros, now_micros
 from sealtrail.ledger import merkle
-from sealtrail.query import EventQuery, TimeRange
+from sealtrail.query import EventQuery, Field, Term, TimeRange
 from sealtrail.retention import DAY_US, RetentionPolicy
 from sealtrail.settings import Settings
 from sealtrail.timeline import HOUR
@@ -124,6 +124,11 @@ def test_a_30_day_policy_leaves_every_remaining_event_provable(demo: AuditLog) -
     assert sum(b.failures for b in timeline.buckets) == sum(
         e.outcome == "failure" for e in remaining
     )
+    # And each actor's day counts (actor_day_counts), which an exact count of one actor
+    # sums, lost them the same ways.
+    for actor, n in Counter(e.actor.id for e in remaining).items():
+        one = EventQuery((Term(Field.ACTOR_ID, (actor,)),), year)
+        assert log._store.count(TENANT_ID, one, cap=None) == n, actor
 
     after = log.checkpoint(OPERATOR)
     for found in remaining:

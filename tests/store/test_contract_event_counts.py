@@ -8,10 +8,12 @@ excludes nothing (``-account_id:…``), which the aggregate may not serve, so
 the store counts it through the events' indexes. Then the lowest events are
 pruned in batches and the comparison runs again over what is left; erasure
 changes no count; and a database whose events were stored before revision
-0011 gets them counted by the migration. After each step, both tables of
-counts — ``event_counts`` per hour and ``event_day_counts`` per day (0012,
-kept by triggers on the first) — hold exactly the events' GROUP BY, no row
-of zero left behind.
+0011 gets them counted by the migration. After each step, the three tables of
+counts — ``event_counts`` per hour, ``event_day_counts`` per day (0012,
+kept by triggers on the first) and ``actor_day_counts`` per actor and day
+(0014) — hold exactly the events' GROUP BY, no row of zero left behind; exact
+and capped counts of a time range, with and without one or two actor ids,
+answer as the events counted here do.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from sealtrail.timeline import DAY, HOUR, MINUTE, Counts, Grid
 from .factory import T0, add_tenant, announce_prune, append, make_event
 
 ACTIONS = ("member.invited", "auth.login", "audit_log.viewed", "app.published")
+# A NUL and the PostgreSQL store's escape character: the counts key the id as stored.
+ACTORS = ("u_ada", "u_bob", "u_\x00nul", "u_\\slash", "system")
 SPAN = 12 * DAY
 START = T0 - 2 * DAY
 NOTHING_LEFT_OUT = Term(Field.ACCOUNT_ID, ("no-such-account",), negate=True)
@@ -71,6 +75,7 @@ def random_history(store: EventStore, tenant_id: str, rng: random.Random, size: 
                 outcome=rng.choice(OUTCOMES),
                 action=rng.choice(ACTIONS),
                 account_id=rng.choice((None, "acc_1", "acc_2")),
+                actor=Actor("user", rng.choice(ACTORS), "member"),
             )
         )
     while events:
@@ -89,13 +94,13 @@ def random_grid(rng: random.Random) -> Grid:
 
 
 def expected(
-    events: Sequence[tuple[int, str, str, str]], query: EventQuery, grid: Grid
+    events: Sequence[tuple[int, str, str, str, str]], query: EventQuery, grid: Grid
 ) -> list[Counts]:
-    """The buckets counted here from (occurred_at, kind, outcome, action) tuples."""
+    """The buckets counted here from (occurred_at, kind, outcome, action, …) tuples."""
     edges = grid.edges()
     buckets: list[dict[str, int]] = [{} for _ in range(len(edges) - 1)]
     failures = [0] * len(buckets)
-    for at, kind, outcome, action in events:
+    for at, kind, outcome, action, *_ in events:
         if not grid.since <= at < grid.until or not _matches(query, kind, outcome, action):
             continue
         index = next(i for i in range(len(buckets)) if edges[i] <= at < edges[i + 1])
@@ -109,9 +114,9 @@ def _matches(query: EventQuery, kind: str, outcome: str, action: str) -> bool:
     return all((values[t.field] in t.values) != t.negate for t in query.terms)
 
 
-def stored(store: EventStore, tenant_id: str) -> list[tuple[int, str, str, str]]:
+def stored(store: EventStore, tenant_id: str) -> list[tuple[int, str, str, str, str]]:
     return [
-        (e.occurred_at, e.kind, e.outcome, e.action)
+        (e.occurred_at, e.kind, e.outcome, e.action, e.actor.id)
         for chunk in store.stream(tenant_id, EventQuery())
         for e in chunk
     ]
@@ -147,6 +152,13 @@ def counted_as_grouped(store: EventStore) -> None:
             )
             assert {(at, k, o): int(n) for at, k, o, n in found} == want, (tenant_id, table)
             assert len(found) == len(want), (tenant_id, table)  # no key twice
+        by_actor = rows("SELECT actor_id, occurred_at FROM events WHERE tenant_id = ?", tenant_id)
+        want_actors = Counter((a, at - at % DAY) for a, at in by_actor)
+        found = rows(
+            "SELECT actor_id, day, events FROM actor_day_counts WHERE tenant_id = ?", tenant_id
+        )
+        assert {(a, day): int(n) for a, day, n in found} == want_actors, tenant_id
+        assert len(found) == len(want_actors), tenant_id
 
 
 def compare(store: EventStore, rng: random.Random, rounds: int) -> int:
@@ -275,6 +287,19 @@ def compare_counts(store: EventStore, tenant_id: str, rng: random.Random, rounds
             assert store.count(tenant_id, query, cap) == (want if want <= cap else None), span
         low, high = since if since is not None else -(2**62), until if until is not None else 2**62
         served += -(-low // HOUR) * HOUR < high // HOUR * HOUR
+        # One actor, or two, in the same range: whole days summed from actor_day_counts.
+        actors = tuple(rng.sample(ACTORS, rng.choice((1, 1, 2))))
+        want = sum(
+            (since is None or since <= at) and (until is None or at < until) and actor in actors
+            for at, *_, actor in events
+        )
+        query = EventQuery((Term(Field.ACTOR_ID, actors),), span)
+        assert store.count(tenant_id, query, cap=None) == want, (span, actors)
+        by_index = EventQuery((Term(Field.ACTOR_ID, actors), NOTHING_LEFT_OUT), span)
+        assert store.count(tenant_id, by_index, cap=None) == want, (span, actors)
+        cap = rng.choice((0, want - 1, want, 10_000))
+        if cap >= 0:
+            assert store.count(tenant_id, query, cap) == (want if want <= cap else None), span
     return served
 
 

@@ -74,12 +74,14 @@ def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def counts_reads(engine: Engine) -> list[tuple[str, Any, str]]:
-    """Each captured statement that reads event_counts or event_day_counts, its
-    parameters and its plan as the engine prints it."""
+    """Each captured statement that reads event_counts, event_day_counts or
+    actor_day_counts, its parameters and its plan as the engine prints it."""
     found = []
     statements = list(engine.captured.statements)  # before this module's EXPLAINs add to them
     for sql, params in statements:
-        if not re.match(r"\s*SELECT\b.*\b(FROM|JOIN) (event_counts|event_day_counts)\b", sql):
+        if not re.match(
+            r"\s*SELECT\b.*\b(FROM|JOIN) (event_counts|event_day_counts|actor_day_counts)\b", sql
+        ):
             continue
         connection = engine.explain.connection  # type: ignore[attr-defined]
         if engine.name == "sqlite":
@@ -230,6 +232,39 @@ def test_an_exact_count_off_the_hour_reads_only_its_clipped_hours_in_events(
             (i, c) for i, c in zip(plan.indexes, plan.conds, strict=True) if i not in counted
         ]
         assert [i for i, _ in on_events] == ["events_by_time", "events_by_time"], plan
+        assert all("occurred_at" in cond for _, cond in on_events), plan
+
+
+@pytest.mark.parametrize("actor", [V.common_actor, V.rare_actor])
+def test_an_exact_count_of_one_actor_reads_its_day_counts_and_its_clipped_days(
+    engine: Engine, actor: str
+) -> None:
+    """The seed endpoint's exact total of one actor, and the capped total a search adds:
+    its whole days summed from actor_day_counts (one range of its key: tenant, actor,
+    day), and events read only in the clipped first and last day, through
+    events_by_actor_id bounded by time — one statement, however many events the actor
+    made (the common actor made half the tenant's)."""
+    span = TimeRange(from_micros(START + 5 * HOUR + 3), from_micros(START + SPAN - 7 * HOUR - 1))
+    one = Term(Field.ACTOR_ID, (actor,))
+    want = engine.matches(EventQuery((one, LEAVES_NOTHING_OUT), span))
+    assert want > 0
+    for cap in (None, want, want - 1):
+        engine.captured.clear()
+        total = engine.store.count(TENANT, EventQuery((one,), span), cap=cap)
+        assert total == (want if cap is None or want <= cap else None)
+        reads = engine.captured.reads()
+        ((sql, _params, summed),) = counts_reads(engine)
+        assert "FROM actor_day_counts" in sql and len(reads) == 1, reads
+        # Its key bounds the read (SQLite: the WITHOUT ROWID table's own b-tree).
+        assert "actor_day_counts_pkey" in summed or "actor_day_counts USING PRIMARY KEY" in summed
+        plan = engine.explain(*reads[0])
+        assert not plan.whole and not plan.untenanted and not plan.sorts, plan
+        on_events = [
+            (i, c)
+            for i, c in zip(plan.indexes, plan.conds, strict=True)
+            if i != "actor_day_counts_pkey"
+        ]
+        assert [i for i, _ in on_events] == ["events_by_actor_id"] * 2, plan
         assert all("occurred_at" in cond for _, cond in on_events), plan
 
 

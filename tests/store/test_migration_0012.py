@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
+
 from sealtrail.limits import KINDS, OUTCOMES
 from sealtrail.query import EventQuery
 from sealtrail.store import open_store
@@ -39,16 +41,18 @@ def _events(tenant: str, rng: random.Random, first: int, size: int) -> list[Any]
     ]
 
 
-def test_0012_sums_the_hours_already_counted(url: str) -> None:
+def test_0012_sums_the_hours_already_counted(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     migrate_to(url, "0011")
     rng = random.Random(12)
     old = open_store(url)
     try:
-        for tenant in ("acme", "globex"):
-            add_tenant(old, tenant)
-            events = _events(tenant, rng, 0, 400)
-            for start in range(0, len(events), 70):
-                append(old, tenant, *events[start : start + 70])
+        with monkeypatch.context() as patched:  # a 0011 server: no actor counts to keep
+            patched.setattr(type(old), "_add_actor_counts", lambda *_args: None)
+            for tenant in ("acme", "globex"):
+                add_tenant(old, tenant)
+                events = _events(tenant, rng, 0, 400)
+                for start in range(0, len(events), 70):
+                    append(old, tenant, *events[start : start + 70])
     finally:
         old.close()
 

@@ -65,7 +65,7 @@ from sealtrail.store.postgres_rows import (
     unescape_row,
     unescape_text,
 )
-from sealtrail.store.sql import MAX_SEQ, HourCount, Plan, SQLStore
+from sealtrail.store.sql import MAX_SEQ, ActorDayCount, HourCount, Plan, SQLStore
 
 if TYPE_CHECKING:  # imports ``limits``: loaded when a server first counts a request
     from sealtrail.store.rate_counters import PostgresRateCounters
@@ -547,6 +547,22 @@ class PostgresStore(SQLStore[Connection]):
             " ON CONFLICT (tenant_id, kind, outcome, hour)"
             " DO UPDATE SET events = event_counts.events + excluded.events",
             (tenant_id, list(hours), list(kinds), list(outcomes), list(events)),
+        )
+
+    def _add_actor_counts(
+        self, connection: Connection, tenant_id: str, counts: list[ActorDayCount]
+    ) -> None:
+        if not counts:
+            return
+        actors, days, events = zip(*counts, strict=True)
+        # One statement for the batch, one row per distinct (actor, day).
+        connection.execute(
+            "INSERT INTO actor_day_counts (tenant_id, actor_id, day, events)"
+            " SELECT %s, u.actor_id, u.day, u.events"
+            " FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS u (actor_id, day, events)"
+            " ON CONFLICT (tenant_id, actor_id, day)"
+            " DO UPDATE SET events = actor_day_counts.events + excluded.events",
+            (tenant_id, list(actors), list(days), list(events)),
         )
 
     def _erase(

@@ -36,16 +36,19 @@ legal_holds                    SELECT, INSERT; UPDATE of (released_at, released_
 prunes                         SELECT, INSERT; UPDATE of (finished_at, deleted)
 sealtrail_prune                EXECUTE (SECURITY DEFINER: keeps the leaf hashes of
                                a tenant's lowest events below its recorded prune,
-                               then deletes them and takes them off event_counts;
+                               then deletes them and takes them off both counts;
                                the one delete the role can make)
 sealtrail_drop_pruned_         EXECUTE (SECURITY DEFINER: drops a past month's
 partitions                     partition only when every row in it is pruned,
-                               taking its rows off event_counts)
+                               taking its rows off both counts)
 event_counts                   SELECT, INSERT; UPDATE of (events): an append adds
                                its batch to the timeline's counts (the prune
                                functions take pruned rows off)
 event_day_counts               SELECT (the same counts per day; a trigger on
                                event_counts, SECURITY DEFINER, keeps it)
+actor_day_counts               SELECT, INSERT; UPDATE of (events): an append adds
+                               its batch to each actor's day counts (the prune
+                               functions take pruned rows off)
 =============================  ==================================================
 
 The role is NOLOGIN: a login role that is a member of it is what ``serve``
@@ -107,6 +110,8 @@ _GRANTS: Final = (
     "GRANT SELECT, INSERT ON {schema}.event_counts TO {role}",
     "GRANT UPDATE (events) ON {schema}.event_counts TO {role}",
     "GRANT SELECT ON {schema}.event_day_counts TO {role}",
+    "GRANT SELECT, INSERT ON {schema}.actor_day_counts TO {role}",
+    "GRANT UPDATE (events) ON {schema}.actor_day_counts TO {role}",
 )
 
 

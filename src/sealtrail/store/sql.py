@@ -188,6 +188,11 @@ class SQLStore(EventStore, Generic[C]):
         for count in counts:
             self._execute(connection, ADD_COUNT, (tenant_id, *count))
 
+    def _add_actor_counts(self, connection: C, tenant_id: str, counts: list[ActorDayCount]) -> None:
+        """Add a batch's events to each actor's day counts (``actor_day_counts``), one
+        upsert per distinct (actor, day), in the append's transaction."""
+        self._execute_many(connection, ADD_ACTOR_COUNT, [(tenant_id, *c) for c in counts])
+
     def _plan(self, tenant_id: str, query: EventQuery) -> Plan:
         return Plan()
 
@@ -474,6 +479,9 @@ class SQLStore(EventStore, Generic[C]):
                 _check_sealed(tenant_id, head, batch, sealed)
                 self._insert(connection, tenant_id, sealed)
                 self._add_counts(connection, tenant_id, hour_counts(sealed.events))
+                self._add_actor_counts(
+                    connection, tenant_id, actor_day_counts(sealed.events, self.dialect.escape)
+                )
                 self._execute(
                     connection,
                     "UPDATE tenants SET tree_size = ?, frontier = ? WHERE id = ?",
@@ -561,10 +569,13 @@ class SQLStore(EventStore, Generic[C]):
         by_rowid: bool | None = None,
         kept_off: frozenset[Term] = frozenset(),
     ) -> int | None:
+        total = None
         if not query.terms:
             total = self._summed_count(connection, tenant_id, query)
-            if total is not None:
-                return None if cap is not None and total > cap else total
+        elif (actors := _actors_counted_by_day(query)) is not None:
+            total = self._summed_actor_count(connection, tenant_id, actors, query)
+        if total is not None:
+            return None if cap is not None and total > cap else total
         if by_rowid is None:
             by_rowid = self._by_rowid(connection, tenant_id, query)
         where, params = compile_where(
@@ -603,6 +614,48 @@ class SQLStore(EventStore, Generic[C]):
             return None
         (counts,) = self._aggregated_histogram(connection, tenant_id, EventQuery(), grid, hours)
         return counts.count
+
+    def _summed_actor_count(
+        self, connection: C, tenant_id: str, actors: Term, query: EventQuery
+    ) -> int | None:
+        """The events of some actors in a time range (or all time), summed per day.
+
+        The range's whole UTC days are one range of ``actor_day_counts``' key
+        per actor (a row per day each was active), and only the clipped first
+        and last day are counted in ``events``, through the actor's index, so
+        the count costs the days the range spans rather than the events it
+        holds. None when the range holds no whole day: the actor's index
+        counts under two days of events directly.
+        """
+        since = EARLIEST_US if query.time.since is None else to_micros(query.time.since)
+        until = LATEST_US if query.time.until is None else to_micros(query.time.until)
+        lo, hi = -(-since // DAY) * DAY, until // DAY * DAY
+        if lo >= hi:
+            return None
+        where, params = compile_where(self.dialect, tenant_id, EventQuery((actors,)))
+        marks = ", ".join("?" * len(actors.values))
+        row = self._execute(
+            connection,
+            "SELECT (SELECT sum(events) FROM actor_day_counts WHERE tenant_id = ?"
+            f" AND actor_id IN ({marks}) AND day >= ? AND day < ?),"
+            f" (SELECT count(*) FROM events WHERE {where}"
+            " AND occurred_at >= ? AND occurred_at < ?),"
+            f" (SELECT count(*) FROM events WHERE {where}"
+            " AND occurred_at >= ? AND occurred_at < ?)",
+            [
+                tenant_id,
+                *(self.dialect.escape(str(v)) for v in actors.values),
+                lo,
+                hi,
+                *params,
+                since,
+                lo,
+                *params,
+                hi,
+                until,
+            ],
+        ).fetchone()
+        return sum(int(n or 0) for n in row)
 
     # -- the timeline ---------------------------------------------------------------
     def histogram(self, tenant_id: str, query: EventQuery, grid: Grid) -> list[Counts]:
@@ -2073,6 +2126,41 @@ def hour_counts(events: Iterable[Event]) -> list[HourCount]:
     """A batch counted per (hour, kind, outcome), in key order: what ``event_counts`` adds."""
     counted = Counter((hour_of(e.occurred_at), e.kind, e.outcome) for e in events)
     return [(hour, kind, outcome, n) for (hour, kind, outcome), n in sorted(counted.items())]
+
+
+ActorDayCount = tuple[str, int, int]
+"""One row of an actor's day counts: (actor id as stored, day, events); the day in µs."""
+
+ADD_ACTOR_COUNT: Final = (
+    "INSERT INTO actor_day_counts (tenant_id, actor_id, day, events) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (tenant_id, actor_id, day)"
+    " DO UPDATE SET events = actor_day_counts.events + excluded.events"
+)
+TAKE_ACTOR_COUNT: Final = (
+    "UPDATE actor_day_counts SET events = events - ?"
+    " WHERE tenant_id = ? AND actor_id = ? AND day = ?"
+)
+
+
+def day_of(at: int) -> int:
+    """The start of the UTC day that holds ``at`` (µs; Python's % floors)."""
+    return at - at % DAY
+
+
+def actor_day_counts(events: Iterable[Event], escape: Callable[[str], str]) -> list[ActorDayCount]:
+    """A batch counted per (actor, day), in key order: what ``actor_day_counts`` adds
+    (``escape``: the actor id as the engine stores it)."""
+    counted = Counter((escape(e.actor.id), day_of(e.occurred_at)) for e in events)
+    return [(actor, day, n) for (actor, day), n in sorted(counted.items())]
+
+
+def _actors_counted_by_day(query: EventQuery) -> Term | None:
+    """The query's one term when it keeps the events of some actor ids, which
+    ``actor_day_counts`` can count; else None."""
+    if len(query.terms) != 1:
+        return None
+    (term,) = query.terms
+    return term if term.field is Field.ACTOR_ID and not term.negate else None
 
 
 def whole_days(grid: Grid, hours: tuple[int, int]) -> tuple[int, int] | None:

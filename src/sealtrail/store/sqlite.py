@@ -51,10 +51,12 @@ from sealtrail.store.filters import compile_where, either_arms, has_either
 from sealtrail.store.sql import (
     ADD_COUNT,
     MAX_SEQ,
+    TAKE_ACTOR_COUNT,
     TAKE_COUNT,
     HourCount,
     Plan,
     SQLStore,
+    day_of,
     hour_of,
 )
 
@@ -462,6 +464,17 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
                 "DELETE FROM event_counts WHERE tenant_id = ? AND hour = ? AND kind = ?"
                 " AND outcome = ? AND events = 0",
                 keys,
+            )
+            actor = COLUMNS.index("actor_id") + 1
+            by_actor = Counter((r[actor], day_of(r[at])) for r in rows)
+            actor_keys = [(tenant_id, *key) for key in sorted(by_actor)]
+            connection.executemany(
+                TAKE_ACTOR_COUNT, [(by_actor[key[1:]], *key) for key in actor_keys]
+            )
+            connection.executemany(
+                "DELETE FROM actor_day_counts WHERE tenant_id = ? AND actor_id = ? AND day = ?"
+                " AND events = 0",
+                actor_keys,
             )
             return len(rows)
 
