@@ -254,6 +254,7 @@ def postgres_figures(results: Results, rows: int, section: str = POSTGRES) -> li
             "count_30_days",
             "count_action",
             "count_year_exact",
+            "count_actor_exact",
             "get_event",
         ) and not case.endswith(("_before_0011", "_before_0012"))
         figures.append(

@@ -27,8 +27,9 @@ and drops afterwards.
   events over the last 12 months, 90 % in tenant ``acme``, partitions made for
   every month first), then ``postgres.query.<filter>``: p50/p95 in ms of
   ``search`` (first page of 50, no total) per SPEC §6 filter over ``repeats``
-  different values, plus counts, a deep cursor page, an offset page and
-  ``get_event``.
+  different values, the same with the capped total (``<filter>_total``, what
+  ``GET /v1/events`` reads), plus counts (the exact count of one actor too), a
+  deep cursor page, an offset page and ``get_event``.
 * ``postgres.fulltext``: raw COPY rows/s with no text index, the shipped
   tsvector + GIN, and a pg_trgm GIN instead; and a common-word and a rare-word
   search under each (tsvector phrase vs trigram ILIKE).
@@ -579,7 +580,7 @@ def load_corpus(url: str, rows: int, *, chunk: int = 50_000) -> dict[str, float]
 class QueryCase:
     name: str
     queries: list[tuple[EventQuery, Page]]
-    kind: str = "search"  # search | count | count_exact | histogram | get
+    kind: str = "search"  # search | search_total | count | count_exact | histogram | get
 
 
 def query_cases(url: str, repeats: int) -> tuple[list[QueryCase], list[str]]:
@@ -632,6 +633,12 @@ def query_cases(url: str, repeats: int) -> tuple[list[QueryCase], list[str]]:
         QueryCase(name, [query_from_params({k: [v] for k, v in raw.items()}) for raw in raws])
         for name, raws in searches.items()
     ]
+    # Each filter's first page with its capped total, as GET /v1/events reads it.
+    cases += [
+        QueryCase(f"{case.name}_total", case.queries, "search_total")
+        for case in cases
+        if case.name != "latest"
+    ]
     cases += [
         QueryCase(
             name, [query_from_params({k: [v] for k, v in raw.items()}) for raw in raws], "count"
@@ -641,6 +648,14 @@ def query_cases(url: str, repeats: int) -> tuple[list[QueryCase], list[str]]:
             ("count_action", searches["action"]),
         )
     ]
+    # The seed endpoint's exact total of one actor (summed from actor_day_counts, 0014).
+    cases.append(
+        QueryCase(
+            "count_actor_exact",
+            [query_from_params({"actor_id": [raw["actor_id"]]}) for raw in searches["actor_id"]],
+            "count_exact",
+        )
+    )
     year_ago = format_timestamp(_now_us() - 365 * DAY_US)
     year = [query_from_params({"since": [year_ago]}) for _ in range(repeats)]
     cases += [
@@ -807,7 +822,7 @@ def measure_queries(
         elif case.kind == "get":
             assert store.get_event("acme", ids[index % len(ids)]) is not None
         else:
-            store.search("acme", query, page, with_total=False)
+            store.search("acme", query, page, with_total=case.kind == "search_total")
 
     def hours_only(case: QueryCase, index: int) -> None:
         since = case.queries[index][0].time.since_us

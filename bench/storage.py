@@ -37,6 +37,10 @@ OTHERS: Final = {
     "tree_nodes": ("the Merkle tree: proofs, leaf hashes of pruned events", "test_query_plans.py"),
     "event_counts": ("the timeline's whole hours (migration 0011)", "test_histogram_plans.py"),
     "event_day_counts": ("the timeline's whole days (migration 0012)", "test_histogram_plans.py"),
+    "actor_day_counts": (
+        "exact counts of one actor, per day (migration 0014)",
+        "test_histogram_plans.py",
+    ),
 }
 SHOWN_CASES: Final = 4
 
@@ -129,7 +133,7 @@ def footprint(path: Path) -> list[Part]:
     parts += sorted(indexes, key=lambda p: -p.pages_bytes)
     fts = sum(sizes.pop(name, 0) for name in FTS_TABLES)
     parts.append(Part("events_fts", "text index", fts, _serves("events_fts", readers)))
-    for name in ("tree_nodes", "event_counts", "event_day_counts"):
+    for name in ("tree_nodes", "event_counts", "event_day_counts", "actor_day_counts"):
         parts.append(Part(name, "table", sizes.pop(name, 0), _serves(name, readers)))
     rest = sorted(sizes)
     parts.append(Part("others", "tables", sum(sizes.values()), f"{len(rest)} b-trees"))
