@@ -147,7 +147,8 @@ def _month_start(moment: datetime) -> datetime:
 
 def test_pages_across_months_are_whole_and_in_order(store: EventStore) -> None:
     """Pages through the last months, where PostgreSQL reads the recent month
-    partitions first and the rest after (``_page_windows``): every page equals the
+    partitions (or an actor's newest days) first and the rest after
+    (``_page_windows``): every page equals the
     ordered matches, across each month start, with several events at one moment
     on either side of it, for pages of any size, with filters, bounds and cursors."""
     from sealtrail.query import Cursor
@@ -179,7 +180,9 @@ def test_pages_across_months_are_whole_and_in_order(store: EventStore) -> None:
         EventQuery(),
         params(kind="update"),
         params(kind="delete", outcome="failure"),
-        params(actor_id="u_1"),
+        params(actor_id="u_1"),  # from the actor's newest days that hold a page, then the rest
+        EventQuery((Term(Field.ACTOR_ID, ("u_1", "u_2")),)),
+        EventQuery((Term(Field.ACTOR_ID, ("u_3",)),), TimeRange(None, edges[1])),
         params(ip="10.1.2.0/24"),  # sorted as index entries, the page's rows read last
         EventQuery((Term(Field.KIND, ("create",), negate=True),)),
         EventQuery(time=TimeRange(None, edges[1])),

@@ -503,8 +503,8 @@ class SQLStore(EventStore, Generic[C]):
         plan = self._plan(tenant_id, query)
         direction = "DESC" if query.order == "desc" else "ASC"
         offset = page.offset if page.cursor is None else 0
-        statements = []
-        for window in [query] if offset else self._page_windows(query, page):
+
+        def statement(window: EventQuery) -> tuple[str, list[Any]]:
             where, params = compile_where(
                 self.dialect,
                 tenant_id,
@@ -519,17 +519,17 @@ class SQLStore(EventStore, Generic[C]):
                 params += [page.cursor.occurred_at_us, min(page.cursor.seq, MAX_SEQ)]
             order = plan.order.format(d=direction)
             if plan.rows_last:
-                sql = self.dialect.rows_last(plan.source, where, order, direction)
-            else:
-                sql = (
-                    f"SELECT {SELECT_LIST} FROM {plan.source} WHERE {where}"
-                    f" ORDER BY {order} LIMIT ? OFFSET ?"
-                )
-            statements.append((sql, params))
+                return self.dialect.rows_last(plan.source, where, order, direction), params
+            return (
+                f"SELECT {SELECT_LIST} FROM {plan.source} WHERE {where}"
+                f" ORDER BY {order} LIMIT ? OFFSET ?"
+            ), params
 
         def work(connection: C) -> tuple[list[Any], int | None]:
+            windows = [query] if offset else self._page_windows(connection, tenant_id, query, page)
             rows: list[Any] = []
-            for sql, params in statements:  # windows in the page's order, disjoint in time
+            for window in windows:  # in the page's order, disjoint in time
+                sql, params = statement(window)
                 wanted = page.limit + 1 - len(rows)
                 rows += self._execute(connection, sql, [*params, wanted, offset]).fetchall()
                 if len(rows) > page.limit:
@@ -544,7 +544,9 @@ class SQLStore(EventStore, Generic[C]):
         events = [self.dialect.event_from_row(r) for r in rows[: page.limit]]
         return SearchResult(events, total, len(rows) > page.limit)
 
-    def _page_windows(self, query: EventQuery, page: Page) -> list[EventQuery]:
+    def _page_windows(
+        self, connection: C, tenant_id: str, query: EventQuery, page: Page
+    ) -> list[EventQuery]:
         """``query`` cut into time windows read one after another, in the page's order,
         until the page is full: the windows are disjoint and together cover ``query``'s
         time. One window (``query`` itself) unless the engine gains by reading a page
@@ -572,7 +574,7 @@ class SQLStore(EventStore, Generic[C]):
         total = None
         if not query.terms:
             total = self._summed_count(connection, tenant_id, query)
-        elif (actors := _actors_counted_by_day(query)) is not None:
+        elif (actors := actors_counted_by_day(query)) is not None:
             total = self._summed_actor_count(connection, tenant_id, actors, query)
         if total is not None:
             return None if cap is not None and total > cap else total
@@ -2154,7 +2156,7 @@ def actor_day_counts(events: Iterable[Event], escape: Callable[[str], str]) -> l
     return [(actor, day, n) for (actor, day), n in sorted(counted.items())]
 
 
-def _actors_counted_by_day(query: EventQuery) -> Term | None:
+def actors_counted_by_day(query: EventQuery) -> Term | None:
     """The query's one term when it keeps the events of some actor ids, which
     ``actor_day_counts`` can count; else None."""
     if len(query.terms) != 1:
