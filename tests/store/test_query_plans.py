@@ -372,6 +372,24 @@ def test_a_count_of_an_id_or_email_term_reads_its_two_indexes(
             assert used and used <= {"events_by_actor_id", "events_by_actor_email"}, plan
 
 
+@pytest.mark.parametrize("prefix", ["auth.*", "member.*"])
+def test_a_count_of_an_action_prefix_reads_only_the_prefix(engine: Engine, prefix: str) -> None:
+    """The capped total of an action prefix reads the prefix's entries alone: on
+    PostgreSQL ``split_part(action, '.', 1)`` by itself was tested on every one of the
+    tenant's entries of ``events_by_action`` (25 ms at 1 M events for a 10,000-capped
+    count); the same prefix as a range of actions bounds that index-only read."""
+    query = query_from_params({"action": [prefix]})[0]
+    found = engine.matches(query)
+    assert found > 0
+    total, plans = engine.run_search(lambda store: store.count(TENANT, query, cap=COUNT_CAP))
+    assert total == found
+    ((plan,),) = [plans]
+    assert not plan.whole and not plan.untenanted, plan
+    assert plan.indexes, plan
+    for name, cond in zip(plan.indexes, plan.conds, strict=True):
+        assert "action" in cond, (name, plan)
+
+
 @pytest.mark.parametrize(
     "params",
     [{"ip": "203.0.113.0/24"}, {"action": "tenant.*"}],
