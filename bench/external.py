@@ -138,7 +138,8 @@ def run_postgres(
         "From bench/postgres_bench.py, each part in a scratch database on "
         f"{admin_url.rsplit('@', 1)[-1]}: ingest of {ingest_events:,} events; queries over "
         f"{rows:,} events after VACUUM ANALYZE, p50/p95 over {repeats} values per filter, "
-        "first page of 50 without a total. Its raw COPY baseline for ingest writes `events` "
+        "first page of 50 without a total (`<filter>_total`: with the capped total, as "
+        "GET /v1/events reads it). Its raw COPY baseline for ingest writes `events` "
         "alone (the store also writes `event_ids` and tree nodes).",
     )
 
