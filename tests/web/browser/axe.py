@@ -8,6 +8,7 @@ strict Content-Security-Policy does not stop (it is the test's code, not the pag
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from functools import cache
@@ -16,6 +17,7 @@ from typing import Any, Final
 
 HERE: Final = Path(__file__).resolve().parent / "axe"
 SCRIPT: Final = HERE / "node_modules" / "axe-core" / "axe.min.js"
+LOCK: Final = HERE / ".install.lock"  # beside node_modules, which npm ci replaces
 BLOCKING: Final = ("serious", "critical")
 
 
@@ -25,18 +27,24 @@ class Unavailable(Exception):
 
 @cache
 def source() -> str:
-    if not SCRIPT.is_file():
-        npm = shutil.which("npm")
-        if npm is None:
-            raise Unavailable("no npm to install axe-core with (apt-get install npm)")
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=HERE,
-            check=True,
-            timeout=600,
-            capture_output=True,
-        )
-    return SCRIPT.read_text(encoding="utf-8")
+    # On a fresh clone every test worker finds the script missing at once. ``npm ci``
+    # empties node_modules before it writes it, so a worker that read it meanwhile got
+    # half a script ("SyntaxError: Unexpected end of input" in the page): one worker
+    # installs while the others wait on the lock, then each reads the whole file.
+    with LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not SCRIPT.is_file():
+            npm = shutil.which("npm")
+            if npm is None:
+                raise Unavailable("no npm to install axe-core with (apt-get install npm)")
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=HERE,
+                check=True,
+                timeout=600,
+                capture_output=True,
+            )
+        return SCRIPT.read_text(encoding="utf-8")
 
 
 def violations(page: Any, *, impacts: tuple[str, ...] = BLOCKING) -> list[str]:
