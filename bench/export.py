@@ -9,10 +9,12 @@ with N: 100 k and 400 k events are compared.
 ``AuditLog.export`` records an ``audit_log.exported`` event before the first
 byte, so the runs use a scratch copy of the cached dataset.
 
-The baseline is the floor under any exporter: the same rows read with a raw
-``SELECT`` on the same connection settings and written straight from the row
-tuples by ``csv.writer`` (CSV) or ``orjson.dumps`` of a dict (NDJSON), in
-chunks, with no ``Event`` objects and no CSV-injection neutralising.
+The baseline is the floor under an exporter that writes rows in Python: the
+same rows read with a raw ``SELECT`` on the same connection settings and
+written straight from the row tuples by ``csv.writer`` (CSV) or ``orjson.dumps``
+of a dict (NDJSON), in chunks, with no ``Event`` objects and no CSV-injection
+neutralising. On SQLite the export's lines are written by SQLite itself
+(``store.sqlite_export``), so it can pass that floor.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from sealtrail.store.sqlite import SQLiteStore
 
 SECTION: Final = "export"
 SIZES: Final = (100_000, 400_000)
-TARGET_RATE: Final = 100_000
+TARGET_RATE: Final = {"csv": 100_000, "ndjson": 150_000}  # rows/s (issue 14)
 _TEXT_COLUMNS: Final = tuple(c for c in COLUMNS if c not in ("ip_key", "salts", "leaf_hash"))
 
 
@@ -243,8 +245,8 @@ def run(report: Run, dataset: Dataset, work: Path, *, repeats: int) -> None:
                     baseline=raw,
                     baseline_name=f"raw SELECT + {'csv.writer' if fmt == 'csv' else 'orjson'}",
                     detail="runs " + ", ".join(f"{v:,.0f}" for v in rates["export"]),
-                    target=f"≥ {TARGET_RATE:,} rows/s" if fmt == "csv" else "",
-                    passed=value >= TARGET_RATE if fmt == "csv" else None,
+                    target=f"≥ {TARGET_RATE[fmt]:,} rows/s",
+                    passed=value >= TARGET_RATE[fmt],
                 )
             )
             growth = {

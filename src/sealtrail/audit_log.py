@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import itertools
 import json
 import logging
 import os
@@ -126,7 +127,7 @@ from sealtrail.sessions import (
     viewer_url,
 )
 from sealtrail.settings import Settings
-from sealtrail.store import export_rows, open_store
+from sealtrail.store import open_store
 from sealtrail.store.base import (
     AlertRecord,
     ApiKeyRecord,
@@ -1670,14 +1671,9 @@ class AuditLog:
                 query,
                 None if whole_log else self.stream(principal, query),
             )
-        else:  # written from the stored columns: no Event object per row (store.export_rows)
-            stored = self._store.stream_rows(principal.tenant_id, principal.scoped(query))
-            rows = (row for chunk in stored for row in chunk)
-            chunks = (
-                export.csv_chunks(rows, cells_of=export_rows.csv_cells)
-                if fmt == "csv"
-                else export.ndjson_chunks(export_rows.record(row) for row in rows)
-            )
+        else:  # written by the store from its columns, no Event object per row
+            body = self._store.export_body(principal.tenant_id, principal.scoped(query), fmt)
+            chunks = itertools.chain([export.csv_header()], body) if fmt == "csv" else body
         return Export(media_type, filename, chunks)
 
     # -- erasure (GDPR Art. 17) ---------------------------------------------------------------

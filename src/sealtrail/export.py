@@ -38,10 +38,12 @@ __all__ = [
     "CSV_COLUMNS",
     "CSV_MEDIA_TYPE",
     "NDJSON_MEDIA_TYPE",
+    "RISKY_STARTS",
     "ROWS_PER_CHUNK",
     "EventRecord",
     "csv_cells",
     "csv_chunks",
+    "csv_header",
     "ndjson_chunks",
     "neutralise_cell",
 ]
@@ -86,20 +88,20 @@ CSV_COLUMNS: Final[tuple[str, ...]] = (
 
 # OWASP's dangerous leading characters and ASVS's NUL.
 # (so that removing one leading "'" is always the exact inverse).
-_PREFIXED: Final = frozenset("=+-@\t\r\n\x00")
+RISKY_STARTS: Final = frozenset("=+-@\t\r\n\x00")
 _EMPTY: Final[Mapping[str, Any]] = {}
 # A cell start is the character after a \x01 in "\x01" + "\x01".join(cells); a \x01 inside a
 # value can only cause a false alarm. (\x01 itself is no risky start, so two empty cells in a
 # row do not look like one starting with a risky character, as NUL separators did.)
 _CELL_SEPARATOR: Final = "\x01"
 _RISKY_CELL_START: Final = re.compile(
-    _CELL_SEPARATOR + "[" + re.escape("".join(sorted(_PREFIXED))) + "]"
+    _CELL_SEPARATOR + "[" + re.escape("".join(sorted(RISKY_STARTS))) + "]"
 )
 
 
 def neutralise_cell(value: str) -> str:
     """The cell text for ``value``: ``'`` + value when it starts with a risky character."""
-    return "'" + value if value[:1] in _PREFIXED else value
+    return "'" + value if value[:1] in RISKY_STARTS else value
 
 
 def _json_default(value: object) -> object:
@@ -168,27 +170,35 @@ def _neutralised(cells: list[Any]) -> list[str]:
     return [neutralise_cell(cell) for cell in cells]
 
 
+def csv_header(*, bom: bool = False) -> bytes:
+    """The header row (``CSV_COLUMNS``), after a UTF-8 byte order mark if ``bom``."""
+    return b"".join(csv_chunks((), bom=bom))
+
+
 def csv_chunks(
     events: Iterable[Any],
     *,
     rows_per_chunk: int = ROWS_PER_CHUNK,
     bom: bool = False,
+    header: bool = True,
     cells_of: Callable[[Any], list[Any]] = csv_cells,
 ) -> Iterator[bytes]:
     """The events as CSV: the header row, then one row per event, in chunks.
 
     Empty input yields the header alone. ``bom`` starts the file with a UTF-8 byte order
-    mark, which some spreadsheet programs need to read it as UTF-8. ``cells_of`` gives an
-    event's cells (``csv_cells`` of an event object; a store passes its own for rows); every
-    cell is neutralised here, whoever made it.
+    mark, which some spreadsheet programs need to read it as UTF-8. ``header=False`` writes
+    the rows alone (a file's body, after ``csv_header``). ``cells_of`` gives an event's
+    cells (``csv_cells`` of an event object; a store passes its own for rows); every cell
+    is neutralised here, whoever made it.
     """
     if rows_per_chunk < 1:
         raise ValueError("rows_per_chunk must be at least 1")
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    if bom:
-        buffer.write("\ufeff")
-    writer.writerow(CSV_COLUMNS)
+    if header:
+        if bom:
+            buffer.write("\ufeff")
+        writer.writerow(CSV_COLUMNS)
     rows: list[list[str]] = []
     for event in events:
         rows.append(_neutralised(cells_of(event)))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sealtrail.catalog import EventType
 from sealtrail.events import Event
@@ -461,6 +461,14 @@ class EventStore(abc.ABC):
     ) -> Iterator[list[Sequence[Any]]]:
         """What ``stream`` yields, as rows (``codec.COLUMNS``, text unescaped): for exports,
         which write cells straight from the columns instead of building an ``Event`` each."""
+
+    @abc.abstractmethod
+    def export_body(
+        self, tenant_id: str, query: EventQuery, fmt: Literal["csv", "ndjson"]
+    ) -> Iterator[bytes]:
+        """The matching events written, in chunks, from one snapshot: CSV rows without the
+        header (``export.csv_header`` goes first) or NDJSON lines. The bytes are those
+        ``export.csv_chunks`` / ``ndjson_chunks`` write from each event's ``to_dict()``."""
 
     @abc.abstractmethod
     def scan(
