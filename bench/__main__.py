@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--http-repeats", type=int, default=3, help="runs per HTTP ingest figure")
     parser.add_argument(
-        "--export-repeats", type=int, default=1, help="runs per export rate (400 k rows each)"
+        "--export-repeats", type=int, default=3, help="runs per export rate (400 k rows each)"
     )
     parser.add_argument("--clients", type=int, default=4, help="HTTP client threads")
     parser.add_argument(
