@@ -185,6 +185,7 @@ def _hard_events() -> list[dict[str, Any]]:
             "actor": {"type": "user", "id": pick() or "u", "name": pick()},
             "occurred_at": rng.choice(
                 ["1970-01-01T00:00:00.000000Z", "1970-01-01T00:00:00.999999Z"]
+                + ["2000-02-29T23:59:59.999999Z", "1999-12-31T23:00:00.000001Z"]
                 + [f"2026-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00.{i:06d}Z"] * 4
             ),
         }
@@ -252,4 +253,5 @@ def test_sqlite_writes_hard_text_as_the_event_path_does(
     }
     assert sorted(left) == (sorted(with_nul) if fmt == "csv" else [])
     assert 0 < len(with_nul) < len(rows)
-    assert b"1970-01-01T00:00:00.000000Z" in written
+    for time in (b"1970-01-01T00:00:00.000000Z", b"2000-02-29T23:59:59.999999Z"):
+        assert time in written

@@ -1,12 +1,13 @@
 """CSV rows and NDJSON lines written by SQLite itself, one text per stored row.
 
 Python cannot write an export much faster than it can read the rows: the bare
-floor (a ``SELECT`` of the 28 columns written by ``csv.writer``) is ~92 k rows/s
+floor (a ``SELECT`` of the 28 columns written by ``csv.writer``) is ~90 k rows/s
 on the bench machine, and ``export_rows`` reached ~57 k. Here each row's whole
 line is built by one ``printf`` inside SQLite (``%w`` doubles the ``"`` of a
-CSV cell, ``json_quote`` escapes a JSON string as orjson does, ``strftime``
-writes the date of a timestamp), and Python only joins the lines: ~130 k CSV
-rows/s and ~145 k NDJSON lines/s on the same machine.
+CSV cell, ``json_quote`` escapes a JSON string as orjson does, ``date`` gives a
+timestamp's date and arithmetic its time of day), and Python only joins the
+lines: ~140 k CSV rows/s and ~160 k NDJSON lines/s in one process on the same
+machine (docs/benchmarks.md has the bench's figures).
 
 The bytes are those ``export_rows`` writes (and so the ``Event`` path's), row
 for row; tests/test_export_rows.py compares whole exports on every shape of
@@ -39,10 +40,18 @@ _LAST_MICROSECOND: Final = 253_402_300_799_999_999
 
 
 def _timestamp(column: str) -> tuple[str, list[str]]:
-    """``format_timestamp(column)`` as a printf piece and its two arguments."""
+    """``format_timestamp(column)`` as a printf piece and its arguments."""
+    # Only the date needs the calendar; the time of day is arithmetic, which costs SQLite
+    # less than strftime's format (0.57 against 0.75 µs a time on the bench machine).
     return (
-        "%s.%06dZ",
-        [f"strftime('%Y-%m-%dT%H:%M:%S', {column} / 1000000, 'unixepoch')", f"{column} % 1000000"],
+        "%sT%02d:%02d:%02d.%06dZ",
+        [
+            f"date({column} / 1000000, 'unixepoch')",
+            f"{column} / 3600000000 % 24",
+            f"{column} / 60000000 % 60",
+            f"{column} / 1000000 % 60",
+            f"{column} % 1000000",
+        ],
     )
 
 
