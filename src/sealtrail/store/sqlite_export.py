@@ -12,10 +12,11 @@ machine (docs/benchmarks.md has the bench's figures).
 The bytes are those ``export_rows`` writes (and so the ``Event`` path's), row
 for row; tests/test_export_rows.py compares whole exports on every shape of
 event. Rows SQLite cannot write the same way are left to ``export_rows``
-(``PYTHON_WRITES``): a row with an erased field (``[erased]``), a timestamp
-outside years 1970–9999, and for CSV a NUL in any text (``printf`` stops at a
-NUL). CSV injection follows ``export.neutralise_cell``: the cell of a value
-that starts with one of ``export.RISKY_STARTS`` gets a leading ``'``.
+(``_python_writes``): a row with an erased field (``[erased]``), a timestamp
+that is not an integer within years 1970–9999, and for CSV a NUL in any text
+(``printf`` stops at a NUL). CSV injection follows ``export.neutralise_cell``:
+the cell of a value that starts with one of ``export.RISKY_STARTS`` gets a
+leading ``'``.
 
 What this assumes of a stored row is what the store writes: text columns hold
 text or NULL (SQLite's TEXT affinity turns a number into text; only a BLOB put
@@ -26,6 +27,7 @@ the same text.
 
 from __future__ import annotations
 
+import functools
 from typing import Final, Literal
 
 from sealtrail.export import CSV_COLUMNS, RISKY_STARTS
@@ -133,12 +135,15 @@ def _ndjson_line() -> str:
 def _python_writes(fmt: Literal["csv", "ndjson"]) -> str:
     """The rows this module leaves to ``export_rows``."""
     conditions = ["commitments IS NOT NULL"]
-    conditions += [f"NOT ({c} BETWEEN 0 AND {_LAST_MICROSECOND})" for c in _TIMES]
+    conditions += [
+        f"typeof({c}) != 'integer' OR NOT ({c} BETWEEN 0 AND {_LAST_MICROSECOND})" for c in _TIMES
+    ]
     if fmt == "csv":
         conditions += [f"instr({c}, char(0))" for c in _TEXT]
     return " OR ".join(conditions)
 
 
+@functools.cache
 def line_select(fmt: Literal["csv", "ndjson"]) -> str:
     """The select list of one row's line: its written bytes, or NULL where
     ``export_rows`` writes it, then its ``seq`` to find that row by."""
