@@ -34,7 +34,7 @@ events (90 % of the corpus; the peer's queries see all 1 M rows, as it has no
 tenants), each Sealtrail query through ``PostgresStore.search`` (first page of
 50, no total) or ``count(cap=None)`` and its peer equivalent are timed in
 turns, in alternating order. CSV export: Sealtrail's ``AuditLog.export`` CSV
-path from the store (``stream_rows`` into ``export.csv_chunks``; the corpus is
+path from the store (``store.export_body``: the server writes the lines; the corpus is
 COPYed, so its one recorded ``audit_log.exported`` append cannot run) against
 the peer's queryset ``.iterator()`` into ``csv.writer``, over the same 30 days.
 Storage: bytes per event of each database's relations (``bench.storage``).
@@ -52,7 +52,7 @@ import os
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -63,10 +63,8 @@ from psycopg.types.json import Jsonb
 
 from bench import storage
 from bench.report import Figure, Run
-from sealtrail import export
 from sealtrail.events import format_timestamp
 from sealtrail.query import EventQuery, Page, query_from_params
-from sealtrail.store import export_rows
 from sealtrail.store.postgres import PostgresStore
 
 SECTION: Final = "peer"
@@ -526,26 +524,14 @@ def time_pair(pair: Pair, *, warmup: int = 3) -> tuple[list[float], list[float]]
 # -- CSV export ---------------------------------------------------------------------------------
 
 
-def _drain(chunks: Iterator[bytes]) -> None:
-    for _ in chunks:
-        pass
-
-
 def sealtrail_csv(store: PostgresStore, since_us: int) -> int:
-    """AuditLog.export's CSV path (store rows straight to CSV), the count of rows."""
+    """AuditLog.export's CSV path (``store.export_body``: the server writes each row's
+    line), the count of rows."""
     query = query_from_params(
         {"since": [format_timestamp(since_us)], "until": [format_timestamp(since_us + 30 * DAY_US)]}
     )[0]
-    counted = 0
-
-    def rows() -> Iterator[Sequence[Any]]:
-        nonlocal counted
-        for chunk in store.stream_rows(TENANT, query):
-            counted += len(chunk)
-            yield from chunk
-
-    _drain(export.csv_chunks(rows(), cells_of=export_rows.csv_cells))
-    return counted
+    # A row ends in CRLF; the generated events hold no CRLF of their own.
+    return sum(chunk.count(b"\r\n") for chunk in store.export_body(TENANT, query, "csv"))
 
 
 def peer_csv(since_us: int) -> int:

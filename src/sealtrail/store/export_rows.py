@@ -12,12 +12,13 @@ for every cell alike. tests/test_export_rows.py holds both paths equal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
 from sealtrail.events import format_timestamp
 from sealtrail.export import csv_cells as event_csv_cells
+from sealtrail.export import csv_chunks, ndjson_chunks
 from sealtrail.store.codec import from_row
 
 
@@ -182,4 +183,12 @@ def record(row: Sequence[Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["csv_cells", "record"]
+def written(row: Sequence[Any], fmt: Literal["csv", "ndjson"]) -> bytes:
+    """One row's CSV row (neutralised, quoted) or NDJSON line: what an engine that
+    writes its lines itself leaves to this path (store.sqlite_export, postgres_export)."""
+    if fmt == "csv":
+        return b"".join(csv_chunks([row], header=False, cells_of=csv_cells))
+    return b"".join(ndjson_chunks([record(row)]))
+
+
+__all__ = ["csv_cells", "record", "written"]

@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import psycopg
 from psycopg import errors, sql
@@ -43,14 +43,16 @@ from psycopg_pool import ConnectionPool
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from sealtrail import export
 from sealtrail.errors import DatabaseUnavailable, NotFound
 from sealtrail.events import Event, from_micros, to_micros
 from sealtrail.limits import REPLICA_WAIT
 from sealtrail.query import EventQuery, Field, Page, Term, TimeRange
-from sealtrail.store import migrations
+from sealtrail.store import export_rows, migrations, postgres_export
 from sealtrail.store.base import EventShape, FieldErasure, Receipt, SealedBatch, Sealer
 from sealtrail.store.codec import COLUMNS, SELECT_LIST, pack_commitments
 from sealtrail.store.dialect import Clause, Dialect
+from sealtrail.store.filters import compile_where
 from sealtrail.store.postgres_admin import (
     DEFAULT_RUNTIME_ROLE,
     grant_runtime_role,
@@ -670,23 +672,74 @@ class PostgresStore(SQLStore[Connection]):
                 return False
             time.sleep(0.1)
 
-    def _rows(
-        self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
-    ) -> Iterator[list[TupleRow]]:
-        # A server-side cursor inside one transaction: one snapshot, bounded memory.
-        # The connection goes back to the pool when the generator ends or is closed.
+    @contextlib.contextmanager
+    def _snapshot(self, *, replica: bool) -> Iterator[Connection]:
+        """A read-only transaction whose statements all read one snapshot (REPEATABLE
+        READ), on a replica that has caught up when ``replica`` allows one."""
         pool = self._pool
         if replica and self._read_pool is not self._pool:
             with self._read_pool.connection() as probe:
                 if self._caught_up(probe):  # replay only moves on: a later connection too
                     pool = self._read_pool
         with pool.connection() as connection, connection.transaction():
-            connection.execute("SET TRANSACTION READ ONLY")
-            with connection.cursor(name="sealtrail_stream") as cursor:
-                cursor.itersize = chunk_size
-                cursor.execute(sql, params)
-                while rows := cursor.fetchmany(chunk_size):
-                    yield rows
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield connection
+
+    def _rows(
+        self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
+    ) -> Iterator[list[TupleRow]]:
+        # A server-side cursor inside one transaction: one snapshot, bounded memory.
+        # The connection goes back to the pool when the generator ends or is closed.
+        with (
+            self._snapshot(replica=replica) as connection,
+            connection.cursor(name="sealtrail_stream") as cursor,
+        ):
+            cursor.itersize = chunk_size
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(chunk_size):
+                yield rows
+
+    def export_body(
+        self, tenant_id: str, query: EventQuery, fmt: Literal["csv", "ndjson"]
+    ) -> Iterator[bytes]:
+        # The server writes each row's line (postgres_export); the few it cannot write the
+        # same way come back NULL and are written from their columns (export_rows), read
+        # in the same snapshot.
+        where, params = compile_where(self.dialect, tenant_id, query)
+        direction = "DESC" if query.order == "desc" else "ASC"
+        statement = self._sql(
+            f"SELECT {postgres_export.line_select(fmt)} FROM events WHERE {where}"
+            f" ORDER BY occurred_at {direction}, seq {direction}"
+        )
+        chunk = export.ROWS_PER_CHUNK
+        with (
+            self._snapshot(replica=True) as connection,
+            connection.cursor(name="sealtrail_export") as cursor,
+        ):
+            cursor.itersize = chunk
+            cursor.execute(statement, params)
+            while rows := cursor.fetchmany(chunk):
+                lines: list[str] = [line for line, _seq in rows]
+                if None in lines:
+                    left = [seq for line, seq in rows if line is None]
+                    written = self._written_rows(connection, tenant_id, left, fmt)
+                    lines = [written[seq] if line is None else line for line, seq in rows]
+                yield "".join(lines).encode()
+
+    def _written_rows(
+        self,
+        connection: Connection,
+        tenant_id: str,
+        seqs: list[int],
+        fmt: Literal["csv", "ndjson"],
+    ) -> dict[int, str]:
+        """Rows ``seqs`` written from their columns, by seq."""
+        rows = connection.execute(
+            f"SELECT {SELECT_LIST} FROM events WHERE tenant_id = %s AND seq = ANY(%s)",
+            (tenant_id, seqs),
+        ).fetchall()
+        seq_at = COLUMNS.index("seq")
+        return {row[seq_at]: export_rows.written(unescape_row(row), fmt).decode() for row in rows}
 
     def _plan(self, tenant_id: str, query: EventQuery) -> Plan:
         """The planner's own choice, except for a network (``ip:10.1.2.0/24``): no index

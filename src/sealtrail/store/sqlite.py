@@ -840,7 +840,10 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
 
     @staticmethod
     def _written_rows(
-        connection: sqlite3.Connection, tenant_id: str, seqs: list[int], fmt: str
+        connection: sqlite3.Connection,
+        tenant_id: str,
+        seqs: list[int],
+        fmt: Literal["csv", "ndjson"],
     ) -> dict[int, bytes]:
         """Rows ``seqs`` written from their columns, by seq."""
         marks = ", ".join("?" * len(seqs))
@@ -849,13 +852,7 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             (tenant_id, *seqs),
         ).fetchall()
         seq_at = COLUMNS.index("seq")
-
-        def written(row: Sequence[Any]) -> Iterator[bytes]:
-            if fmt == "csv":
-                return export.csv_chunks([row], header=False, cells_of=export_rows.csv_cells)
-            return export.ndjson_chunks([export_rows.record(row)])
-
-        return {row[seq_at]: b"".join(written(row)) for row in rows}
+        return {row[seq_at]: export_rows.written(row, fmt) for row in rows}
 
     def get_events_by_seq(self, tenant_id: str, seqs: Sequence[int]) -> list[Event]:
         if isinstance(seqs, range) and seqs.step == 1:
