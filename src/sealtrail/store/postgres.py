@@ -61,6 +61,7 @@ from sealtrail.store.postgres_admin import (
 )
 from sealtrail.store.postgres_rows import (
     COPY_TYPES,
+    ESCAPE,
     escape_text,
     event_from_row,
     event_row,
@@ -720,10 +721,14 @@ class PostgresStore(SQLStore[Connection]):
             cursor.execute(statement, params)
             while rows := cursor.fetchmany(chunk):
                 lines: list[str] = [line for line, _seq in rows]
-                if None in lines:
-                    left = [seq for line, seq in rows if line is None]
-                    written = self._written_rows(connection, tenant_id, left, fmt)
-                    lines = [written[seq] if line is None else line for line, seq in rows]
+                if None not in lines:
+                    text = "".join(lines)
+                    if ESCAPE not in text:
+                        yield text.encode()
+                        continue
+                left = [seq for line, seq in rows if line is None or ESCAPE in line]
+                written = self._written_rows(connection, tenant_id, left, fmt)
+                lines = [written.get(seq, line) for line, seq in rows]
                 yield "".join(lines).encode()
 
     def _written_rows(

@@ -23,7 +23,7 @@ from typing import Any, Final
 from sealtrail.events import Event
 from sealtrail.store.codec import COLUMNS, from_row, to_row
 
-_ESCAPE: Final = "\uffff"
+ESCAPE: Final = "\uffff"
 _ESCAPED: Final = re.compile("\uffff(.)", re.DOTALL)
 
 # COPY ... (FORMAT BINARY) needs the PostgreSQL type of every column.
@@ -37,13 +37,13 @@ _TEXT_AT: Final = tuple(i for i, kind in enumerate(COPY_TYPES) if kind == "text"
 
 def escape_text(value: str) -> str:
     """``value`` in a form a ``text`` column accepts; ``unescape_text`` undoes it."""
-    if "\x00" not in value and _ESCAPE not in value:
+    if "\x00" not in value and ESCAPE not in value:
         return value
-    return value.replace(_ESCAPE, _ESCAPE * 2).replace("\x00", _ESCAPE + "0")
+    return value.replace(ESCAPE, ESCAPE * 2).replace("\x00", ESCAPE + "0")
 
 
 def unescape_text(value: str) -> str:
-    if _ESCAPE not in value:
+    if ESCAPE not in value:
         return value
     return _ESCAPED.sub(lambda m: "\x00" if m.group(1) == "0" else m.group(1), value)
 
@@ -66,7 +66,7 @@ def event_row(event: Event, leaf_hash: bytes) -> list[Any]:
 
 def unescape_row(row: Sequence[Any]) -> Sequence[Any]:
     """The row with its text columns unescaped (the row itself when none needs it)."""
-    if not any(type(v) is str and _ESCAPE in v for v in row):
+    if not any(type(v) is str and ESCAPE in v for v in row):
         return row
     fixed = list(row)
     for at in _TEXT_AT:
