@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from bench.export import TARGET_RATE as EXPORT_TARGET
 from bench.report import Figure, Run, percentile
 from bench.server import serve
 
@@ -305,6 +306,25 @@ def postgres_figures(results: Results, rows: int, section: str = POSTGRES) -> li
                 baseline_name="one flat table, same indexes + UNIQUE (tenant, id), (tenant, seq)",
             )
         )
+    known.add("postgres.export")
+    exported = results.get("postgres.export")
+    if exported is not None:
+        for fmt in ("csv", "ndjson"):
+            rate = exported[f"{fmt}_rows_per_s"]
+            figures.append(
+                Figure(
+                    section,
+                    f"{fmt.upper()} through store.export_body, {int(exported['rows']):,} events",
+                    rate,
+                    "rows/s",
+                    baseline=exported[f"{fmt}_raw_rows_per_s"],
+                    baseline_name="raw SELECT (server-side cursor) + "
+                    + ("csv.writer" if fmt == "csv" else "orjson"),
+                    detail=f"medians of {int(exported['rounds'])}, taking turns",
+                    target=f"≥ {EXPORT_TARGET[fmt]:,} rows/s",
+                    passed=rate >= EXPORT_TARGET[fmt],
+                )
+            )
     for name, values in results.items():
         if name not in known and not name.startswith("postgres.query."):
             figures.extend(_generic(name, values, section))

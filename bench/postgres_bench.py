@@ -55,7 +55,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import hashlib
+import io
 import itertools
 import multiprocessing
 import os
@@ -73,7 +75,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import orjson
@@ -84,10 +86,18 @@ from bench.histogram import before_0011, before_0012
 from bench.server import UNLIMITED
 from sealtrail.audit_log import AuditLog
 from sealtrail.catalog import Catalog
-from sealtrail.events import Actor, Event, Resource, Target, format_timestamp, to_micros
+from sealtrail.events import (
+    Actor,
+    Event,
+    Resource,
+    Target,
+    format_timestamp,
+    from_micros,
+    to_micros,
+)
 from sealtrail.ledger import leaf, tree
 from sealtrail.limits import MAX_RATE
-from sealtrail.query import Cursor, EventQuery, Page, query_from_params
+from sealtrail.query import Cursor, EventQuery, Page, TimeRange, query_from_params
 from sealtrail.retention import PRUNED_ACTION
 from sealtrail.settings import Settings
 from sealtrail.store.base import SealedBatch, Tenant, TreeHead
@@ -864,6 +874,79 @@ def measure_queries(
         yield case.name, percentiles(timings)
 
 
+EXPORT_ROWS = 400_000  # the newest events of acme, as bench/export.py exports on SQLite
+_EXPORT_TEXT = tuple(c for c in COLUMNS if c not in ("ip_key", "salts", "leaf_hash"))
+
+
+def measure_export(url: str, *, rounds: int = 3) -> dict[str, float]:
+    """``postgres.export``: rows/s of ``store.export_body`` (what ``AuditLog.export`` streams;
+    the COPYed corpus cannot take the one append it records first) over acme's newest
+    ``EXPORT_ROWS`` events, CSV and NDJSON, each in turn with the floor of a Python row
+    loop: a server-side cursor's ``SELECT`` of the same rows written by ``csv.writer`` /
+    ``orjson``. Medians of ``rounds``."""
+    with psycopg.connect(url) as connection:
+        row = connection.execute(
+            "SELECT occurred_at FROM events WHERE tenant_id = 'acme'"
+            " ORDER BY occurred_at DESC, seq DESC OFFSET %s LIMIT 1",
+            (EXPORT_ROWS - 1,),
+        ).fetchone()
+        assert row is not None, "the corpus holds fewer events than the export"
+        since = int(row[0])
+    query = EventQuery(time=TimeRange(from_micros(since), None))
+    store = PostgresStore(url)
+    raw_sql = (
+        f"SELECT {', '.join(_EXPORT_TEXT)} FROM events WHERE tenant_id = 'acme'"
+        f" AND occurred_at >= {since} ORDER BY occurred_at DESC, seq DESC"
+    )
+
+    def raw(fmt: Literal["csv", "ndjson"]) -> int:
+        written = 0
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        with (
+            psycopg.connect(url) as connection,
+            connection.transaction(),
+            connection.cursor(name="raw_export") as cursor,
+        ):
+            cursor.itersize = 1000
+            cursor.execute(raw_sql)
+            while rows := cursor.fetchmany(1000):
+                if fmt == "csv":
+                    writer.writerows(rows)
+                    written += len(buffer.getvalue().encode())
+                    buffer.seek(0)
+                    buffer.truncate()
+                else:
+                    lines = (orjson.dumps(dict(zip(_EXPORT_TEXT, r, strict=True))) for r in rows)
+                    written += len(b"".join(lines))
+        return written
+
+    def export(fmt: Literal["csv", "ndjson"]) -> int:
+        return sum(len(chunk) for chunk in store.export_body("acme", query, fmt))
+
+    out: dict[str, float] = {"rows": EXPORT_ROWS, "rounds": rounds}
+    try:
+        formats: tuple[Literal["csv", "ndjson"], ...] = ("csv", "ndjson")
+        for fmt in formats:
+            rates: dict[str, list[float]] = {"raw": [], "export": []}
+            for _ in range(rounds):
+                for kind, work in (("raw", raw), ("export", export)):
+                    began = time.perf_counter()
+                    work(fmt)
+                    rates[kind].append(EXPORT_ROWS / (time.perf_counter() - began))
+            out[f"{fmt}_rows_per_s"] = statistics.median(rates["export"])
+            out[f"{fmt}_raw_rows_per_s"] = statistics.median(rates["raw"])
+            print(
+                f"  export {fmt}: {', '.join(f'{r:,.0f}' for r in rates['export'])} rows/s;"
+                f" raw {', '.join(f'{r:,.0f}' for r in rates['raw'])}",
+                flush=True,
+            )
+    finally:
+        store.close()
+    out["load_1min"] = os.getloadavg()[0]
+    return out
+
+
 def percentiles(timings_ms: Sequence[float]) -> dict[str, float]:
     ordered = sorted(timings_ms)
     p95 = statistics.quantiles(ordered, n=20, method="inclusive")[-1] if len(ordered) > 1 else 0.0
@@ -1032,6 +1115,7 @@ def run(
                     report(f"postgres.query.{name}", result)
             finally:
                 store.close()
+            report("postgres.export", measure_export(url))
     if "fulltext" in only:
         report("postgres.fulltext", measure_fulltext(admin_url, min(rows, 100_000)))
     if "layout" in only:
