@@ -50,7 +50,9 @@ def _timestamp(column: str) -> str:
 
 
 def _csv_line() -> str:
-    risky = ", ".join(_literal(c) for c in sorted(RISKY_STARTS) if c != "\x00")  # no NUL in text
+    # ascii() is the first character's code point, an integer: 2 us a row less than
+    # comparing left(column, 1) with each risky string (NUL is never in stored text).
+    risky = ", ".join(str(ord(c)) for c in sorted(RISKY_STARTS) if c != "\x00")
     pieces: list[str] = []
     args: list[str] = []
     for column in CSV_COLUMNS:
@@ -63,7 +65,7 @@ def _csv_line() -> str:
         else:  # '"' + neutralise_cell(value) with '"' doubled + '"'; format() writes NULL as ''
             pieces.append('"%s%s"')
             args += [
-                f"CASE WHEN left({column}, 1) IN ({risky}) THEN '''' END",
+                f"CASE WHEN ascii({column}) IN ({risky}) THEN '''' END",
                 f"""replace({column}, '"', '""')""",
             ]
     return f"format({_literal(','.join(pieces) + chr(13) + chr(10))}, {', '.join(args)})"
