@@ -1,8 +1,9 @@
 """CSV and NDJSON exports written from stored rows are the bytes the Event path writes.
 
-``AuditLog.export`` reads ``store.stream_rows`` and writes cells and records
-straight from the columns (``store.export_rows``); only rows with an erased
-field are turned into ``Event`` objects. On each engine, a log of every shape of
+Each engine's database writes the lines (``store.sqlite_export``,
+``store.postgres_export``), and ``store.export_rows`` writes the rows it leaves,
+straight from the columns; only rows with an erased field are turned into
+``Event`` objects. On each engine, a log of every shape of
 event (no target, no resource, context with non-ASCII and nested values,
 cells that start with a risky character, NUL in text on PostgreSQL's escape
 path, an erased subject) must export to exactly what ``export.csv_chunks`` /
@@ -62,8 +63,11 @@ def _events(count: int) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _tenant_log(request: pytest.FixtureRequest, tmp_path: Path) -> AuditLog:
+    """A migrated log with tenant acme, on the engine the fixture's param names."""
     url = (
         f"sqlite:///{tmp_path / 'log.db'}"
         if request.param == "sqlite"
@@ -74,6 +78,12 @@ def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
     )
     audit_log.migrate()
     audit_log.create_tenant("acme")
+    return audit_log
+
+
+@pytest.fixture(params=ENGINES)
+def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
+    audit_log = _tenant_log(request, tmp_path)
     audit_log.ingest(OPERATOR, {"events": _events(240)})
     erasure = audit_log.erase(OPERATOR, Subject("email", "user3@example.com"), "request 14")
     if erasure.status == "running" and erasure.erasure_id is not None:
@@ -112,7 +122,7 @@ def test_exports_from_rows_are_the_event_path_bytes(
     # Only the erased events' rows (user3's, and the access records naming it) became Events.
     erased = sum(
         1
-        for chunk in log._store.stream_rows("acme", query)
+        for chunk in log._store.scan_rows("acme")
         for row in chunk
         if row[COLUMNS.index("commitments")]
     )
@@ -123,7 +133,7 @@ ODD_VALUES: tuple[Any, ...] = (None, "", "=x", 0, -1, 1.5, True, b"\x00", "null"
 
 
 def test_rows_of_every_shape_give_the_event_path_cells(log: AuditLog) -> None:
-    rows = [tuple(r) for chunk in log._store.stream_rows("acme", EventQuery()) for r in chunk]
+    rows = [tuple(r) for chunk in log._store.scan_rows("acme") for r in chunk]
     rng = random.Random(14)
     compared = 0
     for row in rng.sample(rows, 40):
@@ -208,18 +218,9 @@ def _hard_events() -> list[dict[str, Any]]:
     return out
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=ENGINES)
 def hard_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
-    url = (
-        f"sqlite:///{tmp_path / 'hard.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    audit_log = AuditLog.open(
-        settings=Settings(database_url=url, signing_key_file=str(tmp_path / "k.key"))
-    )
-    audit_log.migrate()
-    audit_log.create_tenant("acme")
+    audit_log = _tenant_log(request, tmp_path)
     # The texts the schema takes where they went (not a line break in a role, …).
     accepted = [body for body in _hard_events() if validate_event(body)[0] is not None]
     assert len(accepted) > 150
@@ -253,7 +254,7 @@ def test_the_engine_writes_hard_text_as_the_event_path_does(
     # The engine wrote every row but those it leaves to export_rows: on SQLite, for CSV,
     # those with a NUL in their text (printf stops there); on PostgreSQL those whose text
     # is stored escaped (a NUL or U+FFFF).
-    rows = [r for chunk in hard_log._store.stream_rows("acme", query) for r in chunk]
+    rows = [r for chunk in hard_log._store.scan_rows("acme") for r in chunk]
 
     def holding(*marks: str) -> list[int]:
         texts = [(r[seq_at], [v for v in r if isinstance(v, str)]) for r in rows]

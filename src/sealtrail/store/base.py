@@ -456,19 +456,14 @@ class EventStore(abc.ABC):
         """Every matching event in query order, in chunks, from one snapshot."""
 
     @abc.abstractmethod
-    def stream_rows(
-        self, tenant_id: str, query: EventQuery, *, chunk_size: int = 1000
-    ) -> Iterator[list[Sequence[Any]]]:
-        """What ``stream`` yields, as rows (``codec.COLUMNS``, text unescaped): for exports,
-        which write cells straight from the columns instead of building an ``Event`` each."""
-
-    @abc.abstractmethod
     def export_body(
         self, tenant_id: str, query: EventQuery, fmt: Literal["csv", "ndjson"]
     ) -> Iterator[bytes]:
         """The matching events written, in chunks, from one snapshot: CSV rows without the
         header (``export.csv_header`` goes first) or NDJSON lines. The bytes are those
-        ``export.csv_chunks`` / ``ndjson_chunks`` write from each event's ``to_dict()``."""
+        ``export.csv_chunks`` / ``ndjson_chunks`` write from each event's ``to_dict()``;
+        each engine has the database write the lines, and ``store.export_rows`` the rows
+        it cannot write the same way."""
 
     @abc.abstractmethod
     def scan(

@@ -1,12 +1,15 @@
 """Export cells and records straight from stored rows, without an ``Event`` per row.
 
-``AuditLog.export`` writes CSV and NDJSON from ``store.stream_rows``. For a row
-with no erased field, ``csv_cells`` and ``record`` read the columns the way
-``codec.from_row`` followed by ``Event.to_dict`` would, value for value and (for
-NDJSON) key for key, so the bytes written are the same; a row with an erased
-field goes through ``from_row`` and ``to_dict`` themselves (``[erased]`` in the
-erased fields). CSV injection is handled after this, by ``export.csv_chunks``,
-for every cell alike. tests/test_export_rows.py holds both paths equal.
+Each engine has the database write an export's lines (``store.sqlite_export``,
+``store.postgres_export``); the rows it cannot write the same way (an erased
+field, an odd time, text it would cut or stores escaped) are written here, by
+``written``, from the columns the store reads back. For a row with no erased
+field, ``csv_cells`` and ``record`` read the columns the way ``codec.from_row``
+followed by ``Event.to_dict`` would, value for value and (for NDJSON) key for
+key, so the bytes written are the same; a row with an erased field goes through
+``from_row`` and ``to_dict`` themselves (``[erased]`` in the erased fields). CSV
+injection is handled after this, by ``export.csv_chunks``, for every cell
+alike. tests/test_export_rows.py holds the paths equal.
 """
 
 from __future__ import annotations

@@ -674,31 +674,34 @@ class PostgresStore(SQLStore[Connection]):
             time.sleep(0.1)
 
     @contextlib.contextmanager
-    def _snapshot(self, *, replica: bool) -> Iterator[Connection]:
-        """A read-only transaction whose statements all read one snapshot (REPEATABLE
-        READ), on a replica that has caught up when ``replica`` allows one."""
+    def _streamed(
+        self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool
+    ) -> Iterator[tuple[Connection, Iterator[list[TupleRow]]]]:
+        """A server-side cursor's chunks, and its connection, inside one read-only
+        transaction whose statements all read one snapshot (REPEATABLE READ), on a
+        replica that has caught up when ``replica`` allows one. The connection goes
+        back to the pool when the block ends."""
         pool = self._pool
         if replica and self._read_pool is not self._pool:
             with self._read_pool.connection() as probe:
                 if self._caught_up(probe):  # replay only moves on: a later connection too
                     pool = self._read_pool
-        with pool.connection() as connection, connection.transaction():
+        with (
+            pool.connection() as connection,
+            connection.transaction(),
+            connection.cursor(name="sealtrail_stream") as cursor,
+        ):
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield connection
+            cursor.itersize = chunk_size
+            cursor.execute(sql, params)
+            yield connection, iter(lambda: cursor.fetchmany(chunk_size), [])
 
     def _rows(
         self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
     ) -> Iterator[list[TupleRow]]:
-        # A server-side cursor inside one transaction: one snapshot, bounded memory.
-        # The connection goes back to the pool when the generator ends or is closed.
-        with (
-            self._snapshot(replica=replica) as connection,
-            connection.cursor(name="sealtrail_stream") as cursor,
-        ):
-            cursor.itersize = chunk_size
-            cursor.execute(sql, params)
-            while rows := cursor.fetchmany(chunk_size):
-                yield rows
+        # One snapshot, bounded memory; the generator may be closed early.
+        with self._streamed(sql, params, chunk_size, replica=replica) as (_connection, chunks):
+            yield from chunks
 
     def export_body(
         self, tenant_id: str, query: EventQuery, fmt: Literal["csv", "ndjson"]
@@ -713,13 +716,8 @@ class PostgresStore(SQLStore[Connection]):
             f" ORDER BY occurred_at {direction}, seq {direction}"
         )
         chunk = export.ROWS_PER_CHUNK
-        with (
-            self._snapshot(replica=True) as connection,
-            connection.cursor(name="sealtrail_export") as cursor,
-        ):
-            cursor.itersize = chunk
-            cursor.execute(statement, params)
-            while rows := cursor.fetchmany(chunk):
+        with self._streamed(statement, params, chunk, replica=True) as (connection, chunks):
+            for rows in chunks:
                 lines: list[str] = [line for line, _seq in rows]
                 if None not in lines:
                     text = "".join(lines)
@@ -728,7 +726,7 @@ class PostgresStore(SQLStore[Connection]):
                         continue
                 left = [seq for line, seq in rows if line is None or ESCAPE in line]
                 written = self._written_rows(connection, tenant_id, left, fmt)
-                lines = [written.get(seq, line) for line, seq in rows]
+                lines = [written.get(seq) or line for line, seq in rows]  # lines are never ""
                 yield "".join(lines).encode()
 
     def _written_rows(

@@ -22,9 +22,8 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final, Generic, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
-from sealtrail import export
 from sealtrail.catalog import EventType
 from sealtrail.errors import Conflict, InconsistentTree, NotFound
 from sealtrail.events import Event, to_micros
@@ -34,7 +33,6 @@ from sealtrail.query import EventQuery, Field, Page, Term, action_prefix
 from sealtrail.retention import Hold, Prune, RetentionPolicy, Row, Rule
 from sealtrail.saved_searches import SavedSearch
 from sealtrail.sessions import ViewerSession, ViewerUser
-from sealtrail.store import export_rows
 from sealtrail.store.base import (
     COUNT_CAP,
     AlertGrowth,
@@ -863,29 +861,6 @@ class SQLStore(EventStore, Generic[C]):
         )
         for rows in self._rows(self._sql(sql), params, chunk_size, replica=True):
             yield [self.dialect.event_from_row(r) for r in rows]
-
-    def stream_rows(
-        self, tenant_id: str, query: EventQuery, *, chunk_size: int = 1000
-    ) -> Iterator[list[Sequence[Any]]]:
-        where, params = compile_where(self.dialect, tenant_id, query)
-        direction = "DESC" if query.order == "desc" else "ASC"
-        sql = (
-            f"SELECT {SELECT_LIST} FROM events WHERE {where}"
-            f" ORDER BY occurred_at {direction}, seq {direction}"
-        )
-        unescape = self.dialect.unescape_row
-        for rows in self._rows(self._sql(sql), params, chunk_size, replica=True):
-            yield rows if unescape is unchanged_row else [unescape(r) for r in rows]
-
-    def export_body(
-        self, tenant_id: str, query: EventQuery, fmt: Literal["csv", "ndjson"]
-    ) -> Iterator[bytes]:
-        # Cells and records straight from the columns: no Event per row (export_rows).
-        chunks = self.stream_rows(tenant_id, query, chunk_size=export.ROWS_PER_CHUNK)
-        rows = (row for chunk in chunks for row in chunk)
-        if fmt == "csv":
-            return export.csv_chunks(rows, header=False, cells_of=export_rows.csv_cells)
-        return export.ndjson_chunks(export_rows.record(row) for row in rows)
 
     def scan(
         self, tenant_id: str, start: int = 0, *, chunk_size: int = 5000

@@ -796,22 +796,26 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
         # tells, and a sparse filter then reads its matches through its own index.
         return self.count(tenant_id, query, SPARSE_MATCHES) is None
 
-    def _rows(
-        self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
-    ) -> Iterator[list[Any]]:
-        # A connection of its own: the generator may be resumed on other threads,
-        # and one read transaction gives the whole stream a single snapshot.
+    @contextlib.contextmanager
+    def _streamed(
+        self, sql: str, params: Sequence[Any], chunk_size: int
+    ) -> Iterator[tuple[sqlite3.Connection, Iterator[list[Any]]]]:
+        """A statement's chunks, and the connection, in one read transaction: a
+        connection of its own (a stream may be resumed on other threads) whose
+        statements all read one snapshot."""
         connection = self._connect()
         try:
             connection.execute("BEGIN")
             cursor = connection.execute(sql, params)
-            while True:
-                rows = cursor.fetchmany(chunk_size)
-                if not rows:
-                    return
-                yield rows
+            yield connection, iter(lambda: cursor.fetchmany(chunk_size), [])
         finally:
             connection.close()
+
+    def _rows(
+        self, sql: str, params: Sequence[Any], chunk_size: int, *, replica: bool = False
+    ) -> Iterator[list[Any]]:
+        with self._streamed(sql, params, chunk_size) as (_connection, chunks):
+            yield from chunks
 
     def export_body(
         self, tenant_id: str, query: EventQuery, fmt: Literal["csv", "ndjson"]
@@ -824,19 +828,15 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
             f"SELECT {sqlite_export.line_select(fmt)} FROM events WHERE {where}"
             f" ORDER BY occurred_at {direction}, seq {direction}"
         )
-        connection = self._connect()
-        try:
-            connection.execute("BEGIN")  # one snapshot for the lines and the rows re-read
-            cursor = connection.execute(sql, params)
-            while rows := cursor.fetchmany(export.ROWS_PER_CHUNK):
+        # One snapshot for the lines and the rows re-read.
+        with self._streamed(sql, params, export.ROWS_PER_CHUNK) as (connection, chunks):
+            for rows in chunks:
                 lines: list[bytes] = [line for line, _seq in rows]
                 if None in lines:
                     left = [seq for line, seq in rows if line is None]
                     written = self._written_rows(connection, tenant_id, left, fmt)
                     lines = [written[seq] if line is None else line for line, seq in rows]
                 yield b"".join(lines)
-        finally:
-            connection.close()
 
     @staticmethod
     def _written_rows(
