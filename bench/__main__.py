@@ -6,22 +6,21 @@
     python -m bench --record                      # and write docs/benchmarks.md
 
 Sections: ingest (SQLite: raw, AuditLog, HTTP, ledger overhead), queries (every SPEC §6
-filter at 1 M events), histogram (the timeline at 1 M events), export (CSV/NDJSON
-rows/s, peak memory), storage (bytes per event of each table and index of the 1 M
-dataset, from SQLite's dbstat; bench/storage.py), ledger (inclusion proofs, verify
-rate), privacy (erase and prune events/s next to raw UPDATE/DELETE of the same rows),
+filter at 1 M events), histogram (the timeline at 1 M events), export (CSV/NDJSON rows/s,
+peak memory), storage (bytes per event of each table and index of the 1 M dataset, from
+SQLite's dbstat; bench/storage.py), indexes (what each index of events costs an append on
+SQLite and PostgreSQL, beside its bytes; bench/index_cost.py), ledger (inclusion proofs,
+verify rate), privacy (erase and prune events/s next to raw UPDATE/DELETE of the same rows),
 sdk (bench/sdk_bench.py), postgres (bench/postgres_bench.py; skipped when no server
-answers), peer (django-auditlog beside Sealtrail on the same PostgreSQL at 1 M events,
-query p95 side by side, CSV export, bytes per event; bench/peer.py, needs the bench
-dependency group and PostgreSQL, skipped without either) and ratelimits (one key
-flooding at 10x its limit beside another tenant's traffic, on one and two API
-processes; bench/ratelimit_load.py, needs PostgreSQL; skipped when no server answers),
-streams (webhook delivery throughput, ingest → receiver
-latency at 100 and 1,000 events/s, ingest with 3 streams vs none;
-bench/streams_bench.py) and detections (HTTP ingest with the built-in rules on vs off,
-alert latency; bench/detections.py). The query dataset is built once and cached under
-bench/.data/.
-"""
+answers), peer (django-auditlog beside Sealtrail on the same PostgreSQL at 1 M events, query
+p95 side by side, CSV export, bytes per event; bench/peer.py, needs the bench dependency
+group and PostgreSQL, skipped without either) and ratelimits (one key flooding at 10x its
+limit beside another tenant's traffic, on one and two API processes;
+bench/ratelimit_load.py, needs PostgreSQL; skipped when no server answers), streams (webhook
+delivery throughput, ingest → receiver latency at 100 and 1,000 events/s, ingest with 3
+streams vs none; bench/streams_bench.py) and detections (HTTP ingest with the built-in rules
+on vs off, alert latency; bench/detections.py). The query dataset is built once and cached
+under bench/.data/."""
 
 from __future__ import annotations
 
@@ -43,6 +42,7 @@ from bench import (
     export,
     external,
     histogram,
+    index_cost,
     ingest,
     ledger,
     peer,
@@ -60,6 +60,7 @@ SECTIONS: Final = (
     "histogram",
     "export",
     "storage",
+    "indexes",
     "ledger",
     "privacy",
     "sdk",
@@ -101,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--http-repeats", type=int, default=3, help="runs per HTTP ingest figure")
     parser.add_argument(
         "--export-repeats", type=int, default=3, help="runs per export rate (400 k rows each)"
+    )
+    parser.add_argument(
+        "--index-events", type=int, default=100_000, help="events timed per copy (indexes)"
+    )
+    parser.add_argument(
+        "--index-prefill", type=int, default=200_000, help="events in each copy before (indexes)"
     )
     parser.add_argument("--clients", type=int, default=4, help="HTTP client threads")
     parser.add_argument(
@@ -200,6 +207,15 @@ def _run(run: Run, args: argparse.Namespace, only: list[str], work: Path) -> Non
             http_repeats=args.http_repeats,
             clients=args.clients,
             seed=args.seed,
+        )
+    if "indexes" in only:
+        _section("indexes (what each costs an append, SQLite and PostgreSQL)")
+        index_cost.run(
+            run,
+            work,
+            admin_url=args.postgres_url,
+            prefill=args.index_prefill,
+            events=args.index_events,
         )
     needs_data = {"queries", "histogram", "export", "storage", "ledger", "privacy"} & set(only)
     if needs_data:

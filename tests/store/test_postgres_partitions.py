@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import psycopg
 import pytest
 
-from sealtrail.events import to_micros
-from sealtrail.query import EventQuery, Page, TimeRange
+from sealtrail.events import Actor, Resource, to_micros
+from sealtrail.query import EventQuery, Page, TimeRange, query_from_params
 from sealtrail.store.postgres import PostgresStore
 
 from .factory import add_tenant, append, make_event
@@ -146,3 +146,65 @@ def test_an_append_recreates_a_missing_partition_ahead(postgres_url: str) -> Non
         assert store.ensure_partitions() == _micros(horizon.year, horizon.month)
     finally:
         store.close()
+
+
+def _index_bytes(url: str, partition: str) -> int:
+    with psycopg.connect(url) as connection:
+        row = connection.execute(
+            "SELECT sum(pg_relation_size(indexrelid)) FROM pg_index WHERE indrelid = %s::regclass",
+            (partition,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_past_month_rebuilt_concurrently_is_smaller_and_reads_the_same(
+    pg: PostgresStore, postgres_url: str
+) -> None:
+    """docs/operations.md: once a month is past, ``REINDEX TABLE CONCURRENTLY`` on its
+    partition packs the filter indexes that appends in time order left part empty."""
+    add_tenant(pg)
+    month = _month(-1)
+    start = _micros(month.year, month.month)
+    actions = [("auth.login", "auth", "access"), ("member.invited", "members", "create")]
+    events = [
+        make_event(
+            "acme",
+            f"e{n}",
+            action=actions[n % 2][0],
+            category=actions[n % 2][1],
+            kind=actions[n % 2][2],
+            actor=Actor("user", f"u_{n % 40}", "member", f"User {n % 40}", f"u{n % 40}@x.test"),
+            resource=Resource("document", f"doc_{n % 300}", f"Doc {n % 300}"),
+            ip=f"10.0.{n % 7}.{n % 200}",
+            occurred_at=start + n * 60_000_000,
+        )
+        for n in range(8000)
+    ]
+    for first in range(0, len(events), 1000):
+        append(pg, "acme", *events[first : first + 1000])
+    partition = _partition(month)
+    queries = [
+        {},
+        {"actor_id": "u_7"},
+        {"action": "member.invited"},
+        {"resource_id": "doc_42"},
+        {"q": "invited"},
+    ]
+
+    def pages() -> list[list[str]]:
+        found = []
+        for params in queries:
+            query = query_from_params({k: [v] for k, v in params.items()})[0]
+            result = pg.search("acme", query, Page(limit=100), with_total=True)
+            found.append([e.id for e in result.events] + [str(result.total)])
+        return found
+
+    before, grown = pages(), _index_bytes(postgres_url, partition)
+    with psycopg.connect(postgres_url, autocommit=True) as owner:
+        owner.execute(f"REINDEX TABLE CONCURRENTLY {partition}")
+
+    assert _index_bytes(postgres_url, partition) < 0.85 * grown
+    assert pages() == before
+    append(pg, "acme", make_event("acme", "late", occurred_at=start + 1))
+    assert _home(postgres_url, "acme", "late") == partition
