@@ -84,10 +84,15 @@ SELECT c.relname FROM pg_index AS i
 
 @dataclass(frozen=True, slots=True)
 class Workload:
-    """The events, sealed once: the template's share and the timed share, per batch."""
+    """The events, sealed once, in batches: those each database holds before the clock
+    starts, and those appended in turns (the first ``WARM_UP`` of them untimed)."""
 
     prefill: list[SealedBatch]
     timed: list[SealedBatch]
+
+    @property
+    def prefilled_events(self) -> int:
+        return sum(len(b.events) for b in self.prefill)
 
     @property
     def timed_events(self) -> int:
@@ -95,7 +100,7 @@ class Workload:
 
     @property
     def total_events(self) -> int:
-        return self.timed_events + sum(len(b.events) for b in self.prefill)
+        return self.prefilled_events + sum(len(b.events) for b in self.timed)
 
 
 def workload(prefill: int, events: int) -> Workload:
@@ -389,9 +394,9 @@ def run(run: Run, work: Path, *, admin_url: str, prefill: int, events: int) -> N
     )
     run.note(
         SECTION,
-        f"each database holding {load.total_events - load.timed_events:,} events "
-        f"(the last {WARM_UP * BATCH:,} appended untimed) appended "
-        f"{load.timed_events:,} more through store.append in batches of {BATCH:,}, "
+        f"each database holding {load.prefilled_events:,} events, then "
+        f"{WARM_UP * BATCH:,} appended untimed, appended {load.timed_events:,} more "
+        f"through store.append in batches of {BATCH:,}, "
         "the databases taking turns per batch, sealed beforehand; a variant's figure is the "
         "share of the full copy's append time it saves (the mean of the per-batch "
         "differences, ± its standard error), and the bytes per event that index holds in the "
