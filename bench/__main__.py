@@ -104,10 +104,16 @@ def _parser() -> argparse.ArgumentParser:
         "--export-repeats", type=int, default=3, help="runs per export rate (400 k rows each)"
     )
     parser.add_argument(
-        "--index-events", type=int, default=100_000, help="events timed per copy (indexes)"
+        "--index-events",
+        type=int,
+        default=100_000,
+        help="events appended in turns to each database (indexes)",
     )
     parser.add_argument(
-        "--index-prefill", type=int, default=200_000, help="events in each copy before (indexes)"
+        "--index-prefill",
+        type=int,
+        default=200_000,
+        help="events each database holds before the clock starts (indexes)",
     )
     parser.add_argument("--clients", type=int, default=4, help="HTTP client threads")
     parser.add_argument(

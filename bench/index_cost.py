@@ -9,24 +9,24 @@ through ``store.append`` before the clock starts (so no B-tree is timed while it
 still tiny). On SQLite each is migrated, loses its index and is filled on its own; on
 PostgreSQL each is a copy (``CREATE DATABASE … TEMPLATE``) of one migrated and filled
 database, the index dropped from the copy. Then ``events`` more go into every database
-through ``store.append`` in batches of 1,000, the copies taking turns batch by batch in
+through ``store.append`` in batches of 1,000, the databases taking turns batch by batch in
 rotating order (as ``bench/ingest.py``'s writers do), so load from other processes on a
-shared machine falls on all of them alike. Every copy receives the same events sealed
+shared machine falls on all of them alike. Every database receives the same events sealed
 once beforehand, so the ledger's hashing, the same for all, is not timed: what is timed
 is the store's write.
 
-An index's cost is the time the copy with every index spent beyond the copy without it:
-the mean over batches of the two copies' difference in the same round, with its standard
-error, per event and as a share of the full copy's time. SQLite is timed in
-CPU seconds of this process (its writer runs here; the copies take turns, so nothing
+An index's cost is the time the database with every index spent beyond the one without
+it: the mean over batches of the two databases' difference in the same round, with its
+standard error, per event and as a share of the full database's time. SQLite is timed in
+CPU seconds of this process (its writer runs here; the databases take turns, so nothing
 else of the process runs meanwhile), which other processes' load hardly moves;
 PostgreSQL in wall seconds (its work is the server's). Each index's bytes per event are
-read from the full copy at the end, as ``bench/storage.py`` reads them, as appended and
+read from the full database at the end, as ``bench/storage.py`` reads them, as appended and
 once rebuilt (SQLite ``VACUUM INTO``, PostgreSQL ``REINDEX TABLE events``): an index fed
 in time order per value splits its pages in the middle and stays part empty, which a
 rebuild of a month no longer written to would take back.
 
-Kept in every copy: what the append itself reads or what holds the log together
+Kept in every database: what the append itself reads or what holds the log together
 (SQLite: ``events_id``, ``events_seq``; PostgreSQL: ``events_pkey`` and ``event_ids``'
 keys). The text index on SQLite is ``events_fts`` swapped for a plain table whose
 trigger ignores every insert (so its FTS5 tokenizing and b-tree writes are what is
@@ -62,7 +62,7 @@ BATCH_TIMES: Final = REPO / "bench" / "results" / "index_batches.json"
 TENANT: Final = "acme"
 BATCH: Final = 1000
 DAY_US: Final = 86_400_000_000
-WARM_UP: Final = 1  # batches appended to every copy before the clock starts
+WARM_UP: Final = 1  # batches appended to every database before the clock starts
 EVERY_INDEX: Final = "every index"
 NONE_OF_THEM: Final = "none of them"
 SQLITE_KEPT: Final = frozenset({"events_id", "events_seq"})
@@ -164,7 +164,7 @@ def take_turns(
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """One variant: its seconds per batch, and the bytes of what it lacks in the full copy,
+    """One variant: its seconds per batch, and the bytes of what it lacks in the full database,
     as appended and once rebuilt."""
 
     variant: str
@@ -175,7 +175,7 @@ class Cost:
 
 def saved_per_event(full: Cost, cost: Cost) -> tuple[float, float]:
     """Seconds per event the variant saves, and the standard error of that: the mean of
-    the per-batch differences with the full copy, each pair timed in the same round.
+    the per-batch differences with the full database, each pair timed in the same round.
 
     The mean, not the median: an index's cost comes partly in lumps (the pages its
     inserts dirtied are written back at a WAL checkpoint or by the background writer,
@@ -245,9 +245,9 @@ def measure_sqlite(work: Path, load: Workload) -> list[Cost]:
         settings = settings_for(directory)
         return SQLiteStore(settings.database_url, cache_mib=settings.sqlite_cache_mib)
 
-    # Each copy is migrated, loses its index and is filled on its own, not copied from one
+    # Each database is migrated, loses its index and is filled on its own, not copied from one
     # filled file: an index dropped from a filled file leaves its pages on the free list,
-    # and taking pages from it slowed the copy's appends by more than the index had cost
+    # and taking pages from it slowed that database's appends by more than the index had cost
     # (measured: every single index "saved" -1 to -5 µs/event until the list ran out).
     schema = work / "schema"
     schema.mkdir()
@@ -375,7 +375,7 @@ def run(run: Run, work: Path, *, admin_url: str, prefill: int, events: int) -> N
 
     load = workload(prefill, events)
     # The workload's objects are never garbage: a full collection that walks them would
-    # land on whichever copy allocates at that moment.
+    # land on whichever database's append allocates at that moment.
     gc.collect()
     gc.freeze()
     work = work / "indexes"
@@ -398,9 +398,9 @@ def run(run: Run, work: Path, *, admin_url: str, prefill: int, events: int) -> N
         f"{WARM_UP * BATCH:,} appended untimed, appended {load.timed_events:,} more "
         f"through store.append in batches of {BATCH:,}, "
         "the databases taking turns per batch, sealed beforehand; a variant's figure is the "
-        "share of the full copy's append time it saves (the mean of the per-batch "
+        "share of the full database's append time it saves (the mean of the per-batch "
         "differences, ± its standard error), and the bytes per event that index holds in the "
-        "full copy at the end, as appended and rebuilt (SQLite VACUUM INTO, PostgreSQL "
+        "full database at the end, as appended and rebuilt (SQLite VACUUM INTO, PostgreSQL "
         "REINDEX TABLE events); "
         f"{NONE_OF_THEM}: every one dropped at once (SQLite keeps "
         f"{', '.join(sorted(SQLITE_KEPT))}; PostgreSQL events_pkey and event_ids' keys); "
