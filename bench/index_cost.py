@@ -44,8 +44,7 @@ import os
 import sqlite3
 import statistics
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -306,42 +305,26 @@ def postgres_variants(url: str) -> dict[str, tuple[str, ...]]:
     return variants
 
 
-@contextlib.contextmanager
-def _database(admin_url: str, template: str | None = None) -> Iterator[str]:
-    import psycopg
-
-    name = f"sealtrail_bench_{uuid.uuid4().hex[:10]}"
-    source = f' TEMPLATE "{template}"' if template else ""
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"{source}')
-    try:
-        yield name
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def measure_postgres(admin_url: str, load: Workload) -> list[Cost]:
     import psycopg
 
+    from bench.postgres_bench import scratch_database
     from sealtrail.store.postgres import PostgresStore
 
-    base = admin_url.rsplit("/", 1)[0]
     with contextlib.ExitStack() as stack:
-        template = stack.enter_context(_database(admin_url))
-        store = PostgresStore(f"{base}/{template}")
+        template = stack.enter_context(scratch_database(admin_url))
+        store = PostgresStore(template)
         try:
             store.migrate()
             fill(store, load.prefill)
         finally:
             store.close()
-        with psycopg.connect(f"{base}/{template}", autocommit=True) as connection:
+        with psycopg.connect(template, autocommit=True) as connection:
             connection.execute("VACUUM ANALYZE")
-        variants = postgres_variants(f"{base}/{template}")
+        variants = postgres_variants(template)
         urls: dict[str, str] = {}
         for variant, statements in variants.items():
-            name = stack.enter_context(_database(admin_url, template))
-            urls[variant] = f"{base}/{name}"
+            urls[variant] = stack.enter_context(scratch_database(admin_url, template=template))
             with psycopg.connect(urls[variant], autocommit=True) as connection:
                 for statement in statements:
                     connection.execute(statement)

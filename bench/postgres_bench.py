@@ -128,11 +128,15 @@ def print_report(name: str, results: Mapping[str, float]) -> None:
 
 
 @contextlib.contextmanager
-def scratch_database(admin_url: str, *, keep: bool = False) -> Iterator[str]:
-    """A new empty database for one measurement; dropped afterwards unless ``keep``."""
+def scratch_database(
+    admin_url: str, *, keep: bool = False, template: str | None = None
+) -> Iterator[str]:
+    """A new database for one measurement, empty or a copy of the database ``template``
+    (a URL; nothing may be connected to it); dropped afterwards unless ``keep``."""
     name = f"sealtrail_bench_{uuid.uuid4().hex[:10]}"
+    source = f' TEMPLATE "{template.rsplit("/", 1)[1]}"' if template else ""
     with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"{source}')
     try:
         yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
     finally:

@@ -52,7 +52,6 @@ from sealtrail.store import export_rows, migrations, postgres_export
 from sealtrail.store.base import EventShape, FieldErasure, Receipt, SealedBatch, Sealer
 from sealtrail.store.codec import COLUMNS, SELECT_LIST, pack_commitments
 from sealtrail.store.dialect import Clause, Dialect
-from sealtrail.store.filters import compile_where
 from sealtrail.store.postgres_admin import (
     DEFAULT_RUNTIME_ROLE,
     grant_runtime_role,
@@ -709,12 +708,7 @@ class PostgresStore(SQLStore[Connection]):
         # The server writes each row's line (postgres_export); the few it cannot write the
         # same way come back NULL and are written from their columns (export_rows), read
         # in the same snapshot.
-        where, params = compile_where(self.dialect, tenant_id, query)
-        direction = "DESC" if query.order == "desc" else "ASC"
-        statement = self._sql(
-            f"SELECT {postgres_export.line_select(fmt)} FROM events WHERE {where}"
-            f" ORDER BY occurred_at {direction}, seq {direction}"
-        )
+        statement, params = self._every_match(tenant_id, query, postgres_export.line_select(fmt))
         chunk = export.ROWS_PER_CHUNK
         with self._streamed(statement, params, chunk, replica=True) as (connection, chunks):
             for rows in chunks:

@@ -850,16 +850,22 @@ class SQLStore(EventStore, Generic[C]):
         ).fetchall()
         return _tally(rows, grid.size, grid.first)
 
-    def stream(
-        self, tenant_id: str, query: EventQuery, *, chunk_size: int = 1000
-    ) -> Iterator[list[Event]]:
+    def _every_match(self, tenant_id: str, query: EventQuery, select: str) -> tuple[str, list[Any]]:
+        """``select`` of every event the query matches, in its order: what a stream or an
+        export reads (in the engine's parameter style)."""
         where, params = compile_where(self.dialect, tenant_id, query)
         direction = "DESC" if query.order == "desc" else "ASC"
         sql = (
-            f"SELECT {SELECT_LIST} FROM events WHERE {where}"
+            f"SELECT {select} FROM events WHERE {where}"
             f" ORDER BY occurred_at {direction}, seq {direction}"
         )
-        for rows in self._rows(self._sql(sql), params, chunk_size, replica=True):
+        return self._sql(sql), list(params)
+
+    def stream(
+        self, tenant_id: str, query: EventQuery, *, chunk_size: int = 1000
+    ) -> Iterator[list[Event]]:
+        sql, params = self._every_match(tenant_id, query, SELECT_LIST)
+        for rows in self._rows(sql, params, chunk_size, replica=True):
             yield [self.dialect.event_from_row(r) for r in rows]
 
     def scan(

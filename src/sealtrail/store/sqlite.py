@@ -822,12 +822,7 @@ class SQLiteStore(SQLStore[sqlite3.Connection]):
     ) -> Iterator[bytes]:
         # SQLite writes each row's line (sqlite_export); the few it cannot write the same
         # way come back NULL and are written from their columns (export_rows).
-        where, params = compile_where(self.dialect, tenant_id, query)
-        direction = "DESC" if query.order == "desc" else "ASC"
-        sql = (
-            f"SELECT {sqlite_export.line_select(fmt)} FROM events WHERE {where}"
-            f" ORDER BY occurred_at {direction}, seq {direction}"
-        )
+        sql, params = self._every_match(tenant_id, query, sqlite_export.line_select(fmt))
         # One snapshot for the lines and the rows re-read.
         with self._streamed(sql, params, export.ROWS_PER_CHUNK) as (connection, chunks):
             for rows in chunks:
